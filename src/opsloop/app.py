@@ -1,0 +1,41 @@
+"""Builds the opsloop ASGI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from opsloop import __version__
+from opsloop.core import api_errors, health
+from opsloop.core.audit.api import router as audit_router
+from opsloop.core.auth.api import router as auth_router
+from opsloop.core.config import Settings, load_settings
+from opsloop.core.db import Database
+from opsloop.core.observability import ObservabilityMiddleware
+from opsloop.web import routes as web_routes
+
+# A new domain adds its router here.
+API_ROUTERS = [auth_router, audit_router]
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="opsloop",
+        version=__version__,
+        description="Monitor, respond, review, improve: SLOs, incidents, reviews and changes.",
+        docs_url=None,  # the stock docs page loads its assets from a CDN
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(settings.database_url)
+    api_errors.install(app)
+    app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(router)
+    app.include_router(web_routes.router)
+    web_routes.install_handlers(app)
+    app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
+    app.add_middleware(ObservabilityMiddleware)
+    return app

@@ -1,0 +1,121 @@
+"""The ``opsloop`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Annotated
+
+import typer
+
+from opsloop import __version__
+from opsloop.core import migrate
+from opsloop.core.audit.cli import audit
+from opsloop.core.auth.cli import tokens, users
+from opsloop.core.bootstrap import ADMIN_USERNAME, DEMO_PASSWORD, first_start
+from opsloop.core.cliutil import console, database, run_cli, settings
+from opsloop.core.config import mask_url_password
+from opsloop.core.observability import configure_logging
+
+app = typer.Typer(
+    help="opsloop: SLOs, incidents, reviews and changes in one loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(users, name="user")
+app.add_typer(tokens, name="token")
+app.add_typer(audit, name="audit")
+
+
+@app.command()
+def version() -> None:
+    print(__version__)
+
+
+@config_app.command("show")
+def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the effective settings, secrets masked."""
+    shown = settings().masked()
+    if as_json:
+        print(json.dumps(shown, indent=2))
+        return
+    for key, value in shown.items():
+        print(f"{key} = {value}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    db = database()
+    migrate.upgrade(db.engine)
+    console.print(f"database at {migrate.current_revision(db.engine)} (head)")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    db = database()
+    current, head = migrate.current_revision(db.engine), migrate.head_revision()
+    state = "up to date" if current == head else f"behind; head is {head}"
+    print(f"{current or 'empty'} ({state})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: OPSLOOP_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: OPSLOOP_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64)] = None,
+) -> None:
+    """Migrate the database and serve the API and web UI."""
+    import uvicorn
+
+    cfg = settings()
+    configure_logging(cfg.log_level, cfg.log_format)
+    db = database()
+    migrate.upgrade(db.engine)
+    password = first_start(db, cfg)
+    if password:
+        typer.echo(
+            f"Created user '{ADMIN_USERNAME}' with password '{password}' "
+            f"(also in {cfg.data_dir / 'admin-password'}); change it with "
+            f"'opsloop user set-password {ADMIN_USERNAME}'.",
+            err=True,
+        )
+        if cfg.demo_data:
+            typer.echo(f"Demo users alice, bob, carol have password '{DEMO_PASSWORD}'.", err=True)
+    db.dispose()
+    count = workers or cfg.workers
+    if count > 1:
+        _prepare_multiprocess_metrics(cfg.data_dir / "metrics")
+    bind_host, bind_port = host or cfg.host, port or cfg.port
+    typer.echo(
+        f"opsloop {__version__} on http://{bind_host}:{bind_port} "
+        f"({mask_url_password(cfg.database_url)}, {count} worker(s))",
+        err=True,
+    )
+    uvicorn.run(
+        "opsloop.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=count,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _prepare_multiprocess_metrics(path: os.PathLike[str]) -> None:
+    # Each worker writes its samples to files here; /metrics then sums all workers.
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.fspath(path)
+
+
+def main() -> None:
+    run_cli(app)

@@ -1,0 +1,155 @@
+"""Appending to and reading the audit trail.
+
+Every service write calls :func:`record` inside its own transaction, so the change and its audit
+record commit or roll back together. Appends are serialised: on PostgreSQL by a transaction-level
+advisory lock, on SQLite by the write transaction's ``BEGIN IMMEDIATE``. Either way the chain
+stays linear however many processes write at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from opsloop.core import clock
+from opsloop.core.audit.chain import GENESIS, Link, Verification, canonical_json, diff, verify
+from opsloop.core.audit.models import AuditRecord
+from opsloop.core.auth.roles import Principal
+from opsloop.core.db import is_write_session
+from opsloop.core.errors import ValidationFailed
+from opsloop.core.requestctx import current_request_id
+
+# Any fixed 64-bit number; it only has to be the same in every opsloop process.
+_AUDIT_LOCK_KEY = 0x6F70_736C_6F6F_7001
+
+
+def record(
+    session: Session,
+    principal: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditRecord:
+    if not is_write_session(session):
+        raise RuntimeError("audit.record needs a write transaction (Database.write())")
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    last_seq, prev_hash = head(session)
+    seq = last_seq + 1
+    link = Link(
+        seq=seq,
+        at=clock.now(),
+        actor=principal.actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        changes=canonical_json(diff(before, after)),
+        request_id=current_request_id(),
+        prev_hash=prev_hash,
+    )
+    row = AuditRecord(**{**link.__dict__, "hash": link.compute_hash()})
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    actor: str | None = None
+    action: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise ValidationFailed("since must not be after until", field="since")
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.since:
+            query = query.where(AuditRecord.at >= self.since)
+        if self.until:
+            query = query.where(AuditRecord.at < self.until)
+        for column, value in (
+            (AuditRecord.actor, self.actor),
+            (AuditRecord.action, self.action),
+            (AuditRecord.entity_type, self.entity_type),
+            (AuditRecord.entity_id, self.entity_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return query
+
+
+def page(
+    session: Session, flt: AuditFilter, *, after_seq: int = 0, limit: int = 50
+) -> tuple[list[AuditRecord], int | None]:
+    """Records in sequence order after ``after_seq``; returns the next cursor or None."""
+    query = flt.apply(select(AuditRecord)).where(AuditRecord.seq > after_seq)
+    rows: list[AuditRecord] = list(
+        session.scalars(query.order_by(AuditRecord.seq).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more and rows else None)
+
+
+def iterate(session: Session, flt: AuditFilter) -> Iterator[AuditRecord]:
+    query = flt.apply(select(AuditRecord)).order_by(AuditRecord.seq)
+    yield from session.scalars(query.execution_options(yield_per=1000))
+
+
+def as_link(row: AuditRecord) -> Link:
+    return Link(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        changes=row.changes,
+        request_id=row.request_id,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def verify_chain(session: Session) -> Verification:
+    return verify(as_link(row) for row in iterate(session, AuditFilter()))
+
+
+def to_dict(row: AuditRecord) -> dict[str, Any]:
+    link = as_link(row)
+    data = {k: v for k, v in link.__dict__.items() if k != "changes"}
+    data["at"] = row.at
+    data["changes"] = _loads(row.changes)
+    return data
+
+
+def _loads(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def head(session: Session) -> tuple[int, str]:
+    """Sequence number and hash of the newest record (0 and the genesis hash when empty)."""
+    last = session.execute(
+        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+    ).first()
+    return (last[0], last[1]) if last else (0, GENESIS)
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditRecord)) or 0

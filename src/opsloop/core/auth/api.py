@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, status
+
+from opsloop.core.auth import service
+from opsloop.core.auth.models import ApiToken
+from opsloop.core.auth.roles import Role
+from opsloop.core.auth.schemas import (
+    Me,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from opsloop.core.deps import Admin, ReadSession, Viewer, WriteSession
+from opsloop.core.schemas import Page
+
+router = APIRouter(prefix="/api/v1", tags=["users and tokens"])
+
+
+def _token_out(token: ApiToken, username: str) -> TokenOut:
+    return TokenOut(
+        id=token.id,
+        user=username,
+        name=token.name,
+        prefix=token.prefix,
+        role=Role(token.role),
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+@router.get("/me", response_model=Me)
+def whoami(principal: Viewer) -> Me:
+    return Me(username=principal.actor, role=principal.role)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(_: Admin, session: ReadSession) -> Page[UserOut]:
+    return Page(items=[UserOut.model_validate(u) for u in service.list_users(session)])
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, principal: Admin, session: WriteSession) -> UserOut:
+    user = service.create_user(
+        session,
+        principal,
+        body.username,
+        body.role,
+        display_name=body.display_name,
+        password=body.password,
+    )
+    return UserOut.model_validate(user)
+
+
+@router.patch("/users/{username}", response_model=UserOut)
+def update_user(
+    username: str, body: UserUpdate, principal: Admin, session: WriteSession
+) -> UserOut:
+    user = service.update_user(
+        session,
+        principal,
+        username,
+        role=body.role,
+        disabled=body.disabled,
+        display_name=body.display_name,
+    )
+    return UserOut.model_validate(user)
+
+
+@router.get("/tokens", response_model=Page[TokenOut])
+def list_tokens(principal: Viewer, session: ReadSession, user: str | None = None) -> Page[TokenOut]:
+    rows = service.list_tokens(session, principal, user)
+    return Page(items=[_token_out(t, u) for t, u in rows])
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) -> TokenCreated:
+    username = body.user or principal.actor
+    expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    token, plaintext = service.create_token(
+        session, principal, username, body.role, name=body.name, expires_in=expires
+    )
+    return TokenCreated(**_token_out(token, username).model_dump(), token=plaintext)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, principal: Viewer, session: WriteSession) -> TokenOut:
+    token, username = service.revoke_token(session, principal, token_id)
+    return _token_out(token, username)

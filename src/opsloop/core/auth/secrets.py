@@ -1,0 +1,42 @@
+"""Password and token hashing.
+
+Passwords are low-entropy, so they get argon2 (slow on purpose). API tokens and session ids are
+256 random bits, so a single sha256 is enough to make a stolen table useless and keeps the
+per-request check cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+TOKEN_PREFIX = "opl_"  # noqa: S105 - a public marker, not a secret
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("opsloop-no-such-user")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
