@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from opsloop import __version__
-from opsloop.core import migrate
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
 from opsloop.core.bootstrap import ADMIN_USERNAME, DEMO_PASSWORD, first_start
@@ -52,6 +51,8 @@ def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
+    from opsloop.core import migrate
+
     db = database()
     migrate.upgrade(db.engine)
     console.print(f"database at {migrate.current_revision(db.engine)} (head)")
@@ -59,6 +60,8 @@ def db_upgrade() -> None:
 
 @db_app.command("current")
 def db_current() -> None:
+    from opsloop.core import migrate
+
     db = database()
     current, head = migrate.current_revision(db.engine), migrate.head_revision()
     state = "up to date" if current == head else f"behind; head is {head}"
@@ -73,6 +76,8 @@ def serve(
 ) -> None:
     """Migrate the database and serve the API and web UI."""
     import uvicorn
+
+    from opsloop.core import migrate
 
     cfg = settings()
     configure_logging(cfg.log_level, cfg.log_format)

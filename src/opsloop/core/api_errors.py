@@ -68,10 +68,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        message = (
-            "internal error; the server log has the details under request id "
-            f"{current_request_id()}"
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", "") or current_request_id()
+        log.error("unhandled error (request id %s)", request_id, exc_info=exc)
+        message = f"internal error; the server log has the details under request id {request_id}"
+        return JSONResponse(
+            error_body("internal", message),
+            status_code=500,
+            headers={"X-Request-ID": request_id} if request_id else None,
         )
-        return JSONResponse(error_body("internal", message), status_code=500)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import NoReturn
 
-import click
+import typer
 from rich.console import Console
 
 from opsloop.core.auth.roles import Principal, Role
@@ -53,13 +53,13 @@ def run_cli(app: Callable[..., object]) -> None:
 
     try:
         result = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         fail("aborted", 1)
+    except typer.TyperException as exc:  # usage errors: show the usage line, exit 2
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", USAGE_EXIT))
     except OpsloopError as exc:
         where = f" ({exc.field})" if exc.field and exc.field not in exc.message else ""
         fail(f"{exc.message}{where}")

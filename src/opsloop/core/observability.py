@@ -56,6 +56,8 @@ class ObservabilityMiddleware:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = set_request_id(request_id)
+        # Also in the scope: the 500 handler runs outside this middleware, after the reset.
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
 

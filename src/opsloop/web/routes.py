@@ -86,8 +86,15 @@ def render(
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an open redirect after login is a phishing aid.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only same-site paths: an open redirect after login is a phishing aid. Browsers read a
+    # backslash as a slash and drop tabs and newlines, so those could also make "//host".
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return "/"
 

@@ -19,6 +19,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("opsloop-no-such-user")
 
 
+def set_password_cost(*, time_cost: int, memory_kib: int) -> None:
+    """Tune argon2's cost. Stored hashes keep the cost they were made with, so this only
+    affects new hashes; the suite lowers it, production keeps argon2's defaults."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

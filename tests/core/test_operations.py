@@ -1,0 +1,150 @@
+"""opsloop's own health, readiness, metrics and logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from fastapi.testclient import TestClient
+
+from opsloop.app import create_app
+from opsloop.core import migrate
+from opsloop.core.config import Settings
+from opsloop.core.db import Database
+from opsloop.core.models import metadata
+from opsloop.core.observability import JsonFormatter, configure_logging
+
+
+def test_readyz_reports_current_schema(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "schema": migrate.head_revision()}
+
+
+def test_readyz_is_503_before_migrations(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    app = create_app(Settings(database_url=db.url, data_dir=tmp_path), db)
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "opsloop db upgrade" in response.json()["reason"]
+        assert client.get("/healthz").status_code == 200
+    db.dispose()
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    db = Database("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    app = create_app(Settings(database_url=db.url, data_dir=tmp_path), db)
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["reason"].startswith("database unreachable")
+    db.dispose()
+
+
+def test_metrics_count_requests_by_route_template_and_status(client: TestClient) -> None:
+    client.get("/api/v1/tokens/12345")  # 405-free GET on a templated route? no: use users
+    client.patch("/api/v1/users/somebody", json={})
+    text = client.get("/metrics").text
+    assert (
+        'opsloop_http_requests_total{method="PATCH",route="/api/v1/users/{username}",status="401"}'
+        in text
+    )
+    assert "opsloop_http_request_duration_seconds_bucket{" in text
+    assert 'route="/api/v1/users/somebody"' not in text
+
+
+def test_request_id_is_made_when_missing_and_sanitised(client: TestClient) -> None:
+    made = client.get("/healthz").headers["x-request-id"]
+    assert len(made) == 32
+    hostile = client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert hostile.headers["x-request-id"] != "bad id\nwith newline"
+
+
+def test_json_log_lines_carry_the_request_id(client: TestClient) -> None:
+    configure_logging("info", "json")
+    records: list[logging.LogRecord] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    capture = Capture()
+    logger = logging.getLogger("opsloop")
+    for f in logger.handlers[0].filters:
+        capture.addFilter(f)
+    logger.addHandler(capture)
+    try:
+        client.get("/healthz", headers={"X-Request-ID": "trace-123"})
+    finally:
+        logger.removeHandler(capture)
+    access = [r for r in records if r.name == "opsloop.access"]
+    assert access, "no access log line"
+    line = json.loads(JsonFormatter().format(access[-1]))
+    assert line["request_id"] == "trace-123"
+    assert line["route"] == "/healthz" and line["status"] == 200
+    assert line["level"] == "info"
+
+
+def test_unexpected_errors_are_500_in_the_error_shape_without_details(
+    settings: Settings, db: Database
+) -> None:
+    app = create_app(settings, db)
+
+    @app.get("/api/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/boom", headers={"X-Request-ID": "r-1"})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal" and "r-1" in error["message"]
+    assert "secret internals" not in response.text
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    with db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diffs == []
+
+
+def test_timestamps_come_back_aware_utc(db: Database) -> None:
+    from opsloop.core.auth.roles import Role
+    from tests.helpers import make_user
+
+    make_user(db, "tz", Role.viewer)
+    from opsloop.core.auth import service
+
+    with db.read() as session:
+        user = service.get_user(session, "tz")
+    assert user.created_at.utcoffset() is not None
+    assert user.created_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    db.dispose()
+
+
+@pytest.mark.parametrize("revision", ["base"])
+def test_downgrade_and_upgrade_round_trip(tmp_path: Path, revision: str) -> None:
+    from alembic import command
+
+    db = Database(f"sqlite:///{tmp_path / 'r.db'}")
+    migrate.upgrade(db.engine)
+    cfg = migrate._config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    assert migrate.current_revision(db.engine) is None
+    migrate.upgrade(db.engine)
+    assert not migrate.pending(db.engine)
+    db.dispose()
