@@ -117,7 +117,7 @@ def frozen_clock() -> Iterator[clock.FrozenClock]:
 
 @pytest.fixture
 def settings(db: Database, tmp_path: Path) -> Settings:
-    return Settings(database_url=db.url, data_dir=tmp_path / "data")
+    return Settings(database_url=db.url, data_dir=tmp_path / "data", scheduler_enabled=False)
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -12,15 +15,38 @@ from opsloop.core.auth.api import router as auth_router
 from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
 from opsloop.core.observability import ObservabilityMiddleware
+from opsloop.core.scheduler import Job, Scheduler
 from opsloop.web import routes as web_routes
 
-# A new domain adds its router here.
+# A new domain adds its router here, and its background jobs to JOB_FACTORIES.
 API_ROUTERS = [auth_router, audit_router]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = []
+
+
+def _lifespan(
+    settings: Settings, db: Database
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.scheduler_enabled:
+            jobs = [job for factory in JOB_FACTORIES for job in factory(settings)]
+            scheduler = Scheduler(db, jobs, settings.data_dir / "locks")
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
+    db = db or Database(settings.database_url)
     app = FastAPI(
+        lifespan=_lifespan(settings, db),
         title="opsloop",
         version=__version__,
         description="Monitor, respond, review, improve: SLOs, incidents, reviews and changes.",
@@ -29,7 +55,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url)
+    app.state.db = db
     api_errors.install(app)
     app.include_router(health.router)
     for router in API_ROUTERS:

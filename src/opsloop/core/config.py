@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     demo_data: bool = True
     admin_password: SecretStr = SecretStr("")
     prometheus_url: str = ""
+    scheduler_enabled: bool = True
+    slo_evaluation_interval_seconds: int = Field(default=60, ge=5, le=3600)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,137 @@
+"""Background jobs inside ``opsloop serve``: SLO evaluation, due dates, escalations.
+
+Each job runs at most once per interval across all replicas. A replica first takes a lock —
+a PostgreSQL advisory lock, or on SQLite (one host by nature) an exclusive file lock — and then
+checks ``scheduler_runs`` for when the job last started; a replica that loses either check skips
+that tick. So scaling out is only adding processes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import String, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from opsloop.core import clock
+from opsloop.core.db import Base, Database, UTCDateTime
+
+log = logging.getLogger("opsloop.scheduler")
+
+
+class SchedulerRun(Base):
+    __tablename__ = "scheduler_runs"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str] = mapped_column(String(1000), default="")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: timedelta
+    run: Callable[[Database, datetime], object]
+
+
+class Scheduler:
+    def __init__(self, db: Database, jobs: list[Job], lock_dir: Path, tick: float = 5.0) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.lock_dir = lock_dir
+        self.tick = tick
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="opsloop-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_due()
+            self._stop.wait(self.tick)
+
+    def run_due(self) -> list[str]:
+        """Run every job that is due here and now; returns the names of those that ran."""
+        ran = []
+        for job in self.jobs:
+            try:
+                if self._run_if_due(job):
+                    ran.append(job.name)
+            except Exception:
+                log.exception("job %s failed", job.name)
+        return ran
+
+    def _run_if_due(self, job: Job) -> bool:
+        with self._exclusive(job.name) as acquired:
+            if not acquired:
+                return False
+            now = clock.now()
+            with self.db.write() as session:
+                run = session.get(SchedulerRun, job.name)
+                if run is not None and run.started_at + job.interval > now:
+                    return False
+                if run is None:
+                    run = SchedulerRun(job=job.name, started_at=now)
+                    session.add(run)
+                run.started_at, run.finished_at, run.error = now, None, ""
+            error = ""
+            try:
+                job.run(self.db, now)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"[:1000]
+                raise
+            finally:
+                with self.db.write() as session:
+                    row = session.get(SchedulerRun, job.name)
+                    if row is not None:
+                        row.finished_at, row.error = clock.now(), error
+            return True
+
+    @contextmanager
+    def _exclusive(self, name: str) -> Iterator[bool]:
+        if self.db.dialect == "postgresql":
+            key = zlib.crc32(f"opsloop.job.{name}".encode())
+            with self.db.engine.connect() as conn:
+                got = bool(
+                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+                )
+                conn.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        conn.commit()
+            return
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        with (self.lock_dir / f"job-{name}.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def last_runs(db: Database) -> list[SchedulerRun]:
+    with db.read() as session:
+        return list(session.scalars(select(SchedulerRun).order_by(SchedulerRun.job)))

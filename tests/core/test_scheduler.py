@@ -1,0 +1,74 @@
+"""Background jobs run once per interval however many replicas tick."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from opsloop.core import clock
+from opsloop.core.db import Database
+from opsloop.core.scheduler import Job, Scheduler, last_runs
+
+
+def test_two_replicas_run_a_job_once_per_interval(
+    db: Database, tmp_path: Path, frozen_clock: clock.FrozenClock
+) -> None:
+    runs: list[datetime] = []
+    job = Job("count", timedelta(minutes=1), lambda _db, now: runs.append(now))
+    other_db = Database(db.url)
+    replicas = [
+        Scheduler(db, [job], tmp_path / "locks"),
+        Scheduler(other_db, [job], tmp_path / "locks"),
+    ]
+    for _ in range(5):
+        for replica in replicas:
+            replica.run_due()
+        frozen_clock.advance(timedelta(seconds=20))
+    # t = 0, 20, 40, 60, 80 s: due at 0 and at 60 only, whichever replica got there first.
+    assert len(runs) == 2
+    assert runs[1] - runs[0] == timedelta(minutes=1)
+    other_db.dispose()
+
+
+def test_concurrent_ticks_run_the_job_once(db: Database, tmp_path: Path) -> None:
+    started = threading.Event()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow(_db: Database, _now: datetime) -> None:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+
+    job = Job("slow", timedelta(minutes=1), slow)
+    first = Scheduler(db, [job], tmp_path / "locks")
+    second_db = Database(db.url)
+    second = Scheduler(second_db, [job], tmp_path / "locks")
+    thread = threading.Thread(target=first.run_due)
+    thread.start()
+    assert started.wait(10)
+    assert second.run_due() == []  # locked out while the first replica runs it
+    release.set()
+    thread.join()
+    assert calls == [1]
+    second_db.dispose()
+
+
+def test_a_failing_job_is_recorded_and_others_still_run(db: Database, tmp_path: Path) -> None:
+    def broken(_db: Database, _now: datetime) -> None:
+        raise ValueError("boom")
+
+    ok: list[int] = []
+    scheduler = Scheduler(
+        db,
+        [
+            Job("broken", timedelta(minutes=1), broken),
+            Job("fine", timedelta(minutes=1), lambda _db, _now: ok.append(1)),
+        ],
+        tmp_path / "locks",
+    )
+    assert scheduler.run_due() == ["fine"]
+    assert ok == [1]
+    errors = {run.job: run.error for run in last_runs(db)}
+    assert errors == {"broken": "ValueError: boom", "fine": ""}
