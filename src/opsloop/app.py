@@ -7,6 +7,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
 
 from opsloop import __version__
 from opsloop.core import api_errors, health
@@ -16,11 +18,16 @@ from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
 from opsloop.core.observability import ObservabilityMiddleware
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.slo.api import router as slo_router
+from opsloop.slo.jobs import jobs as slo_jobs
+from opsloop.slo.metrics import SLOCollector
 from opsloop.web import routes as web_routes
+from opsloop.web import slo_pages
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
-API_ROUTERS = [auth_router, audit_router]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = []
+API_ROUTERS = [auth_router, audit_router, slo_router]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
+METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector]
 
 
 def _lifespan(
@@ -56,10 +63,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.metrics = CollectorRegistry(auto_describe=False)
+    for collector in METRIC_COLLECTORS:
+        app.state.metrics.register(collector(db))
     api_errors.install(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
+    app.include_router(slo_pages.router)  # before the shell's catch-all domain route
     app.include_router(web_routes.router)
     web_routes.install_handlers(app)
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

@@ -16,6 +16,7 @@ from opsloop.core.bootstrap import ADMIN_USERNAME, DEMO_PASSWORD, first_start
 from opsloop.core.cliutil import console, database, run_cli, settings
 from opsloop.core.config import mask_url_password
 from opsloop.core.observability import configure_logging
+from opsloop.slo.cli import slo
 
 app = typer.Typer(
     help="opsloop: SLOs, incidents, reviews and changes in one loop.",
@@ -30,6 +31,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(users, name="user")
 app.add_typer(tokens, name="token")
 app.add_typer(audit, name="audit")
+app.add_typer(slo, name="slo")
 
 
 @app.command()

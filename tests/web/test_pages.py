@@ -268,8 +268,10 @@ def test_overview_shows_counts(client: TestClient, db: Database, dana: str) -> N
 def test_every_domain_page_and_the_navigation_render(client: TestClient, dana: str) -> None:
     _login(client)
     overview = client.get("/").text
+    slos = client.get("/slos")
+    assert slos.status_code == 200 and "<h1>SLOs</h1>" in slos.text
+    assert "No SLOs yet" in slos.text
     for slug, label in [
-        ("slos", "SLOs"),
         ("incidents", "Incidents"),
         ("alerts", "Alerts"),
         ("oncall", "On-call"),

@@ -38,6 +38,6 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
-    payload, content_type = metrics_payload()
+def metrics(request: Request) -> Response:
+    payload, content_type = metrics_payload(request.app.state.metrics)
     return Response(payload, media_type=content_type)

@@ -7,6 +7,7 @@ from opsloop.core import scheduler as _scheduler
 from opsloop.core.audit import models as _audit_models
 from opsloop.core.auth import models as _auth_models
 from opsloop.core.db import Base
+from opsloop.slo import models as _slo_models
 
 metadata = Base.metadata
-__all__ = ["_audit_models", "_auth_models", "_scheduler", "metadata"]
+__all__ = ["_audit_models", "_auth_models", "_scheduler", "_slo_models", "metadata"]

@@ -103,12 +103,16 @@ def _route_template(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
-def metrics_payload() -> tuple[bytes, str]:
+def metrics_payload(domain: CollectorRegistry) -> tuple[bytes, str]:
+    """opsloop's own process metrics (summed over workers when there are several), then the
+    domains' series, which are read from the database and so are the same in every worker."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST
+        own = generate_latest(registry)
+    else:
+        own = generate_latest(DEFAULT_REGISTRY)
+    return own + generate_latest(domain), CONTENT_TYPE_LATEST
 
 
 class _RequestIdFilter(logging.Filter):

@@ -78,11 +78,11 @@ def render(
     request: Request,
     name: str,
     active: sessions.ActiveSession | None,
-    status: int = 200,
+    status_code: int = 200,
     **ctx: Any,
 ) -> HTMLResponse:
     context = {"active": active, "domains": DOMAINS, "version": __version__, **ctx}
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _safe_next(target: str | None) -> str:
@@ -130,7 +130,7 @@ def login_submit(
             request,
             "login.html",
             None,
-            status=exc.status,
+            status_code=exc.status,
             csrf_token=expected,
             next=_safe_next(next),
             error=exc.message,
@@ -203,7 +203,7 @@ def audit_verify(request: Request, db: DB, active: Active) -> Response:
 def domain_placeholder(request: Request, domain: str, active: Active) -> Response:
     match = next((d for d in DOMAINS if d[0] == domain), None)
     if match is None:
-        return render(request, "not_found.html", active, status=404)
+        return render(request, "not_found.html", active, status_code=404)
     return render(request, "domain.html", active, domain=match)
 
 

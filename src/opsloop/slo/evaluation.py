@@ -1,0 +1,202 @@
+"""Evaluating every SLO: read SLIs (pushed counts or Prometheus), compute statuses, and record
+what changed — alert firing/resolved and error-budget policy states — with an audit record.
+
+The scheduler calls :func:`evaluate` every minute; the CLI and API call it for fresh numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from opsloop.core.audit import service as audit
+from opsloop.core.auth.roles import SYSTEM
+from opsloop.core.db import Database
+from opsloop.slo import events
+from opsloop.slo import service as slos
+from opsloop.slo.math import NoData
+from opsloop.slo.models import SLO, AlertEvent, Evaluation
+from opsloop.slo.periods import PeriodWindow
+from opsloop.slo.prometheus import PrometheusClient
+from opsloop.slo.spec import SLODefinition
+from opsloop.slo.status import WINDOWS, SLOStatus, budget_window, compute_status
+
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Target:
+    slo_id: int
+    service: str
+    name: str
+    source: str
+    defn: SLODefinition
+    period: PeriodWindow
+
+
+def evaluate(
+    db: Database,
+    now: datetime,
+    *,
+    prometheus: PrometheusClient | None = None,
+    slo_ids: Iterable[int] | None = None,
+    persist: bool = True,
+) -> dict[int, SLOStatus]:
+    """Evaluate SLOs (all, or those given) at ``now``; optionally record the outcome."""
+    with db.read() as session:
+        query = select(SLO.id, SLO.service, SLO.name, SLO.source, SLO.spec, SLO.period_started_at)
+        if slo_ids is not None:
+            query = query.where(SLO.id.in_(list(slo_ids)))
+        targets = [
+            Target(
+                row.id,
+                row.service,
+                row.name,
+                row.source,
+                defn := slos.parse_stored(row.spec),
+                budget_window(defn, now, row.period_started_at),
+            )
+            for row in session.execute(query)
+        ]
+        policies = {s: slos.policy_for(session, s) for s in {t.service for t in targets}}
+        ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
+    for target in targets:
+        if target.source != "push":
+            ratios[target.slo_id] = _prometheus_ratios(prometheus, target, now)
+    statuses = {}
+    for target in targets:
+        windows, period_ratio, counts = ratios[target.slo_id]
+        statuses[target.slo_id] = compute_status(
+            target.defn,
+            now=now,
+            period=target.period,
+            error_ratios=windows,
+            period_error_ratio=period_ratio,
+            policy=policies[target.service],
+            counts=counts,
+        )
+    if persist and statuses:
+        with db.write() as session:
+            record(session, now, {t.slo_id: t for t in targets}, statuses)
+    return statuses
+
+
+Ratios = tuple[dict[timedelta, float | NoData], float | NoData, tuple[int, int] | None]
+
+
+def _pushed_ratios(session: Session, targets: list[Target], now: datetime) -> dict[int, Ratios]:
+    # SLOs that share a budget-window start (most do) are summed in one statement.
+    groups: dict[datetime, list[int]] = defaultdict(list)
+    for target in targets:
+        groups[target.period.start].append(target.slo_id)
+    starts = [now - w for w in WINDOWS]
+    out: dict[int, Ratios] = {}
+    for period_start, ids in groups.items():
+        sums = events.window_counts(session, ids, now, [*starts, period_start])
+        for slo_id in ids:
+            counts = sums.get(slo_id)
+            if counts is None:
+                continue
+            *window_counts, period = counts
+            out[slo_id] = (
+                {w: c.error_ratio for w, c in zip(WINDOWS, window_counts, strict=True)},
+                period.error_ratio,
+                (int(period.good), int(period.total)),
+            )
+    return out
+
+
+def _prometheus_ratios(client: PrometheusClient | None, target: Target, now: datetime) -> Ratios:
+    if client is None:
+        missing = NoData("no Prometheus configured (set OPSLOOP_PROMETHEUS_URL)")
+        return dict.fromkeys(WINDOWS, missing), missing, None
+    elapsed = max(MINUTE, (now - target.period.start) // MINUTE * MINUTE)
+    found = client.error_ratios(target.defn, [*WINDOWS, elapsed], now)
+    return {w: found[w] for w in WINDOWS}, found[elapsed], None
+
+
+def record(
+    session: Session, now: datetime, targets: dict[int, Target], statuses: dict[int, SLOStatus]
+) -> None:
+    """Store the evaluations; alert and policy-state changes get an event and an audit record."""
+    previous = {
+        e.slo_id: json.loads(e.result)
+        for e in session.scalars(select(Evaluation).where(Evaluation.slo_id.in_(list(statuses))))
+    }
+    rows: list[dict[str, Any]] = []
+    for slo_id, status in statuses.items():
+        result = status.to_json()
+        rows.append({"slo_id": slo_id, "evaluated_at": now, "result": json.dumps(result)})
+        _alert_changes(session, now, targets[slo_id], previous.get(slo_id), result)
+    _policy_changes(session, now, statuses)
+    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+    for start in range(0, len(rows), 500):
+        statement = insert(Evaluation).values(rows[start : start + 500])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["slo_id"],
+                set_={
+                    "evaluated_at": statement.excluded.evaluated_at,
+                    "result": statement.excluded.result,
+                },
+            )
+        )
+
+
+def _alert_changes(
+    session: Session,
+    now: datetime,
+    target: Target,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    was = {a["alert"]: a["firing"] for a in (before or {}).get("alerts", [])}
+    for alert in after["alerts"]:
+        if alert["firing"] == was.get(alert["alert"], False):
+            continue
+        session.add(
+            AlertEvent(
+                slo_id=target.slo_id,
+                alert=alert["alert"],
+                severity=alert["severity"],
+                firing=alert["firing"],
+                at=now,
+                factor=alert["factor"],
+                long_burn=alert["long_burn"],
+                short_burn=alert["short_burn"],
+            )
+        )
+        action = "slo.alert.firing" if alert["firing"] else "slo.alert.resolved"
+        details = {k: alert[k] for k in ("alert", "severity", "factor", "long_burn", "short_burn")}
+        audit.record(session, SYSTEM, action, "slo", target.slo_id, after=details)
+
+
+def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStatus]) -> None:
+    current = session.execute(
+        select(SLO.id, SLO.policy_state).where(SLO.id.in_(list(statuses)))
+    ).all()
+    for slo_id, state in current:
+        decided = statuses[slo_id].policy.state
+        if decided == state:
+            continue
+        slo = session.get(SLO, slo_id)
+        if slo is None:
+            continue
+        slo.policy_state, slo.policy_state_since = decided, now
+        audit.record(
+            session,
+            SYSTEM,
+            "slo.policy_state",
+            "slo",
+            slo_id,
+            before={"policy_state": state},
+            after={"policy_state": decided},
+        )

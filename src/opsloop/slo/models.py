@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from opsloop.core.db import Base, UTCDateTime
+
+
+class SLO(Base):
+    __tablename__ = "slos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(63))
+    source: Mapped[str] = mapped_column(String(16))  # "prometheus" or "push"
+    # The whole definition as canonical OpenSLO YAML; the columns beside it are for queries.
+    spec: Mapped[str] = mapped_column(Text)
+    objective: Mapped[float] = mapped_column(Float)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    period_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    policy_state: Mapped[str] = mapped_column(String(32), default="no_data")
+    policy_state_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("uq_slos_service_name", "service", "name", unique=True),)
+
+
+class EventBucket(Base):
+    """Pushed good/total counts of one minute. A resend replaces the minute, never adds to it.
+
+    ``cum_good``/``cum_total`` are running totals through this minute, so the sum over any
+    window is the difference of two index lookups, whatever the window's length: evaluating
+    30 days costs the same as evaluating 5 minutes. Late data rewrites the running totals of
+    the minutes after it, which is rare and bounded by the SLO period.
+    """
+
+    __tablename__ = "slo_event_buckets"
+
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    good: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    cum_good: Mapped[int] = mapped_column(BigInteger)
+    cum_total: Mapped[int] = mapped_column(BigInteger)
+
+
+class BudgetPeriod(Base):
+    __tablename__ = "slo_budget_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    started_by: Mapped[str] = mapped_column(String(100))
+
+
+class Evaluation(Base):
+    """The latest evaluation of an SLO: what status pages, /metrics and the CLI read."""
+
+    __tablename__ = "slo_evaluations"
+
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"), primary_key=True)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # JSON: sli, budget, burn rates per window, alert rows, policy decision, no-data reason.
+    result: Mapped[str] = mapped_column(Text)
+
+
+class AlertEvent(Base):
+    __tablename__ = "slo_alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"))
+    alert: Mapped[str] = mapped_column(String(32))  # e.g. "page-1h" (severity-long window)
+    severity: Mapped[str] = mapped_column(String(16))
+    firing: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    factor: Mapped[float] = mapped_column(Float)
+    long_burn: Mapped[float | None] = mapped_column(Float, nullable=True)
+    short_burn: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_slo_alert_events_slo_at", "slo_id", "at"),)
+
+
+class ServicePolicy(Base):
+    """A service's own error-budget policy; services without one use the default."""
+
+    __tablename__ = "slo_service_policies"
+
+    service: Mapped[str] = mapped_column(String(63), primary_key=True)
+    tiers: Mapped[str] = mapped_column(Text)  # JSON list of tiers
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,375 @@
+"""SLO use-cases: apply specs, export them, push events, reset budgets, budget policies.
+
+Every write is audited; evaluation (reading SLIs and deciding states) lives in
+:mod:`opsloop.slo.evaluation`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsloop.core import clock
+from opsloop.core.audit import service as audit
+from opsloop.core.auth.roles import Principal, Role
+from opsloop.core.auth.service import require
+from opsloop.core.errors import Conflict, NotFound, ValidationFailed
+from opsloop.slo import events
+from opsloop.slo.models import SLO, BudgetPeriod, ServicePolicy
+from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
+from opsloop.slo.spec import (
+    CalendarWindow,
+    PushedEvents,
+    SLODefinition,
+    SpecError,
+    indicator_queries,
+    parse_documents,
+    to_openslo,
+    to_sloth,
+)
+from opsloop.slo.windows import format_duration
+
+Outcome = Literal["created", "updated", "unchanged"]
+#: ``period_started_at`` of an SLO never reset: the budget window alone bounds what counts,
+#: so history pushed right after creation (backfill) counts too.
+NEVER_RESET = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Applied:
+    slo_id: int
+    service: str
+    name: str
+    outcome: Outcome
+
+
+@lru_cache(maxsize=4096)
+def parse_stored(spec: str) -> SLODefinition:
+    return parse_documents(spec, "stored SLO")[0]
+
+
+def definition(slo: SLO) -> SLODefinition:
+    """The stored definition (parsed once per distinct spec text)."""
+    return parse_stored(slo.spec)
+
+
+def summary(defn: SLODefinition) -> dict[str, Any]:
+    """What the audit trail records of a definition: every field a reviewer cares about."""
+    window = defn.window
+    return {
+        "objective": defn.objective,
+        "window": f"calendar {window.unit} {window.time_zone}"
+        if isinstance(window, CalendarWindow)
+        else format_duration(window.duration),
+        "description": defn.description,
+        "owner": defn.owner,
+        "labels": dict(defn.labels),
+        "sli_kind": defn.kind,
+        "source": source_of(defn),
+        "queries": indicator_queries(defn.indicator),
+        "alerting": defn.alerting.enabled,
+    }
+
+
+def source_of(defn: SLODefinition) -> str:
+    return "push" if isinstance(defn.indicator, PushedEvents) else "prometheus"
+
+
+def parse_specs(text: str, source: str) -> list[SLODefinition]:
+    try:
+        return parse_documents(text, source)
+    except SpecError as exc:
+        first = exc.problems[0]
+        lines = [f"{p.path}: {p.reason}" if p.path else p.reason for p in exc.problems]
+        raise ValidationFailed(
+            f"{source}: " + "; ".join(lines) + " (nothing was applied)", field=first.path or None
+        ) from None
+
+
+def apply_specs(
+    session: Session, principal: Principal, text: str, source: str = "spec"
+) -> list[Applied]:
+    """Create or update every SLO of a spec file, all or nothing; idempotent."""
+    require(principal, Role.approver)
+    return [apply_definition(session, principal, d) for d in parse_specs(text, source)]
+
+
+def apply_definition(session: Session, principal: Principal, defn: SLODefinition) -> Applied:
+    spec = to_openslo([defn])
+    now = clock.now()
+    slo = session.scalar(select(SLO).where(SLO.service == defn.service, SLO.name == defn.name))
+    if slo is None:
+        slo = SLO(
+            service=defn.service,
+            name=defn.name,
+            source=source_of(defn),
+            spec=spec,
+            objective=defn.objective,
+            owner=defn.owner,
+            period_started_at=NEVER_RESET,
+            policy_state="no_data",
+            policy_state_since=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(slo)
+        session.flush()
+        session.add(
+            BudgetPeriod(
+                slo_id=slo.id, started_at=now, reason="SLO created", started_by=principal.actor
+            )
+        )
+        audit.record(session, principal, "slo.create", "slo", slo.id, after=summary(defn))
+        return Applied(slo.id, slo.service, slo.name, "created")
+    if slo.spec == spec:
+        return Applied(slo.id, slo.service, slo.name, "unchanged")
+    before = summary(definition(slo))
+    slo.source = source_of(defn)
+    slo.spec, slo.objective, slo.owner, slo.updated_at = spec, defn.objective, defn.owner, now
+    audit.record(
+        session, principal, "slo.update", "slo", slo.id, before=before, after=summary(defn)
+    )
+    return Applied(slo.id, slo.service, slo.name, "updated")
+
+
+def get_slo(session: Session, ref: str | int) -> SLO:
+    """Find an SLO by id or by ``service/name`` (or a bare name when it is unique)."""
+    if isinstance(ref, int) or str(ref).isdigit():
+        found = session.get(SLO, int(ref))
+    elif "/" in str(ref):
+        service, _, name = str(ref).partition("/")
+        found = session.scalar(select(SLO).where(SLO.service == service, SLO.name == name))
+    else:
+        matches = list(session.scalars(select(SLO).where(SLO.name == ref)))
+        if len(matches) > 1:
+            raise Conflict(f"several SLOs are named {ref!r}; use service/name", field="slo")
+        found = matches[0] if matches else None
+    if found is None:
+        raise NotFound(f"no SLO {ref!r}", field="slo")
+    return found
+
+
+def list_slos(session: Session, service: str | None = None) -> list[SLO]:
+    query = select(SLO).order_by(SLO.service, SLO.name)
+    if service:
+        query = query.where(SLO.service == service)
+    return list(session.scalars(query))
+
+
+def export_specs(session: Session, fmt: str, service: str | None = None) -> str:
+    defs = [definition(s) for s in list_slos(session, service)]
+    if fmt == "openslo":
+        return to_openslo(defs)
+    if fmt == "sloth":
+        try:
+            return to_sloth(defs)
+        except SpecError as exc:
+            first = exc.problems[0]
+            raise ValidationFailed(
+                f"cannot express as Sloth: {first.path}: {first.reason}", field="format"
+            ) from None
+    raise ValidationFailed(f"unknown format {fmt!r}; use openslo or sloth", field="format")
+
+
+def delete_slo(session: Session, principal: Principal, ref: str | int) -> None:
+    require(principal, Role.admin)
+    slo = get_slo(session, ref)
+    before = summary(definition(slo))
+    audit.record(session, principal, "slo.delete", "slo", slo.id, before=before)
+    session.delete(slo)
+
+
+def reset_budget(
+    session: Session, principal: Principal, ref: str | int, reason: str
+) -> BudgetPeriod:
+    """Start a new budget period for a rolling SLO; the old period stays in the history."""
+    require(principal, Role.admin)
+    if not reason.strip():
+        raise ValidationFailed("a reset needs a reason", field="reason")
+    slo = get_slo(session, ref)
+    if isinstance(definition(slo).window, CalendarWindow):
+        raise ValidationFailed(
+            "calendar SLOs start a fresh budget at each period start; reset is for rolling SLOs",
+            field="slo",
+        )
+    now = clock.now()
+    current = session.scalar(
+        select(BudgetPeriod).where(BudgetPeriod.slo_id == slo.id, BudgetPeriod.ended_at.is_(None))
+    )
+    if current is not None:
+        current.ended_at = now
+    period = BudgetPeriod(
+        slo_id=slo.id, started_at=now, reason=reason.strip(), started_by=principal.actor
+    )
+    session.add(period)
+    before = {"period_started_at": slo.period_started_at}
+    slo.period_started_at = now
+    audit.record(
+        session,
+        principal,
+        "slo.reset",
+        "slo",
+        slo.id,
+        before=before,
+        after={"period_started_at": now, "reason": reason.strip()},
+    )
+    return period
+
+
+def periods(session: Session, slo_id: int) -> list[BudgetPeriod]:
+    query = select(BudgetPeriod).where(BudgetPeriod.slo_id == slo_id)
+    return list(session.scalars(query.order_by(BudgetPeriod.started_at)))
+
+
+def push_events(
+    session: Session,
+    principal: Principal,
+    slo: SLO,
+    raw: Sequence[tuple[datetime, int, int]],
+    *,
+    field: str = "events",
+) -> int:
+    """Store a batch of minute counts for a pushed SLO: all of it, or none of it."""
+    require(principal, Role.responder)
+    if slo.source != "push":
+        raise ValidationFailed(
+            f"SLO {slo.service}/{slo.name} reads its SLI from Prometheus; "
+            "it takes no pushed events",
+            field="slo",
+        )
+    defn = definition(slo)
+    now = clock.now()
+    oldest = events.floor_minute(now - defn.period)
+    counts = events.validate_batch(raw, now=now, oldest=oldest, field=field)
+    events.ingest(session, slo.id, counts)
+    audit.record(
+        session,
+        principal,
+        "slo.events.push",
+        "slo",
+        slo.id,
+        after={
+            "buckets": len(counts),
+            "first_minute": counts[0].minute,
+            "last_minute": counts[-1].minute,
+        },
+    )
+    return len(counts)
+
+
+def policy_for(session: Session, service: str) -> ErrorBudgetPolicy:
+    row = session.get(ServicePolicy, service)
+    if row is None:
+        return DEFAULT_POLICY
+    return ErrorBudgetPolicy.from_config({"tiers": json.loads(row.tiers)})
+
+
+def policy_config(policy: ErrorBudgetPolicy) -> list[dict[str, Any]]:
+    return [
+        {
+            "threshold": t.threshold,
+            "state": t.state,
+            "action": t.action,
+            "approver": t.approver,
+            "blocks_changes": t.blocks_changes,
+        }
+        for t in policy.tiers
+    ]
+
+
+def set_policy(
+    session: Session, principal: Principal, service: str, config: dict[str, Any]
+) -> ErrorBudgetPolicy:
+    require(principal, Role.admin)
+    try:
+        policy = ErrorBudgetPolicy.from_config(config)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(f"policy: {exc}", field="tiers") from None
+    row = session.get(ServicePolicy, service)
+    before = {"tiers": json.loads(row.tiers)} if row else {"tiers": "default"}
+    tiers = policy_config(policy)
+    if row is None:
+        session.add(ServicePolicy(service=service, tiers=json.dumps(tiers), updated_at=clock.now()))
+    else:
+        row.tiers, row.updated_at = json.dumps(tiers), clock.now()
+    audit.record(
+        session,
+        principal,
+        "slo.policy.set",
+        "service",
+        service,
+        before=before,
+        after={"tiers": tiers},
+    )
+    return policy
+
+
+def service_state(session: Session, service: str) -> dict[str, Any]:
+    """The worst policy state among a service's SLOs: what change management checks."""
+    members = list_slos(session, service)
+    if not members:
+        raise NotFound(f"no SLOs for service {service!r}", field="service")
+    policy = policy_for(session, service)
+    order = {state: rank for rank, state in enumerate(policy.states)}
+    known = [s for s in members if s.policy_state in order]
+    worst = max(known, key=lambda s: order[s.policy_state]) if known else None
+    state = worst.policy_state if worst else "no_data"
+    tier = policy.tier_for(state) if worst else None
+    return {
+        "service": service,
+        "state": state,
+        "blocks_changes": policy.blocks_changes(state),
+        "approver": tier.approver if tier else None,
+        "slos": [
+            {"id": s.id, "name": s.name, "state": s.policy_state, "since": s.policy_state_since}
+            for s in members
+        ],
+        "tiers": policy_config(policy),
+    }
+
+
+def pushed_definition(
+    *,
+    service: str,
+    name: str,
+    objective: float,
+    window: str,
+    time_zone: str,
+    sli_kind: str,
+    description: str,
+    owner: str,
+    labels: dict[str, str],
+) -> SLODefinition:
+    """Build a pushed SLO from plain fields, reporting problems like a spec would."""
+    from opsloop.slo.spec import RollingWindow
+    from opsloop.slo.windows import parse_duration
+
+    try:
+        time_window: CalendarWindow | RollingWindow
+        if window in ("week", "month", "quarter"):
+            time_window = CalendarWindow(unit=window, time_zone=time_zone)  # type: ignore[arg-type]
+        else:
+            time_window = RollingWindow(parse_duration(window))
+        return SLODefinition(
+            service=service,
+            name=name,
+            objective=objective,
+            indicator=PushedEvents(),
+            window=time_window,
+            description=description,
+            owner=owner,
+            labels=labels,
+            sli_kind=sli_kind,  # type: ignore[arg-type]
+        )
+    except SpecError as exc:
+        first = exc.problems[0]
+        raise ValidationFailed(f"{first.path}: {first.reason}", field=first.path) from None
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="window") from None

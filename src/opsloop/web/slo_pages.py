@@ -1,0 +1,75 @@
+"""SLO pages: the list with status and policy badges, and one SLO with its burn-down."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy import select
+
+from opsloop.core import clock
+from opsloop.core.errors import NotFound
+from opsloop.slo import charts, evaluation
+from opsloop.slo import service as slos
+from opsloop.slo.api import prometheus_client
+from opsloop.slo.models import AlertEvent, Evaluation
+from opsloop.web.routes import DB, Active, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/slos", response_class=HTMLResponse)
+def slo_list(request: Request, db: DB, active: Active, service: str | None = None) -> Response:
+    with db.read() as session:
+        rows = slos.list_slos(session, service)
+        latest = dict(
+            session.execute(
+                select(Evaluation.slo_id, Evaluation.result).where(
+                    Evaluation.slo_id.in_([s.id for s in rows])
+                )
+            ).all()
+        )
+    items: list[dict[str, Any]] = []
+    for slo in rows:
+        raw = latest.get(slo.id)
+        items.append({"slo": slo, "status": json.loads(raw) if raw else None})
+    return render(request, "slo_list.html", active, items=items, service=service)
+
+
+@router.get("/slos/{slo_id}", response_class=HTMLResponse)
+def slo_detail(request: Request, slo_id: int, db: DB, active: Active) -> Response:
+    now = clock.now()
+    prometheus = prometheus_client(request)
+    try:
+        with db.read() as session:
+            slo = slos.get_slo(session, slo_id)
+            summary = slos.summary(slos.definition(slo))
+            history = list(
+                session.scalars(
+                    select(AlertEvent)
+                    .where(AlertEvent.slo_id == slo.id)
+                    .order_by(AlertEvent.at.desc(), AlertEvent.id.desc())
+                    .limit(50)
+                )
+            )
+            periods = slos.periods(session, slo.id)
+            points = charts.burndown(session, slo, now, prometheus)
+    except NotFound:
+        return render(request, "not_found.html", active, status_code=404)
+    status = evaluation.evaluate(db, now, prometheus=prometheus, slo_ids=[slo.id], persist=False)[
+        slo.id
+    ].to_json()
+    return render(
+        request,
+        "slo_detail.html",
+        active,
+        slo=slo,
+        summary=summary,
+        status=status,
+        history=history,
+        periods=periods,
+        chart=Markup(charts.burndown_svg(points)),  # noqa: S704 - built from numbers and escaped text
+    )
