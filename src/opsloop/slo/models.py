@@ -46,6 +46,9 @@ class EventBucket(Base):
     cum_good: Mapped[int] = mapped_column(BigInteger)
     cum_total: Mapped[int] = mapped_column(BigInteger)
 
+    # Clustered on (slo_id, minute) in SQLite too: half the space, one lookup per seek.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
 
 class BudgetPeriod(Base):
     __tablename__ = "slo_budget_periods"

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("total", sa.BigInteger, nullable=False),
         sa.Column("cum_good", sa.BigInteger, nullable=False),
         sa.Column("cum_total", sa.BigInteger, nullable=False),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "slo_budget_periods",
