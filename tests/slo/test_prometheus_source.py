@@ -393,3 +393,33 @@ def test_absent_error_series_is_a_zero_ratio_not_no_data(env: Env) -> None:
     with PrometheusClient(env.url) as client:
         ratios = client.error_ratios(defn, WINDOWS, env.scenario.end)
     assert all(r == 0.0 for r in ratios.values()), ratios
+
+
+def test_evaluation_pipeline_with_prometheus_source(env: Env, db: Any, frozen_clock: Any) -> None:
+    """Applied specs, evaluated by opsloop as the scheduler does, against the same numbers."""
+    from opsloop.core.audit import service as audit
+    from opsloop.core.auth.roles import SYSTEM
+    from opsloop.slo import evaluation
+    from opsloop.slo import service as slos
+
+    at = env.scenario.end
+    frozen_clock.current = at
+    with db.write() as session:
+        applied = {(a.service, a.name): a.slo_id for a in slos.apply_specs(session, SYSTEM, SPECS)}
+    with PrometheusClient(env.url) as client:
+        statuses = evaluation.evaluate(db, at, prometheus=client)
+    defn = env.defs[("checkout", "availability")]
+    records = env.rules[group_name(defn)]["records"]
+    result = statuses[applied[("checkout", "availability")]].to_json()
+    budget_expr = inline_records(records[BUDGET_REMAINING_METRIC]["expr"], records)
+    assert close(result["budget"]["remaining"], query_number(env, budget_expr, at))
+    period_ratio = query_number(env, records[error_ratio_metric(PERIOD)]["expr"], at)
+    assert close(result["sli"], 1 - period_ratio)
+    one_hour = query_number(env, records[error_ratio_metric(timedelta(hours=1))]["expr"], at)
+    assert close(result["burn_rates"]["1h"], one_hour / 0.01)
+    assert result["alert_severity"] == "page"  # the 10 % burst against a 1 % budget
+    batch = statuses[applied[("batch", "availability")]].to_json()
+    assert batch["burn_rates"]["5m"] is None  # no traffic: no data, not a perfect score
+    with db.read() as session:
+        fired = list(audit.iterate(session, audit.AuditFilter(action="slo.alert.firing")))
+    assert fired, "the page should have been recorded as firing"
