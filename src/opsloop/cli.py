@@ -16,7 +16,11 @@ from opsloop.core.bootstrap import ADMIN_USERNAME, DEMO_PASSWORD, first_start
 from opsloop.core.cliutil import console, database, run_cli, settings
 from opsloop.core.config import mask_url_password
 from opsloop.core.observability import configure_logging
+from opsloop.slo import demo as slo_demo
 from opsloop.slo.cli import slo
+
+# A new domain adds its demo data here (shown on a first start with OPSLOOP_DEMO_DATA on).
+DEMO_SEEDERS = [slo_demo.seed]
 
 app = typer.Typer(
     help="opsloop: SLOs, incidents, reviews and changes in one loop.",
@@ -85,7 +89,7 @@ def serve(
     configure_logging(cfg.log_level, cfg.log_format)
     db = database()
     migrate.upgrade(db.engine)
-    password = first_start(db, cfg)
+    password = first_start(db, cfg, DEMO_SEEDERS)
     if password:
         typer.echo(
             f"Created user '{ADMIN_USERNAME}' with password '{password}' "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -16,8 +16,7 @@ from opsloop.core.db import Database
 ADMIN_USERNAME = "admin"
 DEMO_PASSWORD = "opsloop-demo"  # noqa: S105 - published on purpose; demo users only
 
-# Each domain appends a function that adds its demo data (SLOs, incidents...).
-DEMO_SEEDERS: list[Callable[[Session], None]] = []
+Seeder = Callable[[Session], None]
 
 
 def _demo_users(session: Session) -> None:
@@ -29,10 +28,9 @@ def _demo_users(session: Session) -> None:
         auth.create_user(session, SYSTEM, username, role, display_name=name, password=DEMO_PASSWORD)
 
 
-DEMO_SEEDERS.append(_demo_users)
-
-
-def first_start(db: Database, settings: Settings) -> str | None:
+def first_start(
+    db: Database, settings: Settings, domain_seeders: Sequence[Seeder] = ()
+) -> str | None:
     """Create the admin (and demo data) on an empty database.
 
     Returns the admin password when opsloop generated it, so it can be shown once.
@@ -51,7 +49,7 @@ def first_start(db: Database, settings: Settings) -> str | None:
             password=password,
         )
         if settings.demo_data:
-            for seed in DEMO_SEEDERS:
+            for seed in (_demo_users, *domain_seeders):
                 seed(session)
     if given:
         return None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Table
+from rich.table import Column, Table
 
 from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, settings
@@ -120,7 +120,16 @@ def status(
         out = [{"id": s.id, "service": s.service, "name": s.name, **r} for s, r in rows]
         print(json.dumps(out, indent=2))
         return
-    table = Table("", "SLO", "target", "current", "budget left", "burn 1h", "burn 6h", "policy")
+    table = Table(
+        "",
+        Column("SLO", min_width=22, overflow="fold"),
+        "target",
+        "current",
+        "budget left",
+        "burn 1h",
+        "burn 6h",
+        "policy",
+    )
     for s, r in rows:
         state = r["policy"]["state"]
         budget = r["budget"]

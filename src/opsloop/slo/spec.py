@@ -10,20 +10,34 @@ Query templates use one placeholder internally, ``$window`` (``rate(x_total[$win
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal, TypeAlias
 
-import yaml
-
-from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS, Severity, format_duration
+from opsloop.slo.spec_checks import (
+    SpecError,
+    SpecProblem,
+    alert_name_problem,
+    annotation_map_problems,
+    calendar_start_problem,
+    canonical_selector,
+    dns_label_problem,
+    join_path,
+    label_map_problems,
+    le_problem,
+    metric_name_problem,
+    normalize_query,
+    objective_problem,
+    query_problem,
+    rolling_duration_problem,
+    selector_problem,
+    time_zone_problem,
+)
+from opsloop.slo.spec_yaml import Reader, dump_yaml_documents, load_documents
+from opsloop.slo.windows import Severity
 
 SLIKind = Literal["availability", "error_rate", "latency"]
 SLI_KINDS: tuple[SLIKind, ...] = ("availability", "error_rate", "latency")
@@ -33,194 +47,6 @@ CALENDAR_PERIODS: Mapping[str, timedelta] = MappingProxyType(
     {"week": timedelta(days=7), "month": timedelta(days=30), "quarter": timedelta(days=90)}
 )
 DEFAULT_CALENDAR_START = datetime(2024, 1, 1)  # a Monday: anchors weeks, months and quarters
-WINDOW_PLACEHOLDER = "$window"
-RESERVED_LABEL_PREFIX = "slo_"  # the rule generator's own labels
-
-_PLACEHOLDER_IN = re.compile(r"\{\{\s*\.window\s*\}\}|\$\{window\}")
-_PLACEHOLDER = re.compile(r"\$window\b")
-_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*')
-_LONGEST_ALERT_WINDOW = max(row.long_window for row in DEFAULT_ALERT_WINDOWS)
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    """One reason a spec was rejected, located by its YAML path."""
-
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}" if self.path else self.reason
-
-
-class SpecError(ValueError):
-    """A spec or definition was rejected; ``problems`` lists every reason found."""
-
-    def __init__(self, problems: Iterable[SpecProblem], source: str = "") -> None:
-        self.problems: tuple[SpecProblem, ...] = tuple(problems)
-        self.source = source
-        body = "".join(f"\n  - {problem}" for problem in self.problems)
-        head = f"{source}: " if source else ""
-        super().__init__(f"{head}invalid SLO spec ({len(self.problems)} problem(s)):{body}")
-
-    @property
-    def messages(self) -> list[str]:
-        return [str(problem) for problem in self.problems]
-
-
-def join_path(path: str, key: str | int) -> str:
-    """Append a mapping key or list index to a dotted YAML path."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-        return f"{path}[{json.dumps(key)}]"
-    return f"{path}.{key}" if path else key
-
-
-# Field checks: each returns None when the value is fine, else the reason it is not.
-
-
-def dns_label_problem(value: str) -> str | None:
-    if not _DNS_LABEL.match(value) or len(value) > 63:
-        return "must be 1-63 lowercase letters, digits or '-', starting and ending alphanumeric"
-    return None
-
-
-def objective_problem(value: float) -> str | None:
-    if not math.isfinite(value) or not 0 < value < 100:
-        return "must be a percentage between 0 and 100 (exclusive), e.g. 99.9"
-    return None
-
-
-def normalize_query(query: str) -> str:
-    """Strip a query and convert the supported window placeholders to ``$window``."""
-    return _PLACEHOLDER_IN.sub(WINDOW_PLACEHOLDER, query.strip())
-
-
-def query_problem(query: str) -> str | None:
-    if not query:
-        return "must not be empty"
-    if "{{" in query:
-        return "contains a template expression other than the window placeholder"
-    if not _PLACEHOLDER.search(query):
-        return "must contain the window placeholder $window (or {{.window}})"
-    return None
-
-
-def substitute_window(query: str, text: str) -> str:
-    """Replace the ``$window`` placeholder with ``text``."""
-    return _PLACEHOLDER.sub(lambda _: text, query)
-
-
-def render_query(query: str, window: timedelta) -> str:
-    """Substitute the window placeholder with a Prometheus duration such as ``5m``."""
-    return substitute_window(query, format_duration(window))
-
-
-def label_map_problems(
-    labels: Mapping[str, str], path: str, reserved: Collection[str] = ()
-) -> list[SpecProblem]:
-    problems = []
-    for key, value in labels.items():
-        if not _LABEL_NAME.match(key) or key.startswith("__"):
-            reason = "invalid label name"
-        elif key.startswith(RESERVED_LABEL_PREFIX) or key in reserved:
-            reason = "label name reserved by opsloop"
-        elif not value:
-            reason = "must not be empty"
-        else:
-            continue
-        problems.append(SpecProblem(join_path(path, key), reason))
-    return problems
-
-
-def annotation_map_problems(annotations: Mapping[str, str], path: str) -> list[SpecProblem]:
-    bad = [key for key in annotations if not _LABEL_NAME.match(key)]
-    return [SpecProblem(join_path(path, key), "invalid annotation name") for key in bad]
-
-
-def alert_name_problem(name: str) -> str | None:
-    if not _METRIC_NAME.match(name):
-        return "invalid alert name (letters, digits, '_' or ':', not starting with a digit)"
-    return None
-
-
-def metric_name_problem(name: str) -> str | None:
-    if not _METRIC_NAME.match(name):
-        return "invalid metric name"
-    if name.endswith(("_bucket", "_count", "_sum")):
-        return "give the histogram name without the _bucket/_count/_sum suffix"
-    return None
-
-
-def canonical_le(value: float) -> str:
-    """The ``le`` label text of a bucket bound given as a YAML number (1 -> "1", 0.3 -> "0.3")."""
-    return str(value) if isinstance(value, int) else repr(float(value))
-
-
-def le_problem(le: str) -> str | None:
-    try:
-        bound = float(le)
-    except ValueError:
-        return "must be a number (the histogram bucket's le bound)"
-    if not math.isfinite(bound) or bound <= 0:
-        return "must be a positive, finite bucket bound"
-    if le not in (repr(bound), str(int(bound)) if bound.is_integer() else ""):
-        return f"write the bound as {bound!r}"
-    return None
-
-
-def canonical_selector(selector: str) -> str | None:
-    """Normalise label matchers (``job="api", code!~"5.."``); None when malformed."""
-    text = selector.strip()
-    if text.startswith("{") and text.endswith("}"):
-        text = text[1:-1].strip()
-    matchers: list[str] = []
-    pos = 0
-    while pos < len(text):
-        match = _MATCHER.match(text, pos)
-        if not match or match[1] in ("le", "__name__"):
-            return None
-        matchers.append(f'{match[1]}{match[2]}"{match[3]}"')
-        pos = match.end()
-        if pos < len(text) and text[pos] != ",":
-            return None
-        pos += 1
-    return ",".join(matchers)
-
-
-def selector_problem(selector: str) -> str | None:
-    if canonical_selector(selector) is None:
-        return 'must be label matchers such as job="api",code!~"5.." (without le)'
-    return None
-
-
-def time_zone_problem(name: str) -> str | None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"unknown IANA time zone {name!r}"
-    return None
-
-
-def rolling_duration_problem(duration: timedelta) -> str | None:
-    if duration <= _LONGEST_ALERT_WINDOW:
-        longest = format_duration(_LONGEST_ALERT_WINDOW)
-        return f"must be longer than {longest}, the longest burn-rate alert window"
-    if duration % timedelta(minutes=1):
-        return "must be a whole number of minutes"
-    return None
-
-
-def calendar_start_problem(unit: str, start: datetime) -> str | None:
-    if start.tzinfo is not None:
-        return "must be a local time without UTC offset (the time zone is given separately)"
-    if unit != "week" and start.day > 28:
-        return "months and quarters must start on day 1..28 (a day every month has)"
-    return None
 
 
 # The model.
@@ -507,136 +333,6 @@ def definition_problems(defn: SLODefinition) -> list[SpecProblem]:
     return problems + alerting_problems(defn.alerting, "alerting")
 
 
-# YAML reading and writing.
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """Safe loader that rejects duplicate mapping keys instead of keeping the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style; multi-line strings (queries) as literal blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    # YAML 1.1 also breaks lines at CR, NEL, LS and PS; only escapes keep them intact.
-    style = "|" if "\n" in data else None
-    if any(char in data for char in "\r\x85\u2028\u2029\ufeff"):
-        style = '"'
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def dump_yaml(value: object) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True)
-
-
-def dump_yaml_documents(documents: Sequence[object]) -> str:
-    return "".join(f"---\n{dump_yaml(document)}" for document in documents)
-
-
-class Reader:
-    """Reads an untyped YAML tree, recording problems under a path prefix."""
-
-    def __init__(self, problems: list[SpecProblem], prefix: str = "") -> None:
-        self.problems = problems
-        self.prefix = prefix
-
-    def where(self, path: str) -> str:
-        if not self.prefix or not path:
-            return self.prefix or path
-        return f"{self.prefix}{path}" if path.startswith("[") else f"{self.prefix}.{path}"
-
-    def fail(self, path: str, reason: str) -> None:
-        self.problems.append(SpecProblem(self.where(path), reason))
-
-    def report(self, problems: Iterable[SpecProblem]) -> None:
-        for problem in problems:
-            self.fail(problem.path, problem.reason)
-
-    def check(self, path: str, reason: str | None) -> bool:
-        if reason:
-            self.fail(path, reason)
-        return reason is None
-
-    def mapping(
-        self, value: object, path: str, allowed: Collection[str] | None = None
-    ) -> dict[str, Any] | None:
-        if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
-            self.fail(path, "expected a mapping with string keys")
-            return None
-        for key in value:
-            if allowed is not None and key not in allowed:
-                self.fail(join_path(path, key), "unknown field")
-        return value
-
-    def value(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> Any:
-        value = data.get(key)
-        if value is None and required:
-            self.fail(join_path(path, key), "missing")
-        return value
-
-    def text(self, data: Mapping[str, Any], key: str, path: str, required: bool = False) -> str:
-        """A string field; "" when absent or invalid (reported when required)."""
-        value = self.value(data, key, path, required)
-        if value == "" and required:
-            self.fail(join_path(path, key), "must not be empty")
-        if value is None or isinstance(value, str):
-            return value or ""
-        self.fail(join_path(path, key), "expected a string")
-        return ""
-
-    def number(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> float | None:
-        value = self.value(data, key, path, required)
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-            return value
-        self.fail(join_path(path, key), "expected a number")
-        return None
-
-    def flag(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> bool | None:
-        value = self.value(data, key, path, required)
-        if value is None or isinstance(value, bool):
-            return value
-        self.fail(join_path(path, key), "expected true or false")
-        return None
-
-    def items(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> list[Any]:
-        value = self.value(data, key, path, required)
-        if value is None or isinstance(value, list):
-            return value or []
-        self.fail(join_path(path, key), "expected a list")
-        return []
-
-    def strings(self, data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
-        """A string-to-string map (integer values are accepted as their text)."""
-        value = self.value(data, key, path, False)
-        where = join_path(path, key)
-        found = self.mapping(value, where) if value is not None else None
-        result = {}
-        for name, item in (found or {}).items():
-            if isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
-                result[name] = str(item)
-            else:
-                self.fail(join_path(where, name), "expected a string")
-        return result
-
-
 def parse_documents(text: str, source: str = "<string>") -> list[SLODefinition]:
     """Parse multi-document YAML holding OpenSLO v1 and/or Sloth prometheus/v1 specs.
 
@@ -645,15 +341,7 @@ def parse_documents(text: str, source: str = "<string>") -> list[SLODefinition]:
     """
     from opsloop.slo import spec_openslo, spec_sloth
 
-    try:
-        documents = list(yaml.load_all(text, Loader=_StrictLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = SpecProblem(where, f"invalid YAML: {exc.problem or exc.context}")
-        raise SpecError([problem], source) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError([SpecProblem("", f"invalid YAML: {exc}")], source) from exc
+    documents = load_documents(text, source)
     problems: list[SpecProblem] = []
     readers = [
         Reader(problems, f"documents[{index}]" if len(documents) > 1 else "")
@@ -687,7 +375,7 @@ def parse_documents(text: str, source: str = "<string>") -> list[SLODefinition]:
 
 def to_openslo(defs: Iterable[SLODefinition]) -> str:
     """Multi-document OpenSLO v1 YAML: a Service document per service, then the SLOs."""
-    from opsloop.slo.spec_openslo import export_openslo
+    from opsloop.slo.spec_openslo_export import export_openslo
 
     return dump_yaml_documents(export_openslo(list(defs)))
 

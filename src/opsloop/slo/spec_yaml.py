@@ -1,0 +1,151 @@
+"""YAML machinery of the spec formats: strict loading, dumping, and the :class:`Reader`
+that walks an untyped YAML tree while collecting :class:`SpecProblem` entries."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from opsloop.slo.spec_checks import SpecError, SpecProblem, join_path
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe loader that rejects duplicate mapping keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style; multi-line strings (queries) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # YAML 1.1 also breaks lines at CR, NEL, LS and PS; only escapes keep them intact.
+    style = "|" if "\n" in data else None
+    if any(char in data for char in "\r\x85\u2028\u2029\ufeff"):
+        style = '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(value: object) -> str:
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True)
+
+
+def dump_yaml_documents(documents: Sequence[object]) -> str:
+    return "".join(f"---\n{dump_yaml(document)}" for document in documents)
+
+
+class Reader:
+    """Reads an untyped YAML tree, recording problems under a path prefix."""
+
+    def __init__(self, problems: list[SpecProblem], prefix: str = "") -> None:
+        self.problems = problems
+        self.prefix = prefix
+
+    def where(self, path: str) -> str:
+        if not self.prefix or not path:
+            return self.prefix or path
+        return f"{self.prefix}{path}" if path.startswith("[") else f"{self.prefix}.{path}"
+
+    def fail(self, path: str, reason: str) -> None:
+        self.problems.append(SpecProblem(self.where(path), reason))
+
+    def report(self, problems: Iterable[SpecProblem]) -> None:
+        for problem in problems:
+            self.fail(problem.path, problem.reason)
+
+    def check(self, path: str, reason: str | None) -> bool:
+        if reason:
+            self.fail(path, reason)
+        return reason is None
+
+    def mapping(
+        self, value: object, path: str, allowed: Collection[str] | None = None
+    ) -> dict[str, Any] | None:
+        if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+            self.fail(path, "expected a mapping with string keys")
+            return None
+        for key in value:
+            if allowed is not None and key not in allowed:
+                self.fail(join_path(path, key), "unknown field")
+        return value
+
+    def value(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> Any:
+        value = data.get(key)
+        if value is None and required:
+            self.fail(join_path(path, key), "missing")
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, path: str, required: bool = False) -> str:
+        """A string field; "" when absent or invalid (reported when required)."""
+        value = self.value(data, key, path, required)
+        if value == "" and required:
+            self.fail(join_path(path, key), "must not be empty")
+        if value is None or isinstance(value, str):
+            return value or ""
+        self.fail(join_path(path, key), "expected a string")
+        return ""
+
+    def number(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> float | None:
+        value = self.value(data, key, path, required)
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        self.fail(join_path(path, key), "expected a number")
+        return None
+
+    def flag(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> bool | None:
+        value = self.value(data, key, path, required)
+        if value is None or isinstance(value, bool):
+            return value
+        self.fail(join_path(path, key), "expected true or false")
+        return None
+
+    def items(self, data: Mapping[str, Any], key: str, path: str, required: bool) -> list[Any]:
+        value = self.value(data, key, path, required)
+        if value is None or isinstance(value, list):
+            return value or []
+        self.fail(join_path(path, key), "expected a list")
+        return []
+
+    def strings(self, data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
+        """A string-to-string map (integer values are accepted as their text)."""
+        value = self.value(data, key, path, False)
+        where = join_path(path, key)
+        found = self.mapping(value, where) if value is not None else None
+        result = {}
+        for name, item in (found or {}).items():
+            if isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
+                result[name] = str(item)
+            else:
+                self.fail(join_path(where, name), "expected a string")
+        return result
+
+
+def load_documents(text: str, source: str) -> list[Any]:
+    """Every document of a multi-document YAML text; invalid YAML raises :class:`SpecError`."""
+    try:
+        return list(yaml.load_all(text, Loader=_StrictLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = SpecProblem(where, f"invalid YAML: {exc.problem or exc.context}")
+        raise SpecError([problem], source) from exc
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecProblem("", f"invalid YAML: {exc}")], source) from exc
