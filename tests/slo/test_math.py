@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from opsloop.slo.alerting import AlertEvaluation, evaluate_burn_rate_alerts, required_windows
 from opsloop.slo.math import (
     NO_TRAFFIC,
-    AlertEvaluation,
     BudgetStatus,
     EventCounts,
     NoData,
@@ -19,11 +19,9 @@ from opsloop.slo.math import (
     budget_minutes,
     budget_status,
     burn_rate,
-    evaluate_burn_rate_alerts,
     forecast_remaining,
     latency_counts,
     latency_sli,
-    required_windows,
     sli,
     sli_from_bad,
     time_to_exhaustion,

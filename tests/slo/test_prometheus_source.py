@@ -21,7 +21,8 @@ import httpx
 import pytest
 import yaml
 
-from opsloop.slo.math import NoData, Objective, budget_status, burn_rate, evaluate_burn_rate_alerts
+from opsloop.slo.alerting import evaluate_burn_rate_alerts
+from opsloop.slo.math import NoData, Objective, budget_status, burn_rate
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import (
     BUDGET_REMAINING_METRIC,

@@ -25,13 +25,11 @@ from opsloop.slo.spec import (
     RollingWindow,
     SeverityAlert,
     SLODefinition,
-    SpecError,
-    canonical_le,
     parse_documents,
-    render_query,
     to_openslo,
     to_sloth,
 )
+from opsloop.slo.spec_checks import SpecError, canonical_le, render_query
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALERTING_PATH = 'metadata.annotations["opsloop.dev/alerting"]'

@@ -1,9 +1,10 @@
-"""Pure SLI, error-budget, burn-rate and alert arithmetic for opsloop.
+"""Pure SLI, error-budget and burn-rate arithmetic for opsloop.
 
 Nothing here touches a clock, a database or the network: every function is a pure function of
 its arguments, so the numbers shown on dashboards, in alerts and in policy decisions can be
 reproduced by hand and tested exhaustively. Calendar and rolling window arithmetic lives in
-:mod:`opsloop.slo.periods`; the budget-policy decision matrix in :mod:`opsloop.slo.policy`.
+:mod:`opsloop.slo.periods`; the budget-policy decision matrix in :mod:`opsloop.slo.policy`;
+multiwindow burn-rate alert evaluation in :mod:`opsloop.slo.alerting`.
 
 Conventions used throughout:
 
@@ -17,18 +18,13 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS, BurnRateAlertWindow, Severity
-
 __all__ = [
-    "FIRING_REL_TOLERANCE",
     "NO_TRAFFIC",
-    "AlertEvaluation",
-    "AlertRowResult",
     "BudgetStatus",
     "EventCounts",
     "NoData",
@@ -36,11 +32,9 @@ __all__ = [
     "budget_minutes",
     "budget_status",
     "burn_rate",
-    "evaluate_burn_rate_alerts",
     "forecast_remaining",
     "latency_counts",
     "latency_sli",
-    "required_windows",
     "sli",
     "sli_from_bad",
     "time_to_exhaustion",
@@ -62,7 +56,10 @@ class NoData:
 NO_TRAFFIC = NoData("no events in the window (total is 0)")
 
 
-def _check_number(name: str, value: float) -> float:
+# The check_* helpers are shared with opsloop.slo.alerting so both reject bad input alike.
+
+
+def check_number(name: str, value: float) -> float:
     # bool is an int subclass; True/False as a count is always a caller bug.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name} must be a number, got {value!r}")
@@ -71,21 +68,21 @@ def _check_number(name: str, value: float) -> float:
     return float(value)
 
 
-def _check_count(name: str, value: float) -> float:
-    number = _check_number(name, value)
+def check_count(name: str, value: float) -> float:
+    number = check_number(name, value)
     if number < 0:
         raise ValueError(f"{name} must not be negative, got {value!r}")
     return number
 
 
-def _check_period(name: str, value: timedelta) -> timedelta:
+def check_period(name: str, value: timedelta) -> timedelta:
     if value <= timedelta():
         raise ValueError(f"{name} must be a positive duration, got {value!r}")
     return value
 
 
-def _check_ratio(name: str, value: float) -> float:
-    number = _check_number(name, value)
+def check_ratio(name: str, value: float) -> float:
+    number = check_number(name, value)
     if not 0.0 <= number <= 1.0:
         raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
     return number
@@ -108,8 +105,8 @@ class EventCounts:
     total: float
 
     def __post_init__(self) -> None:
-        good = _check_count("good", self.good)
-        total = _check_count("total", self.total)
+        good = check_count("good", self.good)
+        total = check_count("total", self.total)
         if good > total:
             raise ValueError(
                 f"good ({self.good!r}) cannot exceed total ({self.total!r}); "
@@ -119,8 +116,8 @@ class EventCounts:
     @classmethod
     def from_bad(cls, bad: float, total: float) -> EventCounts:
         """Build counts from a bad-event counter, as many services only count failures."""
-        bad_count = _check_count("bad", bad)
-        total_count = _check_count("total", total)
+        bad_count = check_count("bad", bad)
+        total_count = check_count("total", total)
         if bad_count > total_count:
             raise ValueError(
                 f"bad ({bad!r}) cannot exceed total ({total!r}); "
@@ -172,7 +169,7 @@ class Objective:
     percent: float
 
     def __post_init__(self) -> None:
-        value = _check_number("objective", self.percent)
+        value = check_number("objective", self.percent)
         if not 0.0 < value < 100.0:
             raise ValueError(
                 f"objective must be a percentage strictly between 0 and 100, got {self.percent!r}"
@@ -199,7 +196,7 @@ def budget_minutes(objective: Objective, period: timedelta) -> float:
     Calendar periods vary in length (February, DST months), so callers pass the actual period
     length rather than a nominal 30 days.
     """
-    _check_period("period", period)
+    check_period("period", period)
     return objective.error_budget * (period / timedelta(minutes=1))
 
 
@@ -210,7 +207,7 @@ def burn_rate(error_ratio: float | NoData, objective: Objective) -> float | NoDa
     """
     if isinstance(error_ratio, NoData):
         return error_ratio
-    ratio = _check_ratio("error ratio", error_ratio)
+    ratio = check_ratio("error ratio", error_ratio)
     return ratio / objective.error_budget
 
 
@@ -227,8 +224,8 @@ class BudgetStatus:
     consumed: float
 
     def __post_init__(self) -> None:
-        _check_period("period", self.period)
-        _check_count("consumed", self.consumed)
+        check_period("period", self.period)
+        check_count("consumed", self.consumed)
 
     @property
     def remaining(self) -> float:
@@ -275,11 +272,11 @@ def time_to_exhaustion(
     for :class:`~datetime.timedelta`), ``timedelta(0)`` when the budget is already exhausted,
     and the :class:`NoData` marker when the burn rate is unknown.
     """
-    _check_period("period", period)
-    left = _check_number("remaining", remaining)
+    check_period("period", period)
+    left = check_number("remaining", remaining)
     if isinstance(burn, NoData):
         return burn
-    rate = _check_count("burn rate", burn)
+    rate = check_count("burn rate", burn)
     if left <= 0.0:
         return timedelta()
     if rate == 0.0:
@@ -301,122 +298,13 @@ def forecast_remaining(
     Burning at rate ``b`` for ``horizon`` spends ``b * horizon / period`` of the budget. The
     result may be negative, which reads as "overspent by then".
     """
-    _check_period("period", period)
-    _check_period("horizon", horizon)
-    left = _check_number("remaining", remaining)
+    check_period("period", period)
+    check_period("horizon", horizon)
+    left = check_number("remaining", remaining)
     if isinstance(burn, NoData):
         return burn
-    rate = _check_count("burn rate", burn)
+    rate = check_count("burn rate", burn)
     return left - rate * (horizon / period)
-
-
-# --------------------------------------------------------------------------------------------
-# Multiwindow multi-burn-rate alerts
-
-FIRING_REL_TOLERANCE = 1e-9
-"""Relative slack when comparing a burn rate with a row's factor.
-
-Factors are float products (the 28-day 6 h factor is 5.6000000000000005) and burn rates are float
-quotients, so a burn exactly at the threshold could otherwise fail to fire on rounding alone.
-"""
-
-_SEVERITY_RANK: dict[Severity, int] = {"page": 2, "ticket": 1}
-
-
-@dataclass(frozen=True)
-class AlertRowResult:
-    """Outcome of one alert-table row: both windows must burn at least ``factor`` to fire."""
-
-    window: BurnRateAlertWindow
-    factor: float
-    long_burn: float | NoData
-    short_burn: float | NoData
-    firing: bool
-
-    @property
-    def severity(self) -> Severity:
-        return self.window.severity
-
-    @property
-    def has_data(self) -> bool:
-        return not isinstance(self.long_burn, NoData) and not isinstance(self.short_burn, NoData)
-
-
-@dataclass(frozen=True)
-class AlertEvaluation:
-    """All rows of one evaluation, in table order."""
-
-    rows: tuple[AlertRowResult, ...]
-
-    @property
-    def firing_rows(self) -> tuple[AlertRowResult, ...]:
-        return tuple(row for row in self.rows if row.firing)
-
-    @property
-    def firing(self) -> bool:
-        return any(row.firing for row in self.rows)
-
-    @property
-    def highest_severity(self) -> Severity | None:
-        """``"page"`` beats ``"ticket"``; ``None`` when nothing fires."""
-        firing = self.firing_rows
-        if not firing:
-            return None
-        return max((row.severity for row in firing), key=_SEVERITY_RANK.__getitem__)
-
-
-def required_windows(
-    table: Iterable[BurnRateAlertWindow] = DEFAULT_ALERT_WINDOWS,
-) -> tuple[timedelta, ...]:
-    """Every window whose burn rate an evaluation of ``table`` needs, shortest first."""
-    windows = {w for row in table for w in (row.long_window, row.short_window)}
-    return tuple(sorted(windows))
-
-
-def _window_burn(
-    burn_rates: Mapping[timedelta, float | NoData | None], window: timedelta
-) -> float | NoData:
-    value = burn_rates.get(window)
-    if value is None:
-        return NoData(f"no burn rate for the {window} window")
-    if isinstance(value, NoData):
-        return value
-    return _check_count(f"burn rate for the {window} window", value)
-
-
-def _reaches(burn: float | NoData, factor: float) -> bool:
-    if isinstance(burn, NoData):
-        return False
-    return burn >= factor or math.isclose(burn, factor, rel_tol=FIRING_REL_TOLERANCE)
-
-
-def evaluate_burn_rate_alerts(
-    burn_rates: Mapping[timedelta, float | NoData | None],
-    period: timedelta,
-    table: Iterable[BurnRateAlertWindow] = DEFAULT_ALERT_WINDOWS,
-) -> AlertEvaluation:
-    """Evaluate the multiwindow multi-burn-rate table against measured burn rates.
-
-    The long window proves enough budget was spent to matter; the short window proves it is still
-    being spent, so an alert resets soon after the problem is fixed. A missing window (absent key,
-    ``None`` or :class:`NoData`) keeps its row silent and visible as "no data" instead of guessing.
-    """
-    _check_period("period", period)
-    rows = []
-    for row in table:
-        factor = row.factor(period)
-        long_burn = _window_burn(burn_rates, row.long_window)
-        short_burn = _window_burn(burn_rates, row.short_window)
-        rows.append(
-            AlertRowResult(
-                window=row,
-                factor=factor,
-                long_burn=long_burn,
-                short_burn=short_burn,
-                firing=_reaches(long_burn, factor) and _reaches(short_burn, factor),
-            )
-        )
-    return AlertEvaluation(rows=tuple(rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,13 +318,13 @@ def latency_counts(buckets: Mapping[float, float], threshold: float) -> EventCou
     ``+Inf`` bucket. A threshold between bounds is rejected rather than interpolated, because
     interpolation would invent requests the histogram never recorded.
     """
-    threshold = _check_number("latency threshold", threshold)
+    threshold = check_number("latency threshold", threshold)
     if math.inf not in buckets:
         raise ValueError("histogram has no +Inf bucket, so the total number of events is unknown")
     bounds = sorted(buckets)
     previous = 0.0
     for bound in bounds:
-        count = _check_count(f"count of bucket le={bound:g}", buckets[bound])
+        count = check_count(f"count of bucket le={bound:g}", buckets[bound])
         if count < previous:
             raise ValueError(
                 f"bucket counts must be cumulative (non-decreasing by le); "

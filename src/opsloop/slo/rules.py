@@ -29,10 +29,10 @@ from opsloop.slo.spec import (
     PushedEvents,
     RawErrorRatio,
     SLODefinition,
-    dump_yaml,
     format_number,
-    render_query,
 )
+from opsloop.slo.spec_checks import render_query
+from opsloop.slo.spec_yaml import dump_yaml
 from opsloop.slo.windows import (
     DEFAULT_ALERT_WINDOWS,
     BurnRateAlertWindow,

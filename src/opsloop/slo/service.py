@@ -28,12 +28,12 @@ from opsloop.slo.spec import (
     CalendarWindow,
     PushedEvents,
     SLODefinition,
-    SpecError,
     indicator_queries,
     parse_documents,
     to_openslo,
     to_sloth,
 )
+from opsloop.slo.spec_checks import SpecError
 from opsloop.slo.windows import format_duration
 
 Outcome = Literal["created", "updated", "unchanged"]

@@ -339,6 +339,7 @@ def parse_documents(text: str, source: str = "<string>") -> list[SLODefinition]:
     All-or-nothing: any problem raises :class:`SpecError` listing every ``path: reason``
     found; paths start with ``documents[i]`` when the text has several documents.
     """
+    # Deferred: the format modules import the model from this one.
     from opsloop.slo import spec_openslo, spec_sloth
 
     documents = load_documents(text, source)

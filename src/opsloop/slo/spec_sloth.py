@@ -17,15 +17,16 @@ from opsloop.slo.spec import (
     BadTotalRatio,
     Indicator,
     RawErrorRatio,
-    Reader,
     RollingWindow,
     SeverityAlert,
     SLODefinition,
+    alerting_problems,
+    infer_sli_kind,
+)
+from opsloop.slo.spec_checks import (
     SpecError,
     SpecProblem,
-    alerting_problems,
     dns_label_problem,
-    infer_sli_kind,
     join_path,
     label_map_problems,
     normalize_query,
@@ -33,6 +34,7 @@ from opsloop.slo.spec import (
     query_problem,
     substitute_window,
 )
+from opsloop.slo.spec_yaml import Reader
 
 VERSION = "prometheus/v1"
 SLOTH_WINDOW = RollingWindow(timedelta(days=30))

@@ -12,16 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from opsloop.slo.alerting import AlertEvaluation, evaluate_burn_rate_alerts, required_windows
 from opsloop.slo.math import (
-    AlertEvaluation,
     BudgetStatus,
     NoData,
     Objective,
     budget_status,
     burn_rate,
-    evaluate_burn_rate_alerts,
     forecast_remaining,
-    required_windows,
     time_to_exhaustion,
 )
 from opsloop.slo.periods import PeriodWindow, calendar_window
