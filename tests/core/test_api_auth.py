@@ -240,3 +240,36 @@ def test_audit_api_rejects_bad_filters(
 ) -> None:
     response = client.get(f"/api/v1/audit?{query}", headers=bearer(tokens[Role.admin]))
     assert_error(response, 422, "validation_error", field)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/slos/99999999999999999999999", None),
+        ("get", "/api/v1/slos/2147483648", None),
+        ("delete", "/api/v1/tokens/99999999999999999999", None),
+        ("get", "/api/v1/audit?cursor=%C2%B9", None),
+        ("get", "/api/v1/audit?cursor=99999999999999999999999", None),
+        (
+            "post",
+            "/api/v1/events",
+            {"events": [{"slo": "¹", "timestamp": "2026-01-01T00:00:00Z", "good": 1, "total": 1}]},
+        ),
+        (
+            "post",
+            "/api/v1/events",
+            {
+                "events": [
+                    {"slo": "1", "timestamp": "2026-01-01T00:00:00Z", "good": 1, "total": 10**30}
+                ]
+            },
+        ),
+    ],
+)
+def test_out_of_range_numbers_are_4xx_not_500(
+    client: TestClient, tokens: dict[Role, str], method: str, path: str, body: dict | None
+) -> None:
+    kwargs = {"json": body} if body is not None else {}
+    response = getattr(client, method)(path, headers=bearer(tokens[Role.admin]), **kwargs)
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()) == {"error"}

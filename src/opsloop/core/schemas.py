@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -12,3 +13,9 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+#: Row ids fit PostgreSQL's 32-bit INTEGER; larger numbers are refused up front (422) instead
+#: of overflowing in the database driver.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -10,7 +10,7 @@ from opsloop.core import clock
 from opsloop.core.db import Database
 from opsloop.core.deps import Admin, Approver, ReadSession, Responder, Viewer, WriteSession
 from opsloop.core.errors import NotFound, ValidationFailed
-from opsloop.core.schemas import Page
+from opsloop.core.schemas import Id, Page
 from opsloop.slo import charts, evaluation
 from opsloop.slo import service as slos
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
@@ -131,20 +131,20 @@ def rules(_: Viewer, session: ReadSession, service: str | None = None) -> Respon
 
 
 @router.get("/slos/{slo_id}", response_model=SLOOut)
-def get_slo(slo_id: int, _: Viewer, session: ReadSession) -> SLOOut:
+def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
     slo = slos.get_slo(session, slo_id)
     found = session.get(Evaluation, slo.id)
     return slo_out(slo, found.result if found else None)
 
 
 @router.delete("/slos/{slo_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_slo(slo_id: int, principal: Admin, session: WriteSession) -> Response:
+def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
     slos.delete_slo(session, principal, slo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/slos/{slo_id}/status")
-def fresh_status(slo_id: int, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
+def fresh_status(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
     """Evaluate now (not from the scheduler's last run)."""
     slo = slos.get_slo(session, slo_id)
     statuses = evaluation.evaluate(
@@ -158,7 +158,7 @@ def fresh_status(slo_id: int, request: Request, _: Viewer, session: ReadSession)
 
 
 @router.get("/slos/{slo_id}/burndown")
-def burndown(slo_id: int, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
+def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
     slo = slos.get_slo(session, slo_id)
     points = charts.burndown(session, slo, clock.now(), prometheus_client(request))
     return {"points": [{"at": at.isoformat(), "remaining": value} for at, value in points]}
@@ -166,7 +166,7 @@ def burndown(slo_id: int, request: Request, _: Viewer, session: ReadSession) -> 
 
 @router.post("/slos/{slo_id}/events", response_model=PushResult)
 def push_events(
-    slo_id: int, body: EventBatch, principal: Responder, session: WriteSession
+    slo_id: Id, body: EventBatch, principal: Responder, session: WriteSession
 ) -> PushResult:
     slo = slos.get_slo(session, slo_id)
     raw = [(e.timestamp, e.good, e.total) for e in body.events]
@@ -211,13 +211,13 @@ def _renumber(exc: ValidationFailed, indexes: list[int]) -> ValidationFailed:
 
 
 @router.post("/slos/{slo_id}/reset", response_model=PeriodOut)
-def reset(slo_id: int, body: ResetIn, principal: Admin, session: WriteSession) -> PeriodOut:
+def reset(slo_id: Id, body: ResetIn, principal: Admin, session: WriteSession) -> PeriodOut:
     period = slos.reset_budget(session, principal, slo_id, body.reason)
     return PeriodOut.model_validate(period, from_attributes=True)
 
 
 @router.get("/slos/{slo_id}/periods", response_model=list[PeriodOut])
-def periods(slo_id: int, _: Viewer, session: ReadSession) -> list[PeriodOut]:
+def periods(slo_id: Id, _: Viewer, session: ReadSession) -> list[PeriodOut]:
     slo = slos.get_slo(session, slo_id)
     return [
         PeriodOut.model_validate(p, from_attributes=True) for p in slos.periods(session, slo.id)
@@ -226,7 +226,7 @@ def periods(slo_id: int, _: Viewer, session: ReadSession) -> list[PeriodOut]:
 
 @router.get("/slos/{slo_id}/alerts", response_model=list[AlertEventOut])
 def alert_history(
-    slo_id: int,
+    slo_id: Id,
     _: Viewer,
     session: ReadSession,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -5,13 +5,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Far beyond any real per-minute count, and far below the 64-bit columns' limit even summed
+#: over a quarter of minutes.
+MAX_COUNT = 10**12
+
 
 class PushedEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timestamp: datetime
-    good: int
-    total: int
+    good: int = Field(le=MAX_COUNT)
+    total: int = Field(le=MAX_COUNT)
 
 
 class EventBatch(BaseModel):

@@ -21,6 +21,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
+from opsloop.core.schemas import MAX_ID
 from opsloop.slo import events
 from opsloop.slo.models import SLO, BudgetPeriod, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
@@ -103,6 +104,18 @@ def apply_specs(
 
 def apply_definition(session: Session, principal: Principal, defn: SLODefinition) -> Applied:
     spec = to_openslo([defn])
+    try:
+        stored = parse_stored(spec)
+    except SpecError as exc:
+        raise ValidationFailed(
+            f"objective {defn.objective!r} cannot be stored exactly; use at most a few decimals",
+            field="objective",
+        ) from exc
+    if stored != defn:
+        raise ValidationFailed(
+            f"SLO {defn.service}/{defn.name} would not read back as given; simplify its values",
+            field="objective" if stored.objective != defn.objective else None,
+        )
     now = clock.now()
     slo = session.scalar(select(SLO).where(SLO.service == defn.service, SLO.name == defn.name))
     if slo is None:
@@ -139,10 +152,15 @@ def apply_definition(session: Session, principal: Principal, defn: SLODefinition
     return Applied(slo.id, slo.service, slo.name, "updated")
 
 
+def _is_number(text: str) -> bool:
+    # str.isdigit() is also true for "¹" or "٣", which int() then refuses.
+    return text.isascii() and text.isdigit()
+
+
 def get_slo(session: Session, ref: str | int) -> SLO:
     """Find an SLO by id or by ``service/name`` (or a bare name when it is unique)."""
-    if isinstance(ref, int) or str(ref).isdigit():
-        found = session.get(SLO, int(ref))
+    if isinstance(ref, int) or _is_number(str(ref)):
+        found = session.get(SLO, int(ref)) if 0 < int(ref) <= MAX_ID else None
     elif "/" in str(ref):
         service, _, name = str(ref).partition("/")
         found = session.scalar(select(SLO).where(SLO.service == service, SLO.name == name))

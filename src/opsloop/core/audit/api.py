@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 def _cursor(value: str | None) -> int:
     if value is None:
         return 0
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise ValidationFailed("cursor must be a value returned as next_cursor", field="cursor")
     return int(value)
 

@@ -63,7 +63,7 @@ def verify(
 
 def _check_anchor(session: Any, anchor: str) -> str:
     seq_text, _, expected = anchor.partition(":")
-    if not seq_text.isdigit() or len(expected) != 64:
+    if not (seq_text.isascii() and seq_text.isdigit()) or len(expected) != 64:
         fail("--anchor must look like SEQ:HASH with a 64-character hash")
     rows, _ = service.page(session, service.AuditFilter(), after_seq=int(seq_text) - 1, limit=1)
     if not rows or rows[0].seq != int(seq_text):

@@ -17,7 +17,7 @@ from opsloop.core.auth.schemas import (
     UserUpdate,
 )
 from opsloop.core.deps import Admin, ReadSession, Viewer, WriteSession
-from opsloop.core.schemas import Page
+from opsloop.core.schemas import Id, Page
 
 router = APIRouter(prefix="/api/v1", tags=["users and tokens"])
 
@@ -90,6 +90,6 @@ def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) ->
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, principal: Viewer, session: WriteSession) -> TokenOut:
+def revoke_token(token_id: Id, principal: Viewer, session: WriteSession) -> TokenOut:
     token, username = service.revoke_token(session, principal, token_id)
     return _token_out(token, username)
