@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Role
 from opsloop.core.db import Database
@@ -20,3 +22,13 @@ def make_token(db: Database, username: str, role: Role) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def drop_append_only_guard(db: Database) -> None:
+    """What an attacker with database access would do first."""
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_records_no_update"))
+            conn.execute(text("DROP TRIGGER audit_records_no_delete"))

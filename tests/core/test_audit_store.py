@@ -13,17 +13,7 @@ from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Principal, Role
 from opsloop.core.db import Database
 from opsloop.core.errors import Conflict
-from tests.helpers import make_user
-
-
-def _drop_append_only_guard(db: Database) -> None:
-    """What an attacker with database access would do first."""
-    with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_records_no_update"))
-            conn.execute(text("DROP TRIGGER audit_records_no_delete"))
+from tests.helpers import drop_append_only_guard, make_user
 
 
 def _seed(db: Database, n: int) -> None:
@@ -66,7 +56,7 @@ def test_append_only_guard_refuses_update_and_delete(db: Database) -> None:
 )
 def test_tampering_in_the_database_is_detected(db: Database, statement: str, bad_seq: int) -> None:
     _seed(db, 5)
-    _drop_append_only_guard(db)
+    drop_append_only_guard(db)
     with db.engine.begin() as conn:
         conn.execute(text(statement))
     result = _verify(db)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from opsloop.core.db import Database
+from tests.helpers import drop_append_only_guard
 
 OPSLOOP = str(Path(sys.executable).parent / "opsloop")
 
@@ -68,12 +69,8 @@ def test_verify_names_the_first_bad_record(db: Database) -> None:
         run(db, "user", "create", name, "--role", "viewer")
     head = run(db, "audit", "head").stdout.strip()
     assert head.startswith("3:")
+    drop_append_only_guard(db)
     with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_records_no_update"))
-            conn.execute(text("DROP TRIGGER audit_records_no_delete"))
         conn.execute(text("UPDATE audit_records SET actor = 'mallory' WHERE seq = 2"))
     result = run(db, "audit", "verify")
     assert result.returncode == 1
@@ -84,11 +81,8 @@ def test_verify_anchor_catches_truncation(db: Database) -> None:
     for name in ("b1", "b2"):
         run(db, "user", "create", name, "--role", "viewer")
     anchor = run(db, "audit", "head").stdout.strip()
+    drop_append_only_guard(db)
     with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER USER"))
-        else:
-            conn.execute(text("DROP TRIGGER audit_records_no_delete"))
         conn.execute(text("DELETE FROM audit_records WHERE seq = 2"))
     assert run(db, "audit", "verify").returncode == 0  # a clean cut is invisible from inside
     result = run(db, "audit", "verify", "--anchor", anchor)

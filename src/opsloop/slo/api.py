@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -13,7 +12,7 @@ from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.core.schemas import Id, Page
 from opsloop.slo import charts, evaluation
 from opsloop.slo import service as slos
-from opsloop.slo.models import SLO, AlertEvent, Evaluation
+from opsloop.slo.models import SLO, AlertEvent
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
@@ -47,7 +46,7 @@ def prometheus_client(request: Request) -> PrometheusClient | None:
     return client
 
 
-def slo_out(slo: SLO, result: str | None = None) -> SLOOut:
+def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
     summary = slos.summary(slos.definition(slo))
     return SLOOut(
         id=slo.id,
@@ -63,7 +62,7 @@ def slo_out(slo: SLO, result: str | None = None) -> SLOOut:
         policy_state=slo.policy_state,
         policy_state_since=slo.policy_state_since,
         period_started_at=slo.period_started_at,
-        status=json.loads(result) if result else None,
+        status=result,
     )
 
 
@@ -76,13 +75,7 @@ def applied_out(applied: slos.Applied) -> AppliedOut:
 @router.get("/slos", response_model=Page[SLOOut])
 def list_slos(_: Viewer, session: ReadSession, service: str | None = None) -> Page[SLOOut]:
     rows = slos.list_slos(session, service)
-    latest = dict(
-        session.execute(
-            select(Evaluation.slo_id, Evaluation.result).where(
-                Evaluation.slo_id.in_([s.id for s in rows])
-            )
-        ).all()
-    )
+    latest = slos.latest_results(session, [s.id for s in rows])
     return Page(items=[slo_out(s, latest.get(s.id)) for s in rows])
 
 
@@ -133,8 +126,7 @@ def rules(_: Viewer, session: ReadSession, service: str | None = None) -> Respon
 @router.get("/slos/{slo_id}", response_model=SLOOut)
 def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
     slo = slos.get_slo(session, slo_id)
-    found = session.get(Evaluation, slo.id)
-    return slo_out(slo, found.result if found else None)
+    return slo_out(slo, slos.latest_results(session, [slo.id]).get(slo.id))
 
 
 @router.delete("/slos/{slo_id}", status_code=status.HTTP_204_NO_CONTENT)

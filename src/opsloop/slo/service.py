@@ -23,7 +23,7 @@ from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.core.schemas import MAX_ID
 from opsloop.slo import events
-from opsloop.slo.models import SLO, BudgetPeriod, ServicePolicy
+from opsloop.slo.models import SLO, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.spec import (
     CalendarWindow,
@@ -172,6 +172,12 @@ def get_slo(session: Session, ref: str | int) -> SLO:
     if found is None:
         raise NotFound(f"no SLO {ref!r}", field="slo")
     return found
+
+
+def latest_results(session: Session, slo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The scheduler's last evaluation of each SLO (missing when it has not run yet)."""
+    query = select(Evaluation.slo_id, Evaluation.result).where(Evaluation.slo_id.in_(slo_ids))
+    return {slo_id: json.loads(raw) for slo_id, raw in session.execute(query)}
 
 
 def list_slos(session: Session, service: str | None = None) -> list[SLO]:

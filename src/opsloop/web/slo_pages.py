@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
@@ -15,7 +12,7 @@ from opsloop.core.errors import NotFound
 from opsloop.slo import charts, evaluation
 from opsloop.slo import service as slos
 from opsloop.slo.api import prometheus_client
-from opsloop.slo.models import AlertEvent, Evaluation
+from opsloop.slo.models import AlertEvent
 from opsloop.web.routes import DB, Active, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,17 +22,8 @@ router = APIRouter(include_in_schema=False)
 def slo_list(request: Request, db: DB, active: Active, service: str | None = None) -> Response:
     with db.read() as session:
         rows = slos.list_slos(session, service)
-        latest = dict(
-            session.execute(
-                select(Evaluation.slo_id, Evaluation.result).where(
-                    Evaluation.slo_id.in_([s.id for s in rows])
-                )
-            ).all()
-        )
-    items: list[dict[str, Any]] = []
-    for slo in rows:
-        raw = latest.get(slo.id)
-        items.append({"slo": slo, "status": json.loads(raw) if raw else None})
+        latest = slos.latest_results(session, [s.id for s in rows])
+    items = [{"slo": slo, "status": latest.get(slo.id)} for slo in rows]
     return render(request, "slo_list.html", active, items=items, service=service)
 
 
