@@ -14,6 +14,7 @@ from opsloop import __version__
 from opsloop.core import api_errors, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
+from opsloop.core.auth.cache import TokenCache
 from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
 from opsloop.core.observability import ObservabilityMiddleware
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.token_cache = TokenCache()
     app.state.metrics = CollectorRegistry(auto_describe=False)
     for collector in METRIC_COLLECTORS:
         app.state.metrics.register(collector(db))

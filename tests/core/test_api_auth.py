@@ -214,6 +214,7 @@ def test_audit_api_filters_and_pages(client: TestClient, tokens: dict[Role, str]
         client.post("/api/v1/users", json={"username": f"u{n}", "role": "viewer"}, headers=admin)
     page1 = client.get("/api/v1/audit?actor=admin&limit=3", headers=admin).json()
     assert [r["entity_type"] for r in page1["items"]] == ["user"] * 3
+    assert page1["items"][0]["changes"]["username"] == {"before": None, "after": "u0"}
     assert page1["next_cursor"] is not None
     page2 = client.get(
         f"/api/v1/audit?actor=admin&limit=3&cursor={page1['next_cursor']}", headers=admin

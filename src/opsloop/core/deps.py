@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from opsloop.core.auth import service as auth
+from opsloop.core.auth.cache import TokenCache
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
@@ -25,7 +28,11 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def read_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+async def read_session(
+    db: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[Session]:
+    # async so that opening (no I/O: the connection is taken at the first query) and closing
+    # (handing the connection back) cost no worker-thread hops on every read request.
     with db.read() as session:
         yield session
 
@@ -42,18 +49,37 @@ ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
-def current_principal(request: Request, session: ReadSession) -> Principal:
+def token_cache(request: Request) -> TokenCache:
+    cache: TokenCache = request.app.state.token_cache
+    return cache
+
+
+async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if not header:
         raise Unauthorized("missing Authorization: Bearer token")
-    if scheme.lower() != "bearer" or not credentials.strip():
+    token = credentials.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Authorization header must be 'Bearer <token>'")
-    return auth.authenticate_token(session, credentials.strip())
+    cache = token_cache(request)
+    remembered = cache.get(token)
+    if remembered is not None:
+        return remembered
+    db: Database = request.app.state.db
+
+    def lookup() -> tuple[Principal, datetime | None]:
+        with db.read() as session:
+            return auth.authenticate_token_until(session, token)
+
+    principal, expires_at = await run_in_threadpool(lookup)
+    cache.put(token, principal, expires_at)
+    return principal
 
 
-def require_role(role: Role) -> Callable[[Principal], Principal]:
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    # async on purpose: a plain function would cost a worker-thread hop on every request
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         auth.require(principal, role)
         return principal
 

@@ -51,7 +51,7 @@ def list_audit(
     )
     rows, next_seq = service.page(session, flt, after_seq=_cursor(cursor), limit=limit)
     return Page(
-        items=[AuditRecordOut(**service.to_dict(r)) for r in rows],
+        items=[AuditRecordOut(**service.to_dict(r, parse_changes=False)) for r in rows],
         next_cursor=str(next_seq) if next_seq is not None else None,
     )
 

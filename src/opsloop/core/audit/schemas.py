@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Json
 
 
 class AuditRecordOut(BaseModel):
@@ -13,7 +13,7 @@ class AuditRecordOut(BaseModel):
     action: str
     entity_type: str
     entity_id: str
-    changes: Any
+    changes: Json[Any]
     request_id: str
     prev_hash: str
     hash: str

@@ -128,12 +128,21 @@ def verify_chain(session: Session) -> Verification:
     return verify(as_link(row) for row in iterate(session, AuditFilter()))
 
 
-def to_dict(row: AuditRecord) -> dict[str, Any]:
-    link = as_link(row)
-    data = {k: v for k, v in link.__dict__.items() if k != "changes"}
-    data["at"] = row.at
-    data["changes"] = _loads(row.changes)
-    return data
+def to_dict(row: AuditRecord, *, parse_changes: bool = True) -> dict[str, Any]:
+    """A record as plain values; ``parse_changes=False`` leaves ``changes`` as its JSON text
+    for callers that parse it themselves (the API's schema does, faster)."""
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "entity_type": row.entity_type,
+        "entity_id": row.entity_id,
+        "changes": _loads(row.changes) if parse_changes else row.changes,
+        "request_id": row.request_id,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
 
 
 def _loads(raw: str) -> Any:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from opsloop.core.auth import service
+from opsloop.core.auth.cache import TokenCache
 from opsloop.core.auth.models import ApiToken
 from opsloop.core.auth.roles import Role
 from opsloop.core.auth.schemas import (
@@ -16,10 +18,11 @@ from opsloop.core.auth.schemas import (
     UserOut,
     UserUpdate,
 )
-from opsloop.core.deps import Admin, ReadSession, Viewer, WriteSession
+from opsloop.core.deps import Admin, ReadSession, Viewer, WriteSession, token_cache
 from opsloop.core.schemas import Id, Page
 
 router = APIRouter(prefix="/api/v1", tags=["users and tokens"])
+Cache = Annotated[TokenCache, Depends(token_cache)]
 
 
 def _token_out(token: ApiToken, username: str) -> TokenOut:
@@ -36,7 +39,7 @@ def _token_out(token: ApiToken, username: str) -> TokenOut:
 
 
 @router.get("/me", response_model=Me)
-def whoami(principal: Viewer) -> Me:
+async def whoami(principal: Viewer) -> Me:
     return Me(username=principal.actor, role=principal.role)
 
 
@@ -60,7 +63,7 @@ def create_user(body: UserCreate, principal: Admin, session: WriteSession) -> Us
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(
-    username: str, body: UserUpdate, principal: Admin, session: WriteSession
+    username: str, body: UserUpdate, principal: Admin, session: WriteSession, cache: Cache
 ) -> UserOut:
     user = service.update_user(
         session,
@@ -70,6 +73,7 @@ def update_user(
         disabled=body.disabled,
         display_name=body.display_name,
     )
+    cache.clear()  # a disabled or demoted user loses access now, not in a few seconds
     return UserOut.model_validate(user)
 
 
@@ -90,6 +94,7 @@ def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) ->
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: Id, principal: Viewer, session: WriteSession) -> TokenOut:
+def revoke_token(token_id: Id, principal: Viewer, session: WriteSession, cache: Cache) -> TokenOut:
     token, username = service.revoke_token(session, principal, token_id)
+    cache.clear()
     return _token_out(token, username)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -239,6 +239,11 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple
 
 
 def authenticate_token(session: Session, plaintext: str) -> Principal:
+    return authenticate_token_until(session, plaintext)[0]
+
+
+def authenticate_token_until(session: Session, plaintext: str) -> tuple[Principal, datetime | None]:
+    """The token's principal and when the token expires (None: it does not)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         raise Unauthorized("malformed token")
     row = session.execute(
@@ -257,7 +262,7 @@ def authenticate_token(session: Session, plaintext: str) -> Principal:
         raise Unauthorized("user disabled")
     # A user demoted after the token was made must not keep the old powers through it.
     role = min(Role(token_role), Role(user.role), key=lambda r: r.rank)
-    return Principal(actor=user.username, role=role, user_id=user.id)
+    return Principal(actor=user.username, role=role, user_id=user.id), expires_at
 
 
 def counts(session: Session) -> dict[str, int]:
