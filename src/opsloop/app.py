@@ -17,7 +17,7 @@ from opsloop.core.auth.api import router as auth_router
 from opsloop.core.auth.cache import TokenCache
 from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
-from opsloop.core.observability import ObservabilityMiddleware
+from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.slo.api import router as slo_router
 from opsloop.slo.jobs import jobs as slo_jobs
@@ -52,6 +52,8 @@ def _lifespan(
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
+    # Here, not only in `serve`: with several workers each one builds its own app.
+    configure_logging(settings.log_level, settings.log_format)
     db = db or Database(settings.database_url)
     app = FastAPI(
         lifespan=_lifespan(settings, db),
