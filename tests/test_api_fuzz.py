@@ -77,6 +77,7 @@ def test_no_request_makes_a_server_error(db: Database, tmp_path: Path) -> None:
             text=True,
             timeout=600,
             env=env,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, (
             result.stdout[-6000:] + (tmp_path / "server.log").read_text()[-4000:]
