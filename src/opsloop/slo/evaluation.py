@@ -138,17 +138,12 @@ def record(
         _alert_changes(session, now, targets[slo_id], previous.get(slo_id), result)
     _policy_changes(session, now, statuses)
     insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-    for start in range(0, len(rows), 500):
-        statement = insert(Evaluation).values(rows[start : start + 500])
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["slo_id"],
-                set_={
-                    "evaluated_at": statement.excluded.evaluated_at,
-                    "result": statement.excluded.result,
-                },
-            )
-        )
+    statement = insert(Evaluation)
+    statement = statement.on_conflict_do_update(
+        index_elements=["slo_id"],
+        set_={"evaluated_at": statement.excluded.evaluated_at, "result": statement.excluded.result},
+    )
+    session.execute(statement, rows)
 
 
 def _alert_changes(
@@ -183,13 +178,11 @@ def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStat
     current = session.execute(
         select(SLO.id, SLO.policy_state).where(SLO.id.in_(list(statuses)))
     ).all()
-    for slo_id, state in current:
-        decided = statuses[slo_id].policy.state
-        if decided == state:
-            continue
-        slo = session.get(SLO, slo_id)
-        if slo is None:
-            continue
+    changed = {i: s for i, s in current if statuses[i].policy.state != s}
+    if not changed:
+        return
+    for slo in session.scalars(select(SLO).where(SLO.id.in_(list(changed)))):
+        slo_id, state, decided = slo.id, changed[slo.id], statuses[slo.id].policy.state
         slo.policy_state, slo.policy_state_since = decided, now
         audit.record(
             session,

@@ -123,13 +123,14 @@ def ingest(session: Session, slo_id: int, counts: Sequence[MinuteCount]) -> None
         }
         for c in counts
     ]
-    for start in range(0, len(rows), 1000):
-        statement = insert(EventBucket).values(rows[start : start + 1000])
-        statement = statement.on_conflict_do_update(
-            index_elements=["slo_id", "minute"],
-            set_={"good": statement.excluded.good, "total": statement.excluded.total},
-        )
-        session.execute(statement)
+    # One statement with the rows as parameters (not rendered into it): compiled once and
+    # cached, sent in batches by the driver.
+    statement = insert(EventBucket)
+    statement = statement.on_conflict_do_update(
+        index_elements=["slo_id", "minute"],
+        set_={"good": statement.excluded.good, "total": statement.excluded.total},
+    )
+    session.execute(statement, rows)
     first = counts[0].minute
     base = running_totals(session, [slo_id], [first]).get(slo_id, [(0, 0)])[0]
     session.execute(

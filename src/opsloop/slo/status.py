@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from opsloop.slo.alerting import AlertEvaluation, evaluate_burn_rate_alerts, required_windows
@@ -25,7 +26,7 @@ from opsloop.slo.math import (
 from opsloop.slo.periods import PeriodWindow, calendar_window
 from opsloop.slo.policy import ErrorBudgetPolicy, PolicyDecision
 from opsloop.slo.spec import CalendarWindow, SLODefinition
-from opsloop.slo.windows import format_duration
+from opsloop.slo.windows import format_duration as _format_duration
 
 #: The windows evaluated besides the period: every long and short window of the alert table.
 WINDOWS: tuple[timedelta, ...] = required_windows()
@@ -34,6 +35,12 @@ CURRENT_BURN_WINDOW = timedelta(hours=1)
 FORECAST_HORIZON = timedelta(hours=24)
 
 Ratio = float | NoData
+
+
+@lru_cache(maxsize=64)
+def format_duration(value: timedelta) -> str:
+    # Statuses name the same handful of windows thousands of times per evaluation.
+    return _format_duration(value)
 
 
 def budget_window(defn: SLODefinition, now: datetime, period_started_at: datetime) -> PeriodWindow:
