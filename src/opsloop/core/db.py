@@ -64,17 +64,30 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+#: Connections one process may open beyond ``pool_size`` under load. With the API's session
+#: limits (opsloop.core.deps) below this total, a request never waits for a connection while
+#: holding a worker thread that another request needs to finish and give its connection back.
+MAX_OVERFLOW = 30
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=MAX_OVERFLOW,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=MAX_OVERFLOW,
+        pool_pre_ping=True,
+        pool_recycle=1800,
     )
 
 

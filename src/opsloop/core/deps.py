@@ -45,8 +45,12 @@ def write_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Se
 
 # scope="function": the transaction ends before the response is sent, so a client never sees a
 # success for a write whose commit then failed.
-ReadSession = Annotated[Session, Depends(read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+# max_concurrency: at most this many requests hold a session at once; the others wait without
+# occupying a worker thread. Together they stay below the pool's capacity (10 + MAX_OVERFLOW),
+# so threads are never all blocked waiting for connections held by requests that need a thread
+# to finish (under 128 concurrent clients on one worker that deadlocked the process).
+ReadSession = Annotated[Session, Depends(read_session, scope="function", max_concurrency=28)]
+WriteSession = Annotated[Session, Depends(write_session, scope="function", max_concurrency=8)]
 
 
 def token_cache(request: Request) -> TokenCache:
