@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
 from sqlalchemy import text
 
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Role
 from opsloop.core.db import Database
+
+BIN = Path(sys.executable).parent
 
 
 def make_user(db: Database, username: str, role: Role, password: str | None = None) -> None:
@@ -32,3 +45,36 @@ def drop_append_only_guard(db: Database) -> None:
         else:
             conn.execute(text("DROP TRIGGER audit_records_no_update"))
             conn.execute(text("DROP TRIGGER audit_records_no_delete"))
+
+
+@contextmanager
+def running_server(
+    tmp_path: Path, *args: str, **settings: str
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real ``opsloop serve`` on a free port; yields its base URL and environment."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSLOOP_", "PROMETHEUS_"))}
+    env.update(OPSLOOP_DATA_DIR=str(tmp_path), OPSLOOP_PORT=str(port), **settings)
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [BIN / "opsloop", "serve", *args], env=env, stdout=log, stderr=log
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.3)
+            else:
+                pytest.fail("opsloop serve did not become ready:\n" + log_path.read_text())
+            yield base, env
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
