@@ -18,22 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import String, select, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select, text
 
 from opsloop.core import clock
-from opsloop.core.db import Base, Database, UTCDateTime
+from opsloop.core.db import Database
+from opsloop.core.scheduler_models import SchedulerRun
 
 log = logging.getLogger("opsloop.scheduler")
-
-
-class SchedulerRun(Base):
-    __tablename__ = "scheduler_runs"
-
-    job: Mapped[str] = mapped_column(String(100), primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    error: Mapped[str] = mapped_column(String(1000), default="")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from opsloop.core.models import metadata
+from opsloop.models import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
