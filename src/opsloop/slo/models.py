@@ -6,6 +6,8 @@ from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsloop.core.db import Base, UTCDateTime
+from opsloop.core.stored_enum import StoredEnum
+from opsloop.slo.sources import Source
 
 
 class SLO(Base):
@@ -14,12 +16,13 @@ class SLO(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service: Mapped[str] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(String(63))
-    source: Mapped[str] = mapped_column(String(16))  # "prometheus" or "push"
+    source: Mapped[Source] = mapped_column(StoredEnum(Source, 16))
     # The whole definition as canonical OpenSLO YAML; the columns beside it are for queries.
     spec: Mapped[str] = mapped_column(Text)
     objective: Mapped[float] = mapped_column(Float)
     owner: Mapped[str] = mapped_column(String(200), default="")
     period_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Not an enum: tiers, and so their state names, are configured per service (ServicePolicy).
     policy_state: Mapped[str] = mapped_column(String(32), default="no_data")
     policy_state_since: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -25,9 +25,12 @@ from opsloop.core.schemas import MAX_ID
 from opsloop.slo import events
 from opsloop.slo.models import SLO, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
+from opsloop.slo.sources import Source
 from opsloop.slo.spec import (
+    CalendarUnit,
     CalendarWindow,
     PushedEvents,
+    SLIKind,
     SLODefinition,
     indicator_queries,
     parse_documents,
@@ -38,6 +41,7 @@ from opsloop.slo.spec_checks import SpecError
 from opsloop.slo.windows import format_duration
 
 Outcome = Literal["created", "updated", "unchanged"]
+_CALENDAR_UNITS: dict[str, CalendarUnit] = {"week": "week", "month": "month", "quarter": "quarter"}
 #: ``period_started_at`` of an SLO never reset: the budget window alone bounds what counts,
 #: so history pushed right after creation (backfill) counts too.
 NEVER_RESET = datetime(2000, 1, 1, tzinfo=UTC)
@@ -79,8 +83,8 @@ def summary(defn: SLODefinition) -> dict[str, Any]:
     }
 
 
-def source_of(defn: SLODefinition) -> str:
-    return "push" if isinstance(defn.indicator, PushedEvents) else "prometheus"
+def source_of(defn: SLODefinition) -> Source:
+    return Source.push if isinstance(defn.indicator, PushedEvents) else Source.prometheus
 
 
 def parse_specs(text: str, source: str) -> list[SLODefinition]:
@@ -366,7 +370,7 @@ def pushed_definition(
     objective: float,
     window: str,
     time_zone: str,
-    sli_kind: str,
+    sli_kind: SLIKind,
     description: str,
     owner: str,
     labels: dict[str, str],
@@ -377,8 +381,9 @@ def pushed_definition(
 
     try:
         time_window: CalendarWindow | RollingWindow
-        if window in ("week", "month", "quarter"):
-            time_window = CalendarWindow(unit=window, time_zone=time_zone)  # type: ignore[arg-type]
+        unit = _CALENDAR_UNITS.get(window)
+        if unit is not None:
+            time_window = CalendarWindow(unit=unit, time_zone=time_zone)
         else:
             time_window = RollingWindow(parse_duration(window))
         return SLODefinition(
@@ -390,7 +395,7 @@ def pushed_definition(
             description=description,
             owner=owner,
             labels=labels,
-            sli_kind=sli_kind,  # type: ignore[arg-type]
+            sli_kind=sli_kind,
         )
     except SpecError as exc:
         first = exc.problems[0]

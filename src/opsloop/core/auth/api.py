@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, status
 from opsloop.core.auth import service
 from opsloop.core.auth.cache import TokenCache
 from opsloop.core.auth.models import ApiToken
-from opsloop.core.auth.roles import Role
 from opsloop.core.auth.schemas import (
     Me,
     TokenCreate,
@@ -31,7 +30,7 @@ def _token_out(token: ApiToken, username: str) -> TokenOut:
         user=username,
         name=token.name,
         prefix=token.prefix,
-        role=Role(token.role),
+        role=token.role,
         created_at=token.created_at,
         expires_at=token.expires_at,
         revoked_at=token.revoked_at,

@@ -75,7 +75,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name,
-        role=role.value,
+        role=role,
         password_hash=_checked_password_hash(password) if password is not None else None,
         disabled=False,
         created_at=now,
@@ -100,7 +100,7 @@ def update_user(
     user = get_user(session, username)
     before = _user_fields(user)
     if role is not None:
-        user.role = role.value
+        user.role = role
     if disabled is not None:
         if disabled and user.id == principal.user_id:
             raise ValidationFailed("you cannot disable your own account", field="disabled")
@@ -165,7 +165,7 @@ def create_token(
     user = get_user(session, username)
     if user.id != principal.user_id:
         require(principal, Role.admin)
-    if not Role(user.role).allows(role):
+    if not user.role.allows(role):
         raise ValidationFailed(
             f"user {username!r} has role {user.role}; a token cannot grant more", field="role"
         )
@@ -182,7 +182,7 @@ def create_token(
         name=name or f"{username}-{now:%Y%m%d%H%M%S}",
         prefix=plaintext[: len(TOKEN_PREFIX) + 8],
         token_hash=digest(plaintext),
-        role=role.value,
+        role=role,
         created_at=now,
         expires_at=now + expires_in if expires_in else None,
     )
@@ -261,7 +261,7 @@ def authenticate_token_until(session: Session, plaintext: str) -> tuple[Principa
     if user.disabled:
         raise Unauthorized("user disabled")
     # A user demoted after the token was made must not keep the old powers through it.
-    role = min(Role(token_role), Role(user.role), key=lambda r: r.rank)
+    role = min(token_role, user.role, key=lambda r: r.rank)
     return Principal(actor=user.username, role=role, user_id=user.id), expires_at
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.models import User, WebSession
-from opsloop.core.auth.roles import Principal, Role
+from opsloop.core.auth.roles import Principal
 from opsloop.core.auth.secrets import digest, new_session_id, verify_password
 from opsloop.core.errors import Unauthorized
 
@@ -43,7 +43,7 @@ def login(session: Session, username: str, password: str, lifetime: timedelta) -
             expires_at=now + lifetime,
         )
     )
-    principal = Principal(actor=user.username, role=Role(user.role), user_id=user.id)
+    principal = Principal(actor=user.username, role=user.role, user_id=user.id)
     audit.record(session, principal, "auth.login", "user", user.id)
     return cookie
 
@@ -59,7 +59,7 @@ def lookup(session: Session, cookie: str) -> ActiveSession | None:
     csrf, expires_at, user = row
     if expires_at <= clock.now() or user.disabled:
         return None
-    principal = Principal(actor=user.username, role=Role(user.role), user_id=user.id)
+    principal = Principal(actor=user.username, role=user.role, user_id=user.id)
     return ActiveSession(principal, csrf, user.display_name or user.username)
 
 
@@ -70,5 +70,5 @@ def logout(session: Session, cookie: str) -> None:
     user = session.get(User, row.user_id)
     session.delete(row)
     if user is not None:
-        principal = Principal(actor=user.username, role=Role(user.role), user_id=user.id)
+        principal = Principal(actor=user.username, role=user.role, user_id=user.id)
         audit.record(session, principal, "auth.logout", "user", user.id)
