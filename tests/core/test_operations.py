@@ -15,8 +15,8 @@ from opsloop.app import create_app
 from opsloop.core import migrate
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
-from opsloop.models import metadata
 from opsloop.core.observability import JsonFormatter, configure_logging
+from opsloop.models import metadata
 
 
 def test_readyz_reports_current_schema(client: TestClient) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+#: The resolution of opsloop's time series: pushed counts are kept per minute and SLOs are
+#: evaluated once a minute.
+MINUTE = timedelta(minutes=1)
+
 
 def _system_now() -> datetime:
     return datetime.now(UTC)

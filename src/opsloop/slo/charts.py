@@ -9,6 +9,7 @@ from html import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from opsloop.core.clock import MINUTE
 from opsloop.slo import events
 from opsloop.slo import service as slos
 from opsloop.slo.math import NoData, Objective
@@ -17,7 +18,6 @@ from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import error_ratio_expr
 from opsloop.slo.status import budget_window
 
-MINUTE = timedelta(minutes=1)
 PUSH_POINTS = 120
 PROMETHEUS_POINTS = 30  # one instant query each: kept small so the page stays quick
 
@@ -59,9 +59,7 @@ def burndown(
         return [(t, None) for t in times]
     points = []
     for at in times:
-        window = max(
-            timedelta(minutes=1), (at - period.start) // timedelta(minutes=1) * timedelta(minutes=1)
-        )
+        window = max(MINUTE, (at - period.start) // MINUTE * MINUTE)
         ratio = prometheus.instant(error_ratio_expr(defn, window), at)
         points.append((at, None if isinstance(ratio, NoData) else 1 - ratio / budget))
     return points

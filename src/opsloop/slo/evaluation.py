@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
+from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database
 from opsloop.slo import events
 from opsloop.slo import service as slos
@@ -28,8 +29,6 @@ from opsloop.slo.periods import PeriodWindow
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.spec import SLODefinition
 from opsloop.slo.status import WINDOWS, SLOStatus, budget_window, compute_status
-
-MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
@@ -23,7 +23,6 @@ from opsloop.slo.math import EventCounts
 from opsloop.slo.models import SLO, EventBucket
 
 MAX_BATCH = 10_000
-MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
