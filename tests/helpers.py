@@ -51,7 +51,11 @@ def drop_append_only_guard(db: Database) -> None:
 def running_server(
     tmp_path: Path, *args: str, **settings: str
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    """A real ``opsloop serve`` on a free port; yields its base URL and environment."""
+    """A real ``opsloop serve`` on a free port; yields its base URL and environment.
+
+    It uses the database named by ``OPSLOOP_DATABASE_URL`` in ``settings`` (pass the ``db``
+    fixture's ``url`` to run on both backends), else a new SQLite file under ``tmp_path``.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -64,8 +68,12 @@ def running_server(
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120  # workers start slowly on a loaded machine
             while time.monotonic() < deadline:
+                if server.poll() is not None:
+                    pytest.fail(
+                        f"opsloop serve exited with {server.returncode}:\n" + log_path.read_text()
+                    )
                 try:
                     if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                         break
@@ -77,4 +85,8 @@ def running_server(
             yield base, env
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)

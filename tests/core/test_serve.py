@@ -1,4 +1,5 @@
-"""``opsloop serve`` as operators run it: several workers, one set of metrics."""
+"""``opsloop serve`` as operators run it: several workers, one set of metrics, on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from opsloop.core.auth import service as auth
+from opsloop.core.auth.roles import Role
+from opsloop.core.db import Database
 from tests.helpers import running_server
 
 
-def test_two_workers_report_summed_request_counts(tmp_path: Path) -> None:
+def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) -> None:
     with running_server(
         tmp_path,
         "--workers",
         "2",
+        OPSLOOP_DATABASE_URL=db.url,
         OPSLOOP_ADMIN_PASSWORD="serve-test-pw",
         OPSLOOP_DEMO_DATA="false",
         OPSLOOP_LOG_FORMAT="json",
@@ -34,3 +39,5 @@ def test_two_workers_report_summed_request_counts(tmp_path: Path) -> None:
     assert served == 40
     lines = (tmp_path / "server.log").read_text().splitlines()
     assert any('"route": "/healthz"' in line and '"request_id"' in line for line in lines)
+    with db.read() as session:  # the server ran on this backend: its first start seeded it
+        assert auth.get_user(session, "admin").role is Role.admin

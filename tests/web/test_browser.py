@@ -1,4 +1,4 @@
-"""End to end: a real ``opsloop serve`` driven by headless Chromium.
+"""End to end: a real ``opsloop serve`` on SQLite and on PostgreSQL, driven by headless Chromium.
 
 Needs Debian's Chromium at /usr/bin/chromium; the machine may have no network at all, so the
 browser is started with everything that would phone home switched off.
@@ -6,20 +6,17 @@ browser is started with everything that would phone home switched off.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
+
+from opsloop.core.auth import service as auth
+from opsloop.core.auth.roles import Role
+from opsloop.core.db import Database
+from tests.helpers import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,87 +29,26 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-READY_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    admin_password: str
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], stderr: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    last = "no answer yet"
-    with httpx.Client(trust_env=False, timeout=2.0) as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"opsloop serve exited with {process.returncode} before it was ready:\n"
-                    f"{stderr.read_text(errors='replace')}"
-                )
-            try:
-                response = http.get(f"{base_url}/readyz")
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
-            except httpx.TransportError as exc:
-                last = repr(exc)
-            time.sleep(0.2)
-    pytest.fail(
-        f"opsloop serve was not ready after {READY_TIMEOUT:.0f} s (last: {last}); its stderr:\n"
-        f"{stderr.read_text(errors='replace')}"
-    )
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    password = secrets.token_urlsafe(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLOOP_")}
-    env.update(
-        OPSLOOP_DATA_DIR=str(tmp_path / "data"),
-        OPSLOOP_ADMIN_PASSWORD=password,
-        OPSLOOP_DEMO_DATA="true",
-    )
-    command = [
-        str(Path(sys.executable).parent / "opsloop"),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    stderr_path = tmp_path / "serve.stderr"
-    with (
-        open(tmp_path / "serve.stdout", "wb") as stdout,
-        open(stderr_path, "wb") as stderr,
-    ):
-        process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base_url, process, stderr_path)
-        yield Server(base_url, password)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.mark.browser
-def test_sign_in_overview_navigation_and_sign_out(server: Server, tmp_path: Path) -> None:
+def test_sign_in_overview_navigation_and_sign_out(db: Database, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; install it with `apt-get install -y chromium`")
-    base = server.base_url
+    password = secrets.token_urlsafe(16)
+    with running_server(
+        tmp_path,
+        OPSLOOP_DATABASE_URL=db.url,
+        OPSLOOP_ADMIN_PASSWORD=password,
+        OPSLOOP_DEMO_DATA="true",
+    ) as (base, _):
+        _sign_in_look_around_and_sign_out(base, password, tmp_path)
+    # The server really ran on this backend: its first start seeded this database.
+    with db.read() as session:
+        assert auth.get_user(session, "admin").role is Role.admin
+
+
+def _sign_in_look_around_and_sign_out(base: str, password: str, tmp_path: Path) -> None:
     page_errors: list[str] = []
     failed: list[str] = []
 
@@ -139,7 +75,7 @@ def test_sign_in_overview_navigation_and_sign_out(server: Server, tmp_path: Path
             expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
             page.get_by_label("Username").fill("admin")
-            page.get_by_label("Password").fill(server.admin_password)
+            page.get_by_label("Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
 
             expect(page).to_have_url(f"{base}/")
