@@ -217,14 +217,13 @@ def usable_connections(db: Database) -> int | None:
     if db.dialect != "postgresql":
         return None
     with db.engine.connect() as conn:
-        settings: dict[str, str] = dict(
-            conn.execute(
-                text(
-                    "SELECT name, setting FROM pg_settings WHERE name IN "
-                    "('max_connections', 'superuser_reserved_connections', 'reserved_connections')"
-                )
-            ).tuples()
+        rows = conn.execute(
+            text(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('max_connections', 'superuser_reserved_connections', 'reserved_connections')"
+            )
         )
+        settings = {str(name): str(value) for name, value in rows}
     reserved = sum(
         int(settings.get(name, 0))
         for name in ("superuser_reserved_connections", "reserved_connections")
