@@ -13,8 +13,9 @@ from opsloop import __version__
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
 from opsloop.core.bootstrap import ADMIN_USERNAME, DEMO_PASSWORD, first_start
-from opsloop.core.cliutil import console, database, run_cli, settings
+from opsloop.core.cliutil import console, database, fail, run_cli, settings
 from opsloop.core.config import mask_url_password
+from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
 from opsloop.slo import demo as slo_demo
 from opsloop.slo.cli import slo
@@ -88,6 +89,11 @@ def serve(
     cfg = settings()
     configure_logging(cfg.log_level, cfg.log_format)
     db = database()
+    usable = usable_connections(db)
+    if usable is not None and (
+        problem := connection_budget_problem(usable, workers or cfg.workers)
+    ):
+        fail(problem)
     migrate.upgrade(db.engine)
     password = first_start(db, cfg, DEMO_SEEDERS)
     if password:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from opsloop.core import clock
 from opsloop.core.db import Database
-from opsloop.core.scheduler import Job, Scheduler, last_runs
+from opsloop.core.scheduler import Job, Scheduler, job_lock, last_runs
 
 
 def test_two_replicas_run_a_job_once_per_interval(
@@ -72,3 +72,56 @@ def test_a_failing_job_is_recorded_and_others_still_run(db: Database, tmp_path: 
     assert ok == [1]
     errors = {run.job: run.error for run in last_runs(db)}
     assert errors == {"broken": "ValueError: boom", "fine": ""}
+
+
+def test_a_job_overrunning_its_interval_is_not_started_again_while_it_runs(
+    db: Database, tmp_path: Path, frozen_clock: clock.FrozenClock
+) -> None:
+    # scheduler_runs alone would start it again once the interval has passed; only the lock
+    # knows that the first run is still going.
+    started = threading.Event()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow(_db: Database, _now: datetime) -> None:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+
+    job = Job("slow", timedelta(minutes=1), slow)
+    second_db = Database(db.url)
+    replicas = [
+        Scheduler(db, [job], tmp_path / "locks"),
+        Scheduler(second_db, [job], tmp_path / "locks"),
+    ]
+    thread = threading.Thread(target=replicas[0].run_due)
+    thread.start()
+    try:
+        assert started.wait(10)
+        frozen_clock.advance(timedelta(minutes=2))
+        assert replicas[1].run_due() == []
+    finally:
+        release.set()
+        thread.join()
+    assert calls == [1]
+    assert replicas[1].run_due() == ["slow"]  # after the first run ended, it is due again
+    second_db.dispose()
+
+
+def test_job_lock_waits_for_the_holder_when_asked(db: Database, tmp_path: Path) -> None:
+    got: list[bool] = []
+    with job_lock(db, "manual", tmp_path / "locks") as held:
+        assert held
+        with job_lock(db, "manual", tmp_path / "locks") as second:
+            assert second is False  # without waiting: refused at once
+        waiter = threading.Thread(target=lambda: got.append(_take(db, tmp_path)))
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive() and got == []
+    waiter.join(10)
+    assert got == [True]
+
+
+def _take(db: Database, tmp_path: Path) -> bool:
+    with job_lock(db, "manual", tmp_path / "locks", wait=True) as held:
+        return held

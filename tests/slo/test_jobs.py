@@ -10,6 +10,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.scheduler import Scheduler
+from opsloop.slo import ingestion
 from opsloop.slo import service as slos
 from opsloop.slo.jobs import jobs
 from opsloop.slo.models import Evaluation
@@ -35,7 +36,9 @@ def test_the_job_evaluates_every_interval_and_records_results(
         slo_id = slos.apply_definition(session, SYSTEM, defn).slo_id
         slo = slos.get_slo(session, slo_id)
         now = clock.now()
-        slos.push_events(session, SYSTEM, slo, [(now - timedelta(minutes=1), 98, 100)])
+        ingestion.push_events(
+            session, principal=SYSTEM, slo=slo, raw=[(now - timedelta(minutes=1), 98, 100)]
+        )
     scheduler = Scheduler(db, jobs(settings), tmp_path / "locks")
     assert scheduler.run_due() == ["slo-evaluation"]
     assert scheduler.run_due() == []  # not due again within the interval

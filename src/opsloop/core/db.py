@@ -4,17 +4,35 @@ Two databases are first-class: SQLite (one file, WAL, foreign keys on) and Postg
 psycopg 3. Write transactions on SQLite start with ``BEGIN IMMEDIATE`` so that a writer takes the
 lock before it reads what it will base its write on (the audit chain's last hash, for one);
 otherwise two writers could read the same head and the second would fail at commit time.
+
+Lock order. On PostgreSQL every write transaction takes its locks in this order, and never
+takes an earlier one after a later one:
+
+1. the audit lock (a transaction-level advisory lock), taken by :meth:`Database.write` as the
+   transaction's first statement. Every control-plane write may audit, so every one takes it
+   first. Data-plane writes (``Database.write(audited=False)``: pushed events) never take it and
+   so may not audit;
+2. ``slos`` rows the transaction changes (pushes: the SLOs they feed), ``FOR NO KEY UPDATE``,
+   in ascending id, all in one statement before changing any (:func:`lock_rows`);
+3. everything else (buckets, evaluations, alert events, audit records). Inserting a row that
+   refers to an SLO takes ``FOR KEY SHARE`` on it, which conflicts with none of the above.
+
+Taking the audit lock "when the first audit record is written" is not enough: by then the
+transaction may already hold row locks, and SQLAlchemy's autoflush even runs pending writes
+(row locks) before the statement that takes the lock.
+On SQLite ``BEGIN IMMEDIATE`` serialises all writers, which satisfies any order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -28,6 +46,10 @@ NAMING = {
 }
 
 WRITE_OPTION = "opsloop_write"
+AUDITED_OPTION = "opsloop_audited"
+#: Any fixed 64-bit number; it only has to be the same in every opsloop process.
+AUDIT_LOCK_KEY = 0x6F70_736C_6F6F_7001
+_TAKE_AUDIT_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=AUDIT_LOCK_KEY)
 
 
 class Base(DeclarativeBase):
@@ -64,13 +86,18 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-#: Connections one process may open beyond ``pool_size`` under load. With the API's session
-#: limits (opsloop.core.deps) below this total, a request never waits for a connection while
-#: holding a worker thread that another request needs to finish and give its connection back.
+#: Connections one process keeps open, and may open beyond that under load. Their sum is the
+#: process's connection budget: the pool never hands out more. The API's session limits
+#: (opsloop.core.deps) stay below it, so a request never waits for a connection while holding a
+#: worker thread that another request needs to finish and give its connection back.
+POOL_SIZE = 10
 MAX_OVERFLOW = 30
+CONNECTIONS_PER_PROCESS = POOL_SIZE + MAX_OVERFLOW
+#: Connections left for everything outside ``opsloop serve``: CLI commands, migrations, psql.
+SPARE_CONNECTIONS = 5
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = POOL_SIZE) -> Engine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_engine(
@@ -114,19 +141,28 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 class Database:
-    """An engine plus the two session factories: read (plain) and write (serialising)."""
+    """An engine plus the session factories: read (plain), write (serialising, may audit) and
+    data write (serialising per row, never audits)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
-        )
+        self._write = {
+            audited: sessionmaker(
+                self.engine.execution_options(**{WRITE_OPTION: True, AUDITED_OPTION: audited}),
+                expire_on_commit=False,
+            )
+            for audited in (True, False)
+        }
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def read_session(self) -> Session:
+        """A read session the caller closes (prefer :meth:`read`)."""
+        return self._read()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -135,9 +171,15 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
-        with self._write() as session, session.begin():
+    def write(self, *, audited: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception.
+
+        ``audited=False`` is for data-plane writes that record no audit trail (see the lock
+        order above); everything else leaves ``audited`` on.
+        """
+        with self._write[audited]() as session, session.begin():
+            if audited and self.dialect == "postgresql":
+                session.execute(_TAKE_AUDIT_LOCK)
             yield session
 
     def dispose(self) -> None:
@@ -145,4 +187,63 @@ class Database:
 
 
 def is_write_session(session: Session) -> bool:
-    return bool(session.connection().get_execution_options().get(WRITE_OPTION))
+    """True inside ``Database.write()``: a transaction that holds the audit lock and may audit."""
+    options = session.connection().get_execution_options()
+    return bool(options.get(WRITE_OPTION) and options.get(AUDITED_OPTION))
+
+
+def upsert_for(session: Session) -> Callable[..., Any]:
+    """The dialect's ``insert`` (both have ``on_conflict_do_update``)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert: Callable[..., Any] = dialect.insert
+    return insert
+
+
+def lock_rows(session: Session, id_column: Any, ids: Iterable[int]) -> None:
+    """Lock rows in ascending id (step 2 of the lock order) on PostgreSQL; SQLite's write
+    transaction already holds the database lock."""
+    wanted = sorted(set(ids))
+    if wanted and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(id_column)
+            .where(id_column.in_(wanted))
+            .order_by(id_column)
+            .with_for_update(key_share=True)
+        )
+
+
+def usable_connections(db: Database) -> int | None:
+    """How many connections PostgreSQL lets ordinary roles open; None on SQLite."""
+    if db.dialect != "postgresql":
+        return None
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT name, setting FROM pg_settings WHERE name IN "
+                "('max_connections', 'superuser_reserved_connections', 'reserved_connections')"
+            )
+        )
+        settings = {str(name): str(value) for name, value in rows}
+    reserved = sum(
+        int(settings.get(name, 0))
+        for name in ("superuser_reserved_connections", "reserved_connections")
+    )
+    return int(settings["max_connections"]) - reserved
+
+
+def connection_budget_problem(usable: int, workers: int) -> str | None:
+    """Why ``workers`` processes would run out of connections, or None when they fit."""
+    needed = workers * CONNECTIONS_PER_PROCESS + SPARE_CONNECTIONS
+    if needed <= usable:
+        return None
+    fitting = max(0, (usable - SPARE_CONNECTIONS) // CONNECTIONS_PER_PROCESS)
+    advice = (
+        f"set OPSLOOP_WORKERS (or --workers) to at most {fitting}"
+        if fitting
+        else "this server cannot take even one worker"
+    )
+    return (
+        f"{workers} worker(s) x {CONNECTIONS_PER_PROCESS} connections each "
+        f"+ {SPARE_CONNECTIONS} spare = {needed}, but PostgreSQL allows {usable} "
+        f"(max_connections minus reserved); {advice}, or raise max_connections"
+    )

@@ -31,26 +31,45 @@ def get_settings(request: Request) -> Settings:
 async def read_session(
     db: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[Session]:
-    # async so that opening (no I/O: the connection is taken at the first query) and closing
-    # (handing the connection back) cost no worker-thread hops on every read request.
-    with db.read() as session:
+    # async: opening costs no I/O (the connection is taken at the first query), so it needs no
+    # worker thread. Closing a session that queried is a ROLLBACK and a pool check-in, blocking
+    # I/O that must not run on the event loop; a session that never queried closes for free.
+    session = db.read_session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 def write_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """A transaction that commits only if the endpoint returns normally."""
+    """A control-plane transaction (it may audit) that commits only if the endpoint returns
+    normally."""
     with db.write() as session:
+        yield session
+
+
+def data_write_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """A data-plane transaction (pushed events): no audit lock, so it may not audit."""
+    with db.write(audited=False) as session:
         yield session
 
 
 # scope="function": the transaction ends before the response is sent, so a client never sees a
 # success for a write whose commit then failed.
 # max_concurrency: at most this many requests hold a session at once; the others wait without
-# occupying a worker thread. Together they stay below the pool's capacity (10 + MAX_OVERFLOW),
-# so threads are never all blocked waiting for connections held by requests that need a thread
-# to finish (under 128 concurrent clients on one worker that deadlocked the process).
-ReadSession = Annotated[Session, Depends(read_session, scope="function", max_concurrency=28)]
-WriteSession = Annotated[Session, Depends(write_session, scope="function", max_concurrency=8)]
+# occupying a worker thread. Together (36) they stay below the pool's capacity
+# (CONNECTIONS_PER_PROCESS, 40), so threads are never all blocked waiting for connections held
+# by requests that need a thread to finish (under 128 concurrent clients on one worker that
+# deadlocked the process). Outside these limits, each holding one connection at a time: token
+# lookups (current_principal), the web pages, the scheduler and its job lock.
+ReadSession = Annotated[Session, Depends(read_session, scope="function", max_concurrency=24)]
+WriteSession = Annotated[Session, Depends(write_session, scope="function", max_concurrency=6)]
+DataWriteSession = Annotated[
+    Session, Depends(data_write_session, scope="function", max_concurrency=6)
+]
 
 
 def token_cache(request: Request) -> TokenCache:

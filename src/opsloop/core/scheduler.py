@@ -3,7 +3,9 @@
 Each job runs at most once per interval across all replicas. A replica first takes a lock —
 a PostgreSQL advisory lock, or on SQLite (one host by nature) an exclusive file lock — and then
 checks ``scheduler_runs`` for when the job last started; a replica that loses either check skips
-that tick. So scaling out is only adding processes.
+that tick. So scaling out is only adding processes. The lock also keeps a job that overruns its
+interval from starting again while it still runs, and lets a command run a job by hand without
+racing the scheduler (:func:`job_lock`).
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ class Scheduler:
         return ran
 
     def _run_if_due(self, job: Job) -> bool:
-        with self._exclusive(job.name) as acquired:
+        with job_lock(self.db, job.name, self.lock_dir) as acquired:
             if not acquired:
                 return False
             now = clock.now()
-            with self.db.write() as session:
+            with self.db.write(audited=False) as session:
                 run = session.get(SchedulerRun, job.name)
                 if run is not None and run.started_at + job.interval > now:
                     return False
@@ -88,39 +90,42 @@ class Scheduler:
                 error = f"{type(exc).__name__}: {exc}"[:1000]
                 raise
             finally:
-                with self.db.write() as session:
+                with self.db.write(audited=False) as session:
                     row = session.get(SchedulerRun, job.name)
                     if row is not None:
                         row.finished_at, row.error = clock.now(), error
             return True
 
-    @contextmanager
-    def _exclusive(self, name: str) -> Iterator[bool]:
-        if self.db.dialect == "postgresql":
-            key = zlib.crc32(f"opsloop.job.{name}".encode())
-            with self.db.engine.connect() as conn:
-                got = bool(
-                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-                )
-                conn.commit()
-                try:
-                    yield got
-                finally:
-                    if got:
-                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                        conn.commit()
-            return
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        with (self.lock_dir / f"job-{name}.lock").open("a") as handle:
+
+@contextmanager
+def job_lock(db: Database, name: str, lock_dir: Path, *, wait: bool = False) -> Iterator[bool]:
+    """Hold the lock of job ``name`` (yields True), or yield False at once if another process
+    holds it; ``wait=True`` waits for it instead."""
+    if db.dialect == "postgresql":
+        key = zlib.crc32(f"opsloop.job.{name}".encode())
+        take = "SELECT pg_advisory_lock(:k)" if wait else "SELECT pg_try_advisory_lock(:k)"
+        with db.engine.connect() as conn:
+            taken = conn.execute(text(take), {"k": key}).scalar()
+            got = wait or bool(taken)  # pg_advisory_lock returns once it holds the lock
+            conn.commit()
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
+                yield got
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / f"job-{name}.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def last_runs(db: Database) -> list[SchedulerRun]:

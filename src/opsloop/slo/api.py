@@ -7,10 +7,18 @@ from sqlalchemy import select
 
 from opsloop.core import clock
 from opsloop.core.db import Database
-from opsloop.core.deps import Admin, Approver, ReadSession, Responder, Viewer, WriteSession
+from opsloop.core.deps import (
+    Admin,
+    Approver,
+    DataWriteSession,
+    ReadSession,
+    Responder,
+    Viewer,
+    WriteSession,
+)
 from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.core.schemas import Id, Page
-from opsloop.slo import charts, evaluation
+from opsloop.slo import charts, evaluation, ingestion
 from opsloop.slo import service as slos
 from opsloop.slo.models import SLO, AlertEvent
 from opsloop.slo.prometheus import PrometheusClient
@@ -136,17 +144,20 @@ def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
 
 
 @router.get("/slos/{slo_id}/status")
-def fresh_status(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
+def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
     """Evaluate now (not from the scheduler's last run)."""
-    slo = slos.get_slo(session, slo_id)
+    # No ReadSession here: evaluate opens its own, and holding a second one meanwhile would
+    # take two connections per request.
     statuses = evaluation.evaluate(
         request.app.state.db,
         clock.now(),
         prometheus=prometheus_client(request),
-        slo_ids=[slo.id],
+        slo_ids=[slo_id],
         persist=False,
     )
-    return statuses[slo.id].to_json()
+    if slo_id not in statuses:
+        raise NotFound(f"no SLO {slo_id!r}", field="slo")
+    return statuses[slo_id].to_json()
 
 
 @router.get("/slos/{slo_id}/burndown")
@@ -158,48 +169,20 @@ def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> d
 
 @router.post("/slos/{slo_id}/events", response_model=PushResult)
 def push_events(
-    slo_id: Id, body: EventBatch, principal: Responder, session: WriteSession
+    slo_id: Id, body: EventBatch, principal: Responder, session: DataWriteSession
 ) -> PushResult:
     slo = slos.get_slo(session, slo_id)
     raw = [(e.timestamp, e.good, e.total) for e in body.events]
-    return PushResult(accepted=slos.push_events(session, principal, slo, raw))
+    return PushResult(
+        accepted=ingestion.push_events(session, principal=principal, slo=slo, raw=raw)
+    )
 
 
 @router.post("/events", response_model=PushResult)
-def push_bulk(body: BulkEventBatch, principal: Responder, session: WriteSession) -> PushResult:
+def push_bulk(body: BulkEventBatch, principal: Responder, session: DataWriteSession) -> PushResult:
     """Counts for several pushed SLOs in one batch; any bad item rejects the whole batch."""
-    by_slo: dict[int, list[tuple[int, Any]]] = {}
-    targets: dict[int, SLO] = {}
-    for index, event in enumerate(body.events):
-        try:
-            slo = slos.get_slo(session, event.slo)
-        except NotFound:
-            raise ValidationFailed(
-                f"events[{index}].slo: no SLO {event.slo!r}", field=f"events[{index}].slo"
-            ) from None
-        targets[slo.id] = slo
-        by_slo.setdefault(slo.id, []).append((index, event))
-    accepted = 0
-    for slo_id, items in by_slo.items():
-        raw = [(e.timestamp, e.good, e.total) for _, e in items]
-        try:
-            accepted += slos.push_events(session, principal, targets[slo_id], raw)
-        except ValidationFailed as exc:
-            raise _renumber(exc, [i for i, _ in items]) from None
-    return PushResult(accepted=accepted)
-
-
-def _renumber(exc: ValidationFailed, indexes: list[int]) -> ValidationFailed:
-    """Point an error about the n-th event of one SLO at its index in the whole batch."""
-    field = exc.field or ""
-    if field.startswith("events[") and "]" in field:
-        local = int(field[len("events[") : field.index("]")])
-        whole = f"events[{indexes[local]}]"
-        return ValidationFailed(
-            exc.message.replace(f"events[{local}]", whole, 1),
-            field=whole + field[field.index("]") + 1 :],
-        )
-    return exc
+    items = [(e.slo, (e.timestamp, e.good, e.total)) for e in body.events]
+    return PushResult(accepted=ingestion.push_bulk(session, principal=principal, items=items))
 
 
 @router.post("/slos/{slo_id}/reset", response_model=PeriodOut)

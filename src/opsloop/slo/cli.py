@@ -11,7 +11,7 @@ from rich.table import Column, Table
 
 from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, settings
-from opsloop.slo import evaluation
+from opsloop.slo import evaluation, jobs
 from opsloop.slo import service as slos
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import generate_rule_file
@@ -201,12 +201,7 @@ def delete(name: str) -> None:
 @slo.command("evaluate")
 def evaluate_now() -> None:
     """Evaluate every SLO once and record alert and policy changes (what the scheduler does)."""
-    client = _prometheus()
-    try:
-        statuses = evaluation.evaluate(database(), clock.now(), prometheus=client)
-    finally:
-        if client:
-            client.close()
+    statuses = jobs.evaluate_now(database(), settings())
     console.print(f"evaluated {len(statuses)} SLOs")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
+from opsloop.slo import ingestion
 from opsloop.slo import service as slos
 from opsloop.slo.events import floor_minute
 
@@ -49,4 +50,5 @@ def seed(session: Session) -> None:
                 ratio = incident[1]
             events.append((at, total - round(total * ratio), total))
         for chunk in range(0, len(events), 1440):
-            slos.push_events(session, SYSTEM, slo, events[chunk : chunk + 1440])
+            raw = events[chunk : chunk + 1440]
+            ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=raw)

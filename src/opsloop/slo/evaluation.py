@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
-from opsloop.core.db import Database
+from opsloop.core.db import Database, lock_rows, upsert_for
 from opsloop.slo import events
 from opsloop.slo import service as slos
 from opsloop.slo.math import NoData
@@ -125,7 +124,11 @@ def _prometheus_ratios(client: PrometheusClient | None, target: Target, now: dat
 def record(
     session: Session, now: datetime, targets: dict[int, Target], statuses: dict[int, SLOStatus]
 ) -> None:
-    """Store the evaluations; alert and policy-state changes get an event and an audit record."""
+    """Store the evaluations; alert and policy-state changes get an event and an audit record.
+
+    The write transaction holds the audit lock from its start, so ``previous`` is what the last
+    evaluation committed even with several evaluators (the lock order of opsloop.core.db).
+    """
     previous = {
         e.slo_id: json.loads(e.result)
         for e in session.scalars(select(Evaluation).where(Evaluation.slo_id.in_(list(statuses))))
@@ -136,8 +139,7 @@ def record(
         rows.append({"slo_id": slo_id, "evaluated_at": now, "result": json.dumps(result)})
         _alert_changes(session, now, targets[slo_id], previous.get(slo_id), result)
     _policy_changes(session, now, statuses)
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-    statement = insert(Evaluation)
+    statement = upsert_for(session)(Evaluation)
     statement = statement.on_conflict_do_update(
         index_elements=["slo_id"],
         set_={"evaluated_at": statement.excluded.evaluated_at, "result": statement.excluded.result},
@@ -180,7 +182,8 @@ def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStat
     changed = {i: s for i, s in current if statuses[i].policy.state != s}
     if not changed:
         return
-    for slo in session.scalars(select(SLO).where(SLO.id.in_(list(changed)))):
+    lock_rows(session, SLO.id, changed)
+    for slo in session.scalars(select(SLO).where(SLO.id.in_(list(changed))).order_by(SLO.id)):
         slo_id, state, decided = slo.id, changed[slo.id], statuses[slo.id].policy.state
         slo.policy_state, slo.policy_state_since = decided, now
         audit.record(

@@ -8,16 +8,14 @@ any number of SLOs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from opsloop.core.db import UTCDateTime
+from opsloop.core.db import UTCDateTime, lock_rows, upsert_for
 from opsloop.core.errors import ValidationFailed
 from opsloop.slo.math import EventCounts
 from opsloop.slo.models import SLO, EventBucket
@@ -85,10 +83,6 @@ def validate_batch(
     return sorted(out, key=lambda c: c.minute)
 
 
-def _insert(session: Session) -> Any:
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-
-
 _RECOMPUTE = text(
     """
     UPDATE slo_event_buckets
@@ -105,12 +99,19 @@ _RECOMPUTE = text(
 ).bindparams(bindparam("first", type_=UTCDateTime()))
 
 
-def ingest(session: Session, slo_id: int, counts: Sequence[MinuteCount]) -> None:
-    """Store counts (replacing minutes already stored) and bring running totals up to date."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Pushes to one SLO take turns; the running totals are read and then rewritten.
-        session.execute(select(SLO.id).where(SLO.id == slo_id).with_for_update())
-    insert = _insert(session)
+def ingest(session: Session, batches: Mapping[int, Sequence[MinuteCount]]) -> None:
+    """Store counts per SLO (replacing minutes already stored) and bring running totals up to
+    date. Needs a data-plane write transaction (``Database.write(audited=False)``)."""
+    # Pushes to one SLO take turns: the running totals are read and then rewritten. All the
+    # SLOs of a batch are locked up front in id order (the lock order of opsloop.core.db), so
+    # overlapping bulk pushes cannot each hold a row the other waits for.
+    lock_rows(session, SLO.id, batches)
+    for slo_id in sorted(batches):
+        _ingest_one(session, slo_id, batches[slo_id])
+
+
+def _ingest_one(session: Session, slo_id: int, counts: Sequence[MinuteCount]) -> None:
+    insert = upsert_for(session)
     rows = [
         {
             "slo_id": slo_id,
@@ -178,15 +179,3 @@ def window_counts(
             EventCounts(good=end_good - good, total=end_total - total) for good, total in values[1:]
         ]
     return out
-
-
-def minute_series(
-    session: Session, slo_id: int, start: datetime, end: datetime
-) -> list[tuple[datetime, int, int]]:
-    """Running totals per stored minute in ``[start, end)``, for charts."""
-    query = (
-        select(EventBucket.minute, EventBucket.cum_good, EventBucket.cum_total)
-        .where(EventBucket.slo_id == slo_id, EventBucket.minute >= start, EventBucket.minute < end)
-        .order_by(EventBucket.minute)
-    )
-    return [(m, int(g), int(t)) for m, g, t in session.execute(query)]

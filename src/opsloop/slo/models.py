@@ -99,3 +99,23 @@ class ServicePolicy(Base):
     service: Mapped[str] = mapped_column(String(63), primary_key=True)
     tiers: Mapped[str] = mapped_column(Text)  # JSON list of tiers
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EventPush(Base):
+    """One accepted batch of pushed counts for one SLO: who sent it, when, and what it covered.
+
+    Pushes are data-plane writes: they are recorded here, not in the audit trail, so ingestion
+    never takes the audit lock."""
+
+    __tablename__ = "slo_event_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    minutes: Mapped[int] = mapped_column(Integer)
+    first_minute: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_minute: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_slo_event_pushes_slo_received", "slo_id", "received_at"),)

@@ -1,7 +1,7 @@
-"""SLO use-cases: apply specs, export them, push events, reset budgets, budget policies.
+"""SLO use-cases: apply specs, export them, reset budgets, budget policies.
 
-Every write is audited; evaluation (reading SLIs and deciding states) lives in
-:mod:`opsloop.slo.evaluation`.
+Every write is audited. Pushed events (the data plane) are :mod:`opsloop.slo.ingestion`;
+evaluation (reading SLIs and deciding states) lives in :mod:`opsloop.slo.evaluation`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.core.schemas import MAX_ID
-from opsloop.slo import events
 from opsloop.slo.models import SLO, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.sources import Source
@@ -254,42 +253,6 @@ def reset_budget(
 def periods(session: Session, slo_id: int) -> list[BudgetPeriod]:
     query = select(BudgetPeriod).where(BudgetPeriod.slo_id == slo_id)
     return list(session.scalars(query.order_by(BudgetPeriod.started_at)))
-
-
-def push_events(
-    session: Session,
-    principal: Principal,
-    slo: SLO,
-    raw: Sequence[tuple[datetime, int, int]],
-    *,
-    field: str = "events",
-) -> int:
-    """Store a batch of minute counts for a pushed SLO: all of it, or none of it."""
-    require(principal, Role.responder)
-    if slo.source != "push":
-        raise ValidationFailed(
-            f"SLO {slo.service}/{slo.name} reads its SLI from Prometheus; "
-            "it takes no pushed events",
-            field="slo",
-        )
-    defn = definition(slo)
-    now = clock.now()
-    oldest = events.floor_minute(now - defn.period)
-    counts = events.validate_batch(raw, now=now, oldest=oldest, field=field)
-    events.ingest(session, slo.id, counts)
-    audit.record(
-        session,
-        principal,
-        "slo.events.push",
-        "slo",
-        slo.id,
-        after={
-            "buckets": len(counts),
-            "first_minute": counts[0].minute,
-            "last_minute": counts[-1].minute,
-        },
-    )
-    return len(counts)
 
 
 def policy_for(session: Session, service: str) -> ErrorBudgetPolicy:

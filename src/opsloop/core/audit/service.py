@@ -21,12 +21,12 @@ from opsloop.core import clock
 from opsloop.core.audit.chain import GENESIS, Link, Verification, canonical_json, diff, verify
 from opsloop.core.audit.models import AuditRecord
 from opsloop.core.auth.roles import Principal
-from opsloop.core.db import is_write_session
+from opsloop.core.db import AUDIT_LOCK_KEY, is_write_session
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.requestctx import current_request_id
 
-# Any fixed 64-bit number; it only has to be the same in every opsloop process.
-_AUDIT_LOCK_KEY = 0x6F70_736C_6F6F_7001
+# Database.write() takes it first already (the lock order in opsloop.core.db); again is free.
+_AUDIT_LOCK_KEY = AUDIT_LOCK_KEY
 
 
 def record(

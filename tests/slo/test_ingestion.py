@@ -1,0 +1,142 @@
+"""Pushes are data-plane writes: recorded in slo_event_pushes, never in the audit trail, and a
+bulk push looks its SLOs up in one query whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+
+from opsloop.core import clock
+from opsloop.core.audit import service as audit
+from opsloop.core.auth.roles import Role
+from opsloop.core.db import Database
+from opsloop.slo.models import EventBucket, EventPush
+from tests.helpers import bearer
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def at_now(frozen_clock: clock.FrozenClock) -> clock.FrozenClock:
+    frozen_clock.current = NOW
+    return frozen_clock
+
+
+def create_pushed(client: TestClient, token: str, service: str, name: str) -> int:
+    body = {"service": service, "name": name, "objective": 99.9}
+    response = client.post("/api/v1/slos", json=body, headers=bearer(token))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def item(minutes_ago: int, good: int, total: int, **extra: Any) -> dict[str, Any]:
+    at = NOW - timedelta(minutes=minutes_ago)
+    return {"timestamp": at.isoformat(), "good": good, "total": total, **extra}
+
+
+@pytest.fixture
+def slo_selects(db: Database) -> Iterator[list[str]]:
+    """The statements that read the slos table, as they run."""
+    seen: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM slos" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", watch)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", watch)
+
+
+def test_a_push_is_recorded_with_who_and_which_request_not_audited(
+    client: TestClient, db: Database, tokens: dict[Role, str], at_now: clock.FrozenClock
+) -> None:
+    slo_id = create_pushed(client, tokens[Role.approver], "checkout", "availability")
+    with db.read() as session:
+        audited_before = audit.count(session)
+    response = client.post(
+        f"/api/v1/slos/{slo_id}/events",
+        json={"events": [item(3, 9, 10), item(1, 10, 10), item(2, 8, 10)]},
+        headers={**bearer(tokens[Role.responder]), "X-Request-ID": "push-1"},
+    )
+    assert response.status_code == 200, response.text
+    with db.read() as session:
+        assert audit.count(session) == audited_before
+        pushes = list(session.scalars(select(EventPush)))
+    assert [
+        (p.slo_id, p.actor, p.request_id, p.minutes, p.first_minute, p.last_minute, p.received_at)
+        for p in pushes
+    ] == [
+        (
+            slo_id,
+            "responder",
+            "push-1",
+            3,
+            NOW - timedelta(minutes=3),
+            NOW - timedelta(minutes=1),
+            NOW,
+        )
+    ]
+
+
+def test_a_bulk_push_resolves_its_slos_in_one_query(
+    client: TestClient,
+    db: Database,
+    tokens: dict[Role, str],
+    at_now: clock.FrozenClock,
+    slo_selects: list[str],
+) -> None:
+    ids = [
+        create_pushed(client, tokens[Role.approver], "checkout", "availability"),
+        create_pushed(client, tokens[Role.approver], "checkout", "latency"),
+        create_pushed(client, tokens[Role.approver], "search", "uptime"),
+    ]
+    # 300 events naming their SLO three ways: by id, by service/name, by a unique bare name.
+    refs = [str(ids[0]), "checkout/latency", "uptime"]
+    events = [item(1 + i // 3, 1, 2, slo=refs[i % 3]) for i in range(300)]
+    slo_selects.clear()
+    response = client.post(
+        "/api/v1/events", json={"events": events}, headers=bearer(tokens[Role.responder])
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"accepted": 300}
+    # One lookup, plus the running-total reads (which join slos) of the three ingests; before,
+    # it was one lookup per event.
+    lookups = [s for s in slo_selects if "slo_event_buckets" not in s]
+    assert len(lookups) <= 2, lookups  # the lookup and, on PostgreSQL, the row locks
+    with db.read() as session:
+        stored = session.execute(
+            select(EventBucket.slo_id, EventBucket.cum_good).where(
+                EventBucket.minute == NOW - timedelta(minutes=1)
+            )
+        ).all()
+        pushes = session.scalars(select(EventPush.slo_id)).all()
+    assert sorted(stored) == [(i, 100) for i in ids]
+    assert sorted(pushes) == sorted(ids)
+
+
+def test_a_bulk_push_names_the_index_of_a_bad_item_and_stores_nothing(
+    client: TestClient, db: Database, tokens: dict[Role, str], at_now: clock.FrozenClock
+) -> None:
+    first = create_pushed(client, tokens[Role.approver], "checkout", "availability")
+    second = create_pushed(client, tokens[Role.approver], "checkout", "latency")
+    events = [
+        item(1, 1, 2, slo=str(first)),
+        item(1, 1, 2, slo=str(second)),
+        item(2, 1, 2, slo=str(first)),
+        item(2, 3, 2, slo=str(second)),  # good > total: the second item of its SLO
+    ]
+    response = client.post(
+        "/api/v1/events", json={"events": events}, headers=bearer(tokens[Role.responder])
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "events[3].good"
+    assert response.json()["error"]["message"].startswith("events[3].good (3) is more than")
+    with db.read() as session:
+        assert session.scalars(select(EventBucket)).all() == []
+        assert session.scalars(select(EventPush)).all() == []
