@@ -53,7 +53,9 @@ def _rewrite_from(db: Database, seq: int) -> None:
             actor = "mallory" if link.seq == seq else link.actor
             forged = dataclasses.replace(link, actor=actor, prev_hash=prev).sealed()
             conn.execute(
-                text("UPDATE audit_records SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                text(
+                    "UPDATE audit_records SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"
+                ),
                 {"a": forged.actor, "p": forged.prev_hash, "h": forged.hash, "s": forged.seq},
             )
             prev = forged.hash
@@ -105,7 +107,9 @@ def test_truncated_tail_is_caught_after_a_verification(db: Database) -> None:
 def test_emptied_table_does_not_verify_once_a_checkpoint_exists(db: Database) -> None:
     _seed(db, 3)
     verification.chain_status(db)
-    emptying = "TRUNCATE audit_records" if db.dialect == "postgresql" else "DELETE FROM audit_records"
+    emptying = (
+        "TRUNCATE audit_records" if db.dialect == "postgresql" else "DELETE FROM audit_records"
+    )
     _tamper(db, emptying)
     result = verification.chain_status(db)
     assert not result.ok and result.checked == 0 and result.first_bad_seq == 1
