@@ -37,14 +37,33 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def drop_append_only_guard(db: Database) -> None:
-    """What an attacker with database access would do first."""
+@contextmanager
+def append_only_guard_dropped(db: Database) -> Iterator[None]:
+    """What an attacker with database access would do first. The guard is back afterwards even
+    if the block fails: on PostgreSQL the database outlives the test."""
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("ALTER TABLE audit_records DISABLE TRIGGER USER"))
+            triggers = []
         else:
-            conn.execute(text("DROP TRIGGER audit_records_no_update"))
-            conn.execute(text("DROP TRIGGER audit_records_no_delete"))
+            triggers = list(
+                conn.execute(
+                    text(
+                        "SELECT name, sql FROM sqlite_master "
+                        "WHERE type = 'trigger' AND tbl_name = 'audit_records'"
+                    )
+                )
+            )
+            for name, _ in triggers:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            if db.dialect == "postgresql":
+                conn.execute(text("ALTER TABLE audit_records ENABLE TRIGGER USER"))
+            for _, sql in triggers:
+                conn.execute(text(sql))
 
 
 @contextmanager

@@ -101,7 +101,9 @@ def test_changes_that_are_not_json_are_reported() -> None:
 
 @given(
     index=st.integers(min_value=0, max_value=7),
-    field=st.sampled_from(["at", "actor", "action", "entity_type", "entity_id", "request_id"]),
+    field=st.sampled_from(
+        ["at", "actor", "action", "entity_type", "entity_id", "request_id", "client_request_id"]
+    ),
 )
 def test_any_single_field_edit_is_caught_at_that_record(index: int, field: str) -> None:
     links = build_chain(8)
@@ -109,6 +111,48 @@ def test_any_single_field_edit_is_caught_at_that_record(index: int, field: str) 
     new = old + timedelta(microseconds=1) if field == "at" else old + "x"
     links[index] = dataclasses.replace(links[index], **{field: new})
     assert verify(links).first_bad_seq == index + 1
+
+
+def test_verification_continues_from_a_verified_record() -> None:
+    links = build_chain(6)
+    result = verify(links[4:], after_seq=4, prev_hash=links[3].hash)
+    assert (result.ok, result.checked, result.walked, result.from_seq) == (True, 6, 2, 4)
+    assert result.head_hash == links[-1].hash
+
+
+def test_continuing_from_the_wrong_hash_is_caught() -> None:
+    links = build_chain(6)
+    result = verify(links[4:], after_seq=4, prev_hash=links[2].hash)
+    assert not result.ok and result.first_bad_seq == 5 and result.checked == 4
+
+
+def test_a_record_written_before_client_request_ids_keeps_its_hash() -> None:
+    # The hash this record had before client_request_id existed, computed then.
+    link = Link(
+        seq=1,
+        at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        actor="system",
+        action="user.create",
+        entity_type="user",
+        entity_id="7",
+        changes='{"username":{"after":"dana","before":null}}',
+        request_id="abc",
+        prev_hash=GENESIS,
+    )
+    assert link.compute_hash() == (
+        "daa2622ae3c75d24c2260b5a20509e1062b7080abd8c8453bd5ac571c4a4c8de"
+    )
+    assert dataclasses.replace(link, client_request_id="x").compute_hash() != link.compute_hash()
+
+
+def test_setting_or_clearing_the_client_request_id_is_caught() -> None:
+    links = build_chain(3)
+    links[0] = dataclasses.replace(links[0], client_request_id="forged")
+    assert verify(links).first_bad_seq == 1
+    links = [dataclasses.replace(link, client_request_id="c") for link in build_chain(1)]
+    links = [link.sealed() for link in links]
+    assert verify(links).ok
+    assert verify([dataclasses.replace(links[0], client_request_id="")]).first_bad_seq == 1
 
 
 def test_diff_keeps_only_changed_fields_and_serialises_values() -> None:

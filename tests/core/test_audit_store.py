@@ -9,11 +9,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from opsloop.core.audit import service as audit
+from opsloop.core.audit import verification
+from opsloop.core.audit.chain import Verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Principal, Role
 from opsloop.core.db import Database
 from opsloop.core.errors import Conflict
-from tests.helpers import drop_append_only_guard, make_user
+from tests.helpers import append_only_guard_dropped, make_user
 
 
 def _seed(db: Database, n: int) -> None:
@@ -21,9 +23,9 @@ def _seed(db: Database, n: int) -> None:
         make_user(db, f"user{i}", Role.viewer)
 
 
-def _verify(db: Database) -> audit.Verification:
+def _verify(db: Database) -> Verification:
     with db.read() as session:
-        return audit.verify_chain(session)
+        return verification.verify_chain(session)
 
 
 def test_writes_leave_linked_records(db: Database) -> None:
@@ -39,10 +41,21 @@ def test_writes_leave_linked_records(db: Database) -> None:
 
 def test_append_only_guard_refuses_update_and_delete(db: Database) -> None:
     _seed(db, 1)
-    for statement in ("UPDATE audit_records SET actor = 'x'", "DELETE FROM audit_records"):
+    statements = ["UPDATE audit_records SET actor = 'x'", "DELETE FROM audit_records"]
+    if db.dialect == "postgresql":  # SQLite has no TRUNCATE
+        statements.append("TRUNCATE audit_records")
+    for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(text(statement))
-    assert _verify(db).ok
+    assert _verify(db).ok and _verify(db).checked == 1
+
+
+def test_dropped_guard_is_back_even_when_the_tampering_fails(db: Database) -> None:
+    _seed(db, 1)
+    with pytest.raises(DBAPIError), append_only_guard_dropped(db), db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM no_such_table"))
+    with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_records"))
 
 
 @pytest.mark.parametrize(
@@ -56,8 +69,7 @@ def test_append_only_guard_refuses_update_and_delete(db: Database) -> None:
 )
 def test_tampering_in_the_database_is_detected(db: Database, statement: str, bad_seq: int) -> None:
     _seed(db, 5)
-    drop_append_only_guard(db)
-    with db.engine.begin() as conn:
+    with append_only_guard_dropped(db), db.engine.begin() as conn:
         conn.execute(text(statement))
     result = _verify(db)
     assert not result.ok

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from opsloop.core.db import Database
-from tests.helpers import drop_append_only_guard
+from tests.helpers import append_only_guard_dropped
 
 OPSLOOP = str(Path(sys.executable).parent / "opsloop")
 
@@ -69,8 +69,7 @@ def test_verify_names_the_first_bad_record(db: Database) -> None:
         run(db, "user", "create", name, "--role", "viewer")
     head = run(db, "audit", "head").stdout.strip()
     assert head.startswith("3:")
-    drop_append_only_guard(db)
-    with db.engine.begin() as conn:
+    with append_only_guard_dropped(db), db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_records SET actor = 'mallory' WHERE seq = 2"))
     result = run(db, "audit", "verify")
     assert result.returncode == 1
@@ -81,8 +80,7 @@ def test_verify_anchor_catches_truncation(db: Database) -> None:
     for name in ("b1", "b2"):
         run(db, "user", "create", name, "--role", "viewer")
     anchor = run(db, "audit", "head").stdout.strip()
-    drop_append_only_guard(db)
-    with db.engine.begin() as conn:
+    with append_only_guard_dropped(db), db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_records WHERE seq = 2"))
     assert run(db, "audit", "verify").returncode == 0  # a clean cut is invisible from inside
     result = run(db, "audit", "verify", "--anchor", anchor)

@@ -53,9 +53,11 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _INCOMING_ID.match(incoming) else uuid.uuid4().hex
-        token = set_request_id(request_id)
+        incoming = _header(scope, b"x-request-id") or ""
+        client_request_id = incoming if _INCOMING_ID.match(incoming) else ""
+        # The response echoes the server's id: it is the one the logs and the audit trail use.
+        request_id = uuid.uuid4().hex
+        token = set_request_id(request_id, client=client_request_id)
         # Also in the scope: the 500 handler runs outside this middleware, after the reset.
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -84,7 +86,12 @@ class ObservabilityMiddleware:
                 scope["path"],
                 status,
                 elapsed * 1000,
-                extra={"route": route, "status": status, "duration_ms": elapsed * 1000},
+                extra={
+                    "route": route,
+                    "status": status,
+                    "duration_ms": elapsed * 1000,
+                    "client_request_id": client_request_id,
+                },
             )
             reset_request_id(token)
 
@@ -122,7 +129,7 @@ class _RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    _EXTRA = ("route", "status", "duration_ms")
+    _EXTRA = ("route", "status", "duration_ms", "client_request_id")
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {

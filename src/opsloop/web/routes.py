@@ -15,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from opsloop import __version__
 from opsloop.core import migrate
 from opsloop.core.audit import service as audit
+from opsloop.core.audit import verification as audit_verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth import sessions
 from opsloop.core.config import Settings
@@ -194,8 +195,7 @@ def audit_page(request: Request, db: DB, active: Active, cursor: int = 0) -> Res
 
 @router.get("/audit/verify", response_class=HTMLResponse)
 def audit_verify(request: Request, db: DB, active: Active) -> Response:
-    with db.read() as session:
-        result = audit.verify_chain(session)
+    result = audit_verification.chain_status(db)
     return render(request, "audit_verify.html", active, result=result)
 
 

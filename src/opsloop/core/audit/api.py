@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from opsloop.core.audit import service
+from opsloop.core.audit import service, verification
 from opsloop.core.audit.schemas import AuditRecordOut, VerificationOut
-from opsloop.core.deps import Approver, ReadSession
+from opsloop.core.db import Database
+from opsloop.core.deps import Approver, ReadSession, get_database
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import Page
 
@@ -57,6 +59,14 @@ def list_audit(
 
 
 @router.get("/verify", response_model=VerificationOut)
-def verify(_: Approver, session: ReadSession) -> VerificationOut:
-    result = service.verify_chain(session)
-    return VerificationOut(**result.__dict__)
+def verify(
+    _: Approver,
+    db: Annotated[Database, Depends(get_database)],
+    anchor: Annotated[str | None, Query(description="SEQ:HASH from 'opsloop audit head'")] = None,
+    full: Annotated[
+        bool,
+        Query(description="hash every record, not only those added since the last verification"),
+    ] = False,
+) -> VerificationOut:
+    result = verification.chain_status(db, full=full, anchor=anchor)
+    return VerificationOut(**asdict(result))

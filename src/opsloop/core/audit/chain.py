@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -50,8 +50,11 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[st
     return changes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Link:
+    """One audit record. These fields are the record's only definition: the hash, the
+    database row, the export columns and the API schema are all checked against them."""
+
     seq: int
     at: datetime
     actor: str
@@ -60,60 +63,70 @@ class Link:
     entity_id: str
     changes: str
     request_id: str
+    # Added after the first records were written: it enters the hash only when set, so that
+    # those records still hash as they did.
+    client_request_id: str = ""
     prev_hash: str
     hash: str = ""
 
     def payload(self) -> str:
-        return canonical_json(
-            {
-                "seq": self.seq,
-                "at": to_json_value(self.at),
-                "actor": self.actor,
-                "action": self.action,
-                "entity_type": self.entity_type,
-                "entity_id": self.entity_id,
-                "changes": json.loads(self.changes),
-                "request_id": self.request_id,
-            }
-        )
+        content: dict[str, Any] = {}
+        for name in FIELDS:
+            value = getattr(self, name)
+            if name in _NOT_HASHED or (name in _HASHED_WHEN_SET and not value):
+                continue
+            content[name] = json.loads(value) if name == "changes" else to_json_value(value)
+        return canonical_json(content)
 
     def compute_hash(self) -> str:
         return hashlib.sha256((self.prev_hash + self.payload()).encode()).hexdigest()
 
+    def sealed(self) -> Link:
+        """This link with its hash filled in."""
+        return replace(self, hash=self.compute_hash())
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Link))
+_NOT_HASHED = frozenset({"prev_hash", "hash"})
+_HASHED_WHEN_SET = frozenset({"client_request_id"})
+
 
 @dataclass(frozen=True)
 class Verification:
+    """``checked``: records known intact, counted from the first (including those an earlier
+    verification vouched for); ``walked``: records hashed this time, those after ``from_seq``."""
+
     ok: bool
     checked: int
     head_hash: str
     first_bad_seq: int | None = None
     reason: str = ""
+    walked: int = 0
+    from_seq: int = 0
 
 
-def verify(links: Iterable[Link]) -> Verification:
-    """Check links given in ascending ``seq`` order; stop at the first broken one."""
-    expected_seq = 1
-    prev_hash = GENESIS
-    checked = 0
+def verify(links: Iterable[Link], *, after_seq: int = 0, prev_hash: str = GENESIS) -> Verification:
+    """Check links given in ascending ``seq`` order, continuing a chain already verified up to
+    record ``after_seq`` with hash ``prev_hash``; stop at the first broken link."""
+    expected_seq = after_seq + 1
+    walked = 0
+
+    def broken(seq: int, reason: str) -> Verification:
+        return Verification(False, expected_seq - 1, prev_hash, seq, reason, walked, after_seq)
+
     for link in links:
         if link.seq != expected_seq:
             what = "missing" if link.seq > expected_seq else "out of order"
-            return Verification(
-                False, checked, prev_hash, expected_seq, f"record {expected_seq} is {what}"
-            )
+            return broken(expected_seq, f"record {expected_seq} is {what}")
         if link.prev_hash != prev_hash:
-            return Verification(
-                False, checked, prev_hash, link.seq, "prev_hash does not match previous record"
-            )
+            return broken(link.seq, "prev_hash does not match previous record")
         try:
             actual = link.compute_hash()
         except (ValueError, TypeError):
-            return Verification(False, checked, prev_hash, link.seq, "record is not valid JSON")
+            return broken(link.seq, "record is not valid JSON")
         if actual != link.hash:
-            return Verification(
-                False, checked, prev_hash, link.seq, "hash does not match record content"
-            )
+            return broken(link.seq, "hash does not match record content")
         prev_hash = link.hash
         expected_seq += 1
-        checked += 1
-    return Verification(True, checked, prev_hash)
+        walked += 1
+    return Verification(True, expected_seq - 1, prev_hash, walked=walked, from_seq=after_seq)

@@ -9,8 +9,9 @@ from opsloop.core.db import Base, UTCDateTime
 
 
 class AuditRecord(Base):
-    """One link of the hash chain. ``changes`` is kept as the exact canonical JSON that was
-    hashed, so that verification never depends on how a database re-serialises JSON."""
+    """One link of the hash chain, stored; its columns are those of ``chain.Link``.
+    ``changes`` is kept as the exact canonical JSON that was hashed, so that verification never
+    depends on how a database re-serialises JSON."""
 
     __tablename__ = "audit_records"
 
@@ -22,7 +23,20 @@ class AuditRecord(Base):
     entity_id: Mapped[str] = mapped_column(String(100))
     changes: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(String(64), default="")
+    client_request_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_records_entity", "entity_type", "entity_id"),)
+
+
+class AuditCheckpoint(Base):
+    """The newest record a verification found intact (one row). Later verifications start
+    from it, and refuse a chain that no longer reaches it with the same hash."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime())

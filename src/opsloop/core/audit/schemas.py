@@ -7,6 +7,9 @@ from pydantic import BaseModel, Json
 
 
 class AuditRecordOut(BaseModel):
+    """``chain.Link`` as the API shows it (a test keeps the two alike), with ``changes``
+    parsed."""
+
     seq: int
     at: datetime
     actor: str
@@ -15,6 +18,7 @@ class AuditRecordOut(BaseModel):
     entity_id: str
     changes: Json[Any]
     request_id: str
+    client_request_id: str
     prev_hash: str
     hash: str
 
@@ -25,3 +29,5 @@ class VerificationOut(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     reason: str
+    walked: int
+    from_seq: int

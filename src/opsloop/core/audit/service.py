@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +18,12 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock
-from opsloop.core.audit.chain import GENESIS, Link, Verification, canonical_json, diff, verify
+from opsloop.core.audit.chain import FIELDS, GENESIS, Link, canonical_json, diff
 from opsloop.core.audit.models import AuditRecord
 from opsloop.core.auth.roles import Principal
 from opsloop.core.db import AUDIT_LOCK_KEY, is_write_session
 from opsloop.core.errors import ValidationFailed
-from opsloop.core.requestctx import current_request_id
+from opsloop.core.requestctx import current_client_request_id, current_request_id
 
 # Database.write() takes it first already (the lock order in opsloop.core.db); again is free.
 _AUDIT_LOCK_KEY = AUDIT_LOCK_KEY
@@ -54,9 +54,10 @@ def record(
         entity_id=str(entity_id),
         changes=canonical_json(diff(before, after)),
         request_id=current_request_id(),
+        client_request_id=current_client_request_id(),
         prev_hash=prev_hash,
-    )
-    row = AuditRecord(**{**link.__dict__, "hash": link.compute_hash()})
+    ).sealed()
+    row = AuditRecord(**asdict(link))
     session.add(row)
     session.flush()
     return row
@@ -110,39 +111,17 @@ def iterate(session: Session, flt: AuditFilter) -> Iterator[AuditRecord]:
 
 
 def as_link(row: AuditRecord) -> Link:
-    return Link(
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        changes=row.changes,
-        request_id=row.request_id,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
-
-
-def verify_chain(session: Session) -> Verification:
-    return verify(as_link(row) for row in iterate(session, AuditFilter()))
+    return Link(**{name: getattr(row, name) for name in FIELDS})
 
 
 def to_dict(row: AuditRecord, *, parse_changes: bool = True) -> dict[str, Any]:
-    """A record as plain values; ``parse_changes=False`` leaves ``changes`` as its JSON text
-    for callers that parse it themselves (the API's schema does, faster)."""
-    return {
-        "seq": row.seq,
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "entity_type": row.entity_type,
-        "entity_id": row.entity_id,
-        "changes": _loads(row.changes) if parse_changes else row.changes,
-        "request_id": row.request_id,
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
-    }
+    """A record as plain values, in ``Link``'s field order; ``parse_changes=False`` leaves
+    ``changes`` as its JSON text for callers that parse it themselves (the API's schema does,
+    faster)."""
+    values = {name: getattr(row, name) for name in FIELDS}
+    if parse_changes:
+        values["changes"] = _loads(row.changes)
+    return values
 
 
 def _loads(raw: str) -> Any:
