@@ -28,6 +28,7 @@ from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.spec import (
     CalendarWindow,
     PushedEvents,
+    RollingWindow,
     SLODefinition,
     indicator_queries,
     parse_documents,
@@ -35,7 +36,8 @@ from opsloop.slo.spec import (
     to_sloth,
 )
 from opsloop.slo.spec_checks import SpecError
-from opsloop.slo.windows import format_duration
+from opsloop.slo.status import oldest_counted
+from opsloop.slo.windows import format_duration, parse_duration
 
 Outcome = Literal["created", "updated", "unchanged"]
 #: ``period_started_at`` of an SLO never reset: the budget window alone bounds what counts,
@@ -270,7 +272,7 @@ def push_events(
         )
     defn = definition(slo)
     now = clock.now()
-    oldest = events.floor_minute(now - defn.period)
+    oldest = events.floor_minute(oldest_counted(defn, now))
     counts = events.validate_batch(raw, now=now, oldest=oldest, field=field)
     events.ingest(session, slo.id, counts)
     audit.record(
@@ -372,9 +374,6 @@ def pushed_definition(
     labels: dict[str, str],
 ) -> SLODefinition:
     """Build a pushed SLO from plain fields, reporting problems like a spec would."""
-    from opsloop.slo.spec import RollingWindow
-    from opsloop.slo.windows import parse_duration
-
     try:
         time_window: CalendarWindow | RollingWindow
         if window in ("week", "month", "quarter"):

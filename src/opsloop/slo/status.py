@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opsloop.slo.alerting import (
@@ -47,12 +47,24 @@ def budget_window(defn: SLODefinition, now: datetime, period_started_at: datetim
     windows start at the period's calendar start in the SLO's time zone.
     """
     window = defn.window
+    now = now.astimezone(UTC)  # a rolling period is real elapsed time, not wall-clock days
     if isinstance(window, CalendarWindow):
         current = calendar_window(now, window.unit, window.time_zone, window.start)
         start = max(current.start, period_started_at)
         return PeriodWindow(start=start, end=max(now, start + timedelta(microseconds=1)))
     start = max(now - window.duration, period_started_at)
     return PeriodWindow(start=start, end=max(now, start + timedelta(microseconds=1)))
+
+
+def oldest_counted(defn: SLODefinition, now: datetime) -> datetime:
+    """The oldest instant whose events still count somewhere: in the budget (a calendar period
+    can be 31 or 92 days, longer than its nominal 30d or 90d) or in an alert window."""
+    start = now - defn.period
+    window = defn.window
+    if isinstance(window, CalendarWindow):
+        current = calendar_window(now, window.unit, window.time_zone, window.start)
+        start = min(start, current.start)
+    return start
 
 
 def budget_epoch(defn: SLODefinition, period: PeriodWindow, period_started_at: datetime) -> datetime:
