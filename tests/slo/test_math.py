@@ -310,7 +310,8 @@ def test_time_to_exhaustion_too_far_to_represent_is_never() -> None:
 
 
 @pytest.mark.parametrize(
-    ("remaining", "burn"), [(0.0, 5.0), (-0.3, 2.0), (-0.3, 0.0), (0.0, NO_TRAFFIC), (-1.0, NO_TRAFFIC)]
+    ("remaining", "burn"),
+    [(0.0, 5.0), (-0.3, 2.0), (-0.3, 0.0), (0.0, NO_TRAFFIC), (-1.0, NO_TRAFFIC)],
 )
 def test_time_to_exhaustion_when_already_exhausted_is_zero(
     remaining: float, burn: float | NoData

@@ -17,8 +17,8 @@ from opsloop.slo.periods import (
     calendar_window,
     resolve_zone,
 )
-from opsloop.slo.spec import PushedEvents, RollingWindow, SLODefinition
-from opsloop.slo.status import budget_window
+from opsloop.slo.spec import CalendarWindow, PushedEvents, RollingWindow, SLODefinition
+from opsloop.slo.status import budget_window, period_length
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)
@@ -246,3 +246,20 @@ def test_calendar_windows_tile_time(
     # The next period starts exactly where this one ends.
     following = calendar_window(window.end, unit, zone, anchor)
     assert following.start == window.end
+
+
+def test_calendar_start_time_sets_the_budget_period() -> None:
+    # OpenSLO calendar startTime 2024-01-15 00:00 (Berlin): months run from the 15th. On
+    # 10 Mar 2026 the budget period is 15 Feb 00:00 CET (14 Feb 23:00Z) .. 15 Mar 00:00 CET,
+    # 28 days long.
+    defn = SLODefinition(
+        service="checkout",
+        name="availability",
+        objective=99.9,
+        indicator=PushedEvents(),
+        window=CalendarWindow("month", "Europe/Berlin", datetime(2024, 1, 15)),
+    )
+    now = utc(2026, 3, 10, 12)
+    window = budget_window(defn, now, utc(2000, 1, 1))
+    assert (window.start, window.end) == (utc(2026, 2, 14, 23), now)
+    assert period_length(defn, now) == 28 * D

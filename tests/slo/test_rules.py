@@ -39,6 +39,7 @@ from tests.slo.test_spec import unique
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
+WEEK_TESTS = PROMTOOL_TESTS / "week"
 SELECTOR = '{slo_service="checkout",slo_name="availability"}'
 LABELS = {"slo_service": "checkout", "slo_name": "availability", "slo_objective": "99.9"}
 
@@ -339,11 +340,13 @@ def test_promtool_burn_rate_scenarios(tmp_path: Path, scenario: str) -> None:
 
 
 @pytest.mark.prometheus
-@pytest.mark.parametrize("scenario", sorted(p.name for p in (PROMTOOL_TESTS / "week").glob("*.yml")))
+@pytest.mark.parametrize(
+    "scenario", sorted(p.name for p in (PROMTOOL_TESTS / "week").glob("*.yml"))
+)
 def test_promtool_week_slo_tickets_only_unsustainable_burns(tmp_path: Path, scenario: str) -> None:
     """A 7d SLO at 0.5x never tickets; at 1.2x it tickets (factors clamped at 1)."""
     write_rules(tmp_path, [checkout(window=RollingWindow(timedelta(days=7)))])
-    shutil.copy(PROMTOOL_TESTS / "week" / scenario, tmp_path / scenario)
+    shutil.copy(WEEK_TESTS / scenario, tmp_path / scenario)
     result = run_promtool("test", "rules", scenario, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -66,6 +66,7 @@ class AlertEvaluation:
 
 
 AlertState = Literal["inactive", "pending", "firing"]
+ALERT_STATES: tuple[AlertState, ...] = ("inactive", "pending", "firing")
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,10 @@ def advance(
 
 def highest_severity(rows: Iterable[AlertRowState]) -> Severity | None:
     """``"page"`` beats ``"ticket"``; ``None`` when nothing fires."""
-    firing = [row.result.severity for row in rows if row.state == "firing"]
-    return max(firing, key=_SEVERITY_RANK.__getitem__) if firing else None
+    firing: list[Severity] = [row.result.severity for row in rows if row.state == "firing"]
+    if not firing:
+        return None
+    return max(firing, key=_SEVERITY_RANK.__getitem__)
 
 
 def _window_burn(

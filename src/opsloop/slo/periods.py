@@ -77,7 +77,9 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=moment.year + index // 12, month=index % 12 + 1)
 
 
-def _local_period(local_now: datetime, unit: CalendarUnit, anchor: datetime) -> tuple[datetime, datetime]:
+def _local_period(
+    local_now: datetime, unit: CalendarUnit, anchor: datetime
+) -> tuple[datetime, datetime]:
     """The wall-clock ``[start, end)`` of the period containing ``local_now``, counted in whole
     units from ``anchor`` (all naive local times, so DST never moves a boundary off midnight)."""
     if unit in ("day", "week"):

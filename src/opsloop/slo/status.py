@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opsloop.slo.alerting import (
+    ALERT_STATES,
     AlertMemory,
     AlertRowState,
+    AlertState,
     advance,
     evaluate_burn_rate_alerts,
     highest_severity,
@@ -67,7 +69,9 @@ def oldest_counted(defn: SLODefinition, now: datetime) -> datetime:
     return start
 
 
-def budget_epoch(defn: SLODefinition, period: PeriodWindow, period_started_at: datetime) -> datetime:
+def budget_epoch(
+    defn: SLODefinition, period: PeriodWindow, period_started_at: datetime
+) -> datetime:
     """When the current budget began: the calendar period's start, or the last reset."""
     if isinstance(defn.window, CalendarWindow):
         return period.start
@@ -225,7 +229,8 @@ def _memories(previous: Mapping[str, Any] | None) -> dict[str, AlertMemory]:
     out: dict[str, AlertMemory] = {}
     for alert in (previous or {}).get("alerts", []):
         # Results stored before pending existed only say firing or not.
-        state = alert.get("state") or ("firing" if alert.get("firing") else "inactive")
+        legacy: AlertState = "firing" if alert.get("firing") else "inactive"
+        state = next((s for s in ALERT_STATES if s == alert.get("state")), legacy)
         since = _parse_time(alert.get("active_since"))
         if state != "inactive" and since is None:
             since = _parse_time((previous or {}).get("evaluated_at"))

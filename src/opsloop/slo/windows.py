@@ -100,4 +100,7 @@ ALERT_WINDOWS: tuple[timedelta, ...] = tuple(
 #: How long an alert's condition must hold before it fires (Prometheus ``for:``): long enough to
 #: ride out a single bad evaluation, short next to the windows' own detection time. opsloop's own
 #: evaluation applies the same hold, showing the alert as pending meanwhile.
-ALERT_FOR: dict[Severity, timedelta] = {"page": timedelta(minutes=2), "ticket": timedelta(minutes=15)}
+ALERT_FOR: dict[Severity, timedelta] = {
+    "page": timedelta(minutes=2),
+    "ticket": timedelta(minutes=15),
+}
