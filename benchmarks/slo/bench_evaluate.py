@@ -286,7 +286,9 @@ def check_statuses(
                 )
         paging = any(a.result.severity == "page" and a.state != "inactive" for a in status.alerts)
         if now == NOW and slo_id % 100 == 0 and not paging:
-            raise AssertionError(f"SLO {slo_id}: its burst should page (pending or firing) at {now}")
+            raise AssertionError(
+                f"SLO {slo_id}: its burst should page (pending or firing) at {now}"
+            )
 
 
 def check_windows(

@@ -31,8 +31,8 @@ from opsloop.slo.spec import (
     SLODefinition,
     format_number,
 )
-from opsloop.slo.spec_checks import render_query
-from opsloop.slo.spec_yaml import dump_yaml
+from opsloop.slo.spec.checks import render_query
+from opsloop.slo.spec.yaml_io import dump_yaml
 from opsloop.slo.windows import (
     ALERT_FOR,
     ALERT_WINDOWS,

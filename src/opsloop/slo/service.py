@@ -35,7 +35,7 @@ from opsloop.slo.spec import (
     to_openslo,
     to_sloth,
 )
-from opsloop.slo.spec_checks import SpecError
+from opsloop.slo.spec.checks import SpecError
 from opsloop.slo.status import oldest_counted
 from opsloop.slo.windows import format_duration, parse_duration
 
