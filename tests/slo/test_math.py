@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsloop.slo.alerting import AlertEvaluation, evaluate_burn_rate_alerts, required_windows
 from opsloop.slo.math import (
     NO_TRAFFIC,
     BudgetStatus,
@@ -20,13 +19,8 @@ from opsloop.slo.math import (
     budget_status,
     burn_rate,
     forecast_remaining,
-    latency_counts,
-    latency_sli,
-    sli,
-    sli_from_bad,
     time_to_exhaustion,
 )
-from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS, BurnRateAlertWindow
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -43,26 +37,26 @@ burns = st.floats(min_value=0.0, max_value=1000.0, allow_nan=False)
 
 def test_sli_from_good_and_total() -> None:
     # 999 good of 1000 -> 999 / 1000 = 0.999
-    assert sli(999, 1000) == 0.999
+    assert EventCounts(999, 1000).sli == 0.999
 
 
 def test_sli_from_bad_and_total() -> None:
     # 1 bad of 1000 -> good = 999 -> 999 / 1000 = 0.999
-    assert sli_from_bad(1, 1000) == 0.999
+    assert EventCounts.from_bad(1, 1000).sli == 0.999
 
 
 def test_sli_extremes() -> None:
-    assert sli(0, 10) == 0.0  # 0 / 10
-    assert sli(10, 10) == 1.0  # 10 / 10
-    assert sli_from_bad(10, 10) == 0.0  # (10 - 10) / 10
+    assert EventCounts(0, 10).sli == 0.0  # 0 / 10
+    assert EventCounts(10, 10).sli == 1.0  # 10 / 10
+    assert EventCounts.from_bad(10, 10).sli == 0.0  # (10 - 10) / 10
 
 
 def test_zero_traffic_is_no_data_never_perfect() -> None:
-    result = sli(0, 0)
+    result = EventCounts(0, 0).sli
     assert isinstance(result, NoData)
     assert not isinstance(result, float)  # in particular not 1.0
     assert "no events" in result.reason
-    assert sli_from_bad(0, 0) is NO_TRAFFIC
+    assert EventCounts.from_bad(0, 0).sli is NO_TRAFFIC
     assert EventCounts(0, 0).error_ratio is NO_TRAFFIC
 
 
@@ -93,7 +87,7 @@ def test_error_ratio_is_bad_over_total() -> None:
 )
 def test_sli_rejects_invalid_counts(good: float, total: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        sli(good, total)
+        EventCounts(good, total)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +100,7 @@ def test_sli_rejects_invalid_counts(good: float, total: float, message: str) -> 
 )
 def test_sli_from_bad_rejects_invalid_counts(bad: float, total: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        sli_from_bad(bad, total)
+        EventCounts.from_bad(bad, total)
 
 
 @given(st.integers(min_value=1, max_value=10**12), st.data())
@@ -210,14 +204,35 @@ def test_budget_status_rejects_impossible_error_ratio() -> None:
         budget_status(1.5, Objective(99.9), 30 * D)
 
 
-@given(objectives, periods, st.floats(min_value=0.0, max_value=1.0))
-def test_remaining_is_one_minus_consumed(
-    objective: Objective, period: timedelta, errors: float
+@pytest.mark.parametrize(
+    ("bad", "total", "percent", "period", "remaining", "remaining_minutes"),
+    [
+        # 99.9 %, 30d: budget 0.001 * 43200 min = 43.2 min. 250 bad of 1e6 = 0.00025 error
+        # ratio -> consumed 0.25 -> 0.75 left = 32.4 min.
+        (250, 1_000_000, 99.9, 30 * D, 0.75, 32.4),
+        # 99 %, 28d: budget 0.01 * 40320 min = 403.2 min. 80 bad of 10000 = 0.008 -> consumed
+        # 0.8 -> 0.2 left = 80.64 min.
+        (80, 10_000, 99.0, 28 * D, 0.2, 80.64),
+        # 99.5 %, 7d: budget 0.005 * 10080 min = 50.4 min. 30 bad of 2000 = 0.015 -> consumed 3
+        # -> -2 left = -100.8 min (overspent by twice the budget).
+        (30, 2_000, 99.5, 7 * D, -2.0, -100.8),
+        # 99.95 %, 30d: budget 0.0005 * 43200 = 21.6 min. No errors -> all of it left.
+        (0, 5_000, 99.95, 30 * D, 1.0, 21.6),
+    ],
+)
+def test_remaining_budget_from_counts(
+    bad: int,
+    total: int,
+    percent: float,
+    period: timedelta,
+    remaining: float,
+    remaining_minutes: float,
 ) -> None:
-    status = budget_status(errors, objective, period)
+    ratio = EventCounts.from_bad(bad, total).error_ratio
+    status = budget_status(ratio, Objective(percent), period)
     assert isinstance(status, BudgetStatus)
-    assert status.remaining == 1.0 - status.consumed
-    assert status.remaining_minutes + status.consumed_minutes == pytest.approx(status.total_minutes)
+    assert status.remaining == pytest.approx(remaining)
+    assert status.remaining_minutes == pytest.approx(remaining_minutes)
 
 
 @given(objectives, periods)
@@ -294,8 +309,14 @@ def test_time_to_exhaustion_too_far_to_represent_is_never() -> None:
     assert time_to_exhaustion(1.0, 1e-300, 30 * D) is None
 
 
-@pytest.mark.parametrize(("remaining", "burn"), [(0.0, 5.0), (-0.3, 2.0), (-0.3, 0.0)])
-def test_time_to_exhaustion_when_already_exhausted_is_zero(remaining: float, burn: float) -> None:
+@pytest.mark.parametrize(
+    ("remaining", "burn"),
+    [(0.0, 5.0), (-0.3, 2.0), (-0.3, 0.0), (0.0, NO_TRAFFIC), (-1.0, NO_TRAFFIC)],
+)
+def test_time_to_exhaustion_when_already_exhausted_is_zero(
+    remaining: float, burn: float | NoData
+) -> None:
+    # A spent budget is exhausted even when no traffic flows right now (burn unknown).
     assert time_to_exhaustion(remaining, burn, 30 * D) == timedelta()
 
 
@@ -362,221 +383,3 @@ def test_exhaustion_and_forecast_agree(remaining: float, burn: float) -> None:
     assert isinstance(horizon, timedelta)
     left = forecast_remaining(remaining, burn, period, horizon)
     assert left == pytest.approx(0.0, abs=1e-9)
-
-
-# ---------------------------------------------------------------------------- alert table
-
-
-@pytest.mark.parametrize(
-    ("row", "factor_30d", "factor_28d"),
-    [
-        (0, 14.4, 13.44),  # 2 % * 720h/1h = 14.4 ; 2 % * 672h/1h = 13.44
-        (1, 6.0, 5.6),  # 5 % * 720h/6h = 6 ; 5 % * 672h/6h = 5.6
-        (2, 3.0, 2.8),  # 10 % * 30d/1d = 3 ; 10 % * 28d/1d = 2.8
-        (3, 1.0, 28 / 30),  # 10 % * 30d/3d = 1 ; 10 % * 28d/3d = 0.9333
-    ],
-)
-def test_default_table_factors(row: int, factor_30d: float, factor_28d: float) -> None:
-    assert DEFAULT_ALERT_WINDOWS[row].factor(30 * D) == pytest.approx(factor_30d)
-    assert DEFAULT_ALERT_WINDOWS[row].factor(28 * D) == pytest.approx(factor_28d)
-    no_burn = dict.fromkeys(required_windows(), 0.0)
-    assert evaluate_burn_rate_alerts(no_burn, 30 * D).rows[row].factor == pytest.approx(factor_30d)
-    assert evaluate_burn_rate_alerts(no_burn, 28 * D).rows[row].factor == pytest.approx(factor_28d)
-
-
-def test_required_windows_are_deduplicated_and_sorted() -> None:
-    # 6h is both row 2's long window and row 4's short window: listed once.
-    assert required_windows() == (5 * M, 30 * M, 1 * H, 2 * H, 6 * H, 1 * D, 3 * D)
-
-
-def test_required_windows_of_a_custom_table() -> None:
-    table = [
-        BurnRateAlertWindow("ticket", 0.1, 2 * D, 4 * H),
-        BurnRateAlertWindow("page", 0.02, 1 * H, 5 * M),
-    ]
-    assert required_windows(table) == (5 * M, 1 * H, 4 * H, 2 * D)
-
-
-def _burns(**overrides: float | NoData | None) -> dict[timedelta, float | NoData | None]:
-    """Burn rate 0 in every default window, with overrides like ``h1=15``."""
-    names = {"m5": 5 * M, "m30": 30 * M, "h1": H, "h2": 2 * H, "h6": 6 * H, "d1": D, "d3": 3 * D}
-    rates: dict[timedelta, float | NoData | None] = dict.fromkeys(names.values(), 0.0)
-    for name, value in overrides.items():
-        rates[names[name]] = value
-    return rates
-
-
-def _firing(evaluation: AlertEvaluation) -> list[int]:
-    return [index for index, row in enumerate(evaluation.rows) if row.firing]
-
-
-def test_nothing_fires_without_burn() -> None:
-    evaluation = evaluate_burn_rate_alerts(_burns(), 30 * D)
-    assert _firing(evaluation) == []
-    assert not evaluation.firing
-    assert evaluation.highest_severity is None
-    assert [row.severity for row in evaluation.rows] == ["page", "page", "ticket", "ticket"]
-
-
-def test_fast_burn_pages_and_reports_values() -> None:
-    # 1h burn 15 >= 14.4 and 5m burn 20 >= 14.4
-    evaluation = evaluate_burn_rate_alerts(_burns(h1=15.0, m5=20.0), 30 * D)
-    assert _firing(evaluation) == [0]
-    row = evaluation.rows[0]
-    assert (row.severity, row.long_burn, row.short_burn) == ("page", 15.0, 20.0)
-    assert row.factor == pytest.approx(14.4)
-    assert row.has_data
-    assert evaluation.highest_severity == "page"
-    assert evaluation.firing_rows == (row,)
-
-
-def test_long_window_alone_does_not_fire() -> None:
-    # 1h burn 20 but the last 5m are clean (1.0 < 14.4): the incident is over.
-    assert _firing(evaluate_burn_rate_alerts(_burns(h1=20.0, m5=1.0), 30 * D)) == []
-
-
-def test_short_window_alone_does_not_fire() -> None:
-    # 5m spike of 50 but the hour is at 2 (< 14.4): not enough budget spent to page.
-    assert _firing(evaluate_burn_rate_alerts(_burns(h1=2.0, m5=50.0), 30 * D)) == []
-
-
-def test_burn_exactly_at_factor_fires_and_just_below_does_not() -> None:
-    # >= comparison: 14.4 >= 14.4 fires; 14.39 < 14.4 does not
-    assert _firing(evaluate_burn_rate_alerts(_burns(h1=14.4, m5=14.4), 30 * D)) == [0]
-    assert _firing(evaluate_burn_rate_alerts(_burns(h1=14.39, m5=14.4), 30 * D)) == []
-
-
-def test_exact_factor_fires_despite_float_rounding() -> None:
-    # 28d, 6h row: 0.05 * 672h / 6h = 5.6, computed as 5.6000000000000005 in floats.
-    rates = _burns(h6=5.6, m30=5.6)
-    evaluation = evaluate_burn_rate_alerts(rates, 28 * D)
-    assert evaluation.rows[1].factor > 5.6
-    assert _firing(evaluation) == [1]
-
-
-def test_ticket_only() -> None:
-    # 1d burn 3.5 >= 3 and 2h burn 4 >= 3; 3d window clean -> only row 3 fires
-    evaluation = evaluate_burn_rate_alerts(_burns(d1=3.5, h2=4.0), 30 * D)
-    assert _firing(evaluation) == [2]
-    assert evaluation.highest_severity == "ticket"
-
-
-def test_page_outranks_ticket() -> None:
-    # Sustained burn of 7 everywhere: rows 2 (>= 6), 3 (>= 3), 4 (>= 1) fire; 7 < 14.4.
-    rates = dict.fromkeys(required_windows(), 7.0)
-    evaluation = evaluate_burn_rate_alerts(rates, 30 * D)
-    assert _firing(evaluation) == [1, 2, 3]
-    assert evaluation.highest_severity == "page"
-
-
-def test_28_day_period_uses_lower_factors() -> None:
-    # Burn 14 everywhere: below 14.4 (30d) but above 13.44 (28d).
-    rates = dict.fromkeys(required_windows(), 14.0)
-    assert _firing(evaluate_burn_rate_alerts(rates, 30 * D)) == [1, 2, 3]
-    assert _firing(evaluate_burn_rate_alerts(rates, 28 * D)) == [0, 1, 2, 3]
-
-
-@pytest.mark.parametrize("missing", [None, NO_TRAFFIC])
-def test_missing_short_window_does_not_fire_and_says_no_data(missing: NoData | None) -> None:
-    evaluation = evaluate_burn_rate_alerts(_burns(h1=100.0, m5=missing), 30 * D)
-    row = evaluation.rows[0]
-    assert not row.firing
-    assert not row.has_data
-    assert isinstance(row.short_burn, NoData)
-    assert row.long_burn == 100.0
-    if missing is not None:
-        assert row.short_burn is missing
-
-
-def test_absent_window_key_is_no_data() -> None:
-    rates = _burns(h1=100.0, m5=100.0)
-    del rates[H]
-    row = evaluate_burn_rate_alerts(rates, 30 * D).rows[0]
-    assert not row.firing
-    assert isinstance(row.long_burn, NoData)
-    assert "1:00:00" in row.long_burn.reason
-
-
-def test_missing_data_in_one_row_does_not_silence_others() -> None:
-    rates = _burns(h1=100.0, m5=None, h6=10.0, m30=10.0)
-    assert _firing(evaluate_burn_rate_alerts(rates, 30 * D)) == [1]
-
-
-def test_negative_burn_rate_is_rejected() -> None:
-    with pytest.raises(ValueError, match="burn rate for the 1:00:00 window"):
-        evaluate_burn_rate_alerts(_burns(h1=-1.0), 30 * D)
-
-
-def test_custom_table() -> None:
-    table = [BurnRateAlertWindow("ticket", 0.5, 7 * D, 1 * D)]
-    # factor = 0.5 * 28d/7d = 2; 7d burn 2.5 and 1d burn 3 -> fires
-    rates = {7 * D: 2.5, 1 * D: 3.0}
-    evaluation = evaluate_burn_rate_alerts(rates, 28 * D, table)
-    assert evaluation.rows[0].factor == pytest.approx(2.0)
-    assert evaluation.highest_severity == "ticket"
-
-
-@given(burns, burns, burns, burns)
-def test_row_fires_exactly_when_both_windows_reach_the_factor(
-    long_burn: float, short_burn: float, more_long: float, more_short: float
-) -> None:
-    table = [BurnRateAlertWindow("page", 0.02, H, 5 * M)]
-    first = evaluate_burn_rate_alerts({H: long_burn, 5 * M: short_burn}, 30 * D, table)
-    weakest = min(long_burn, short_burn)
-    if weakest >= 14.4 * (1 + 1e-6):
-        assert first.rows[0].firing
-    if weakest <= 14.4 * (1 - 1e-6):
-        assert not first.rows[0].firing
-    # Burning faster in either window never silences a firing row.
-    faster = evaluate_burn_rate_alerts(
-        {H: long_burn + more_long, 5 * M: short_burn + more_short}, 30 * D, table
-    )
-    assert faster.rows[0].firing or not first.rows[0].firing
-
-
-# ---------------------------------------------------------------------------- latency
-
-BUCKETS = {0.1: 800.0, 0.25: 950.0, 0.5: 990.0, 1.0: 998.0, math.inf: 1000.0}
-
-
-@pytest.mark.parametrize(
-    ("threshold", "expected"),
-    [
-        (0.1, 0.8),  # 800 / 1000
-        (0.25, 0.95),  # 950 / 1000
-        (0.5, 0.99),  # 990 / 1000
-        (1.0, 0.998),  # 998 / 1000
-    ],
-)
-def test_latency_sli_at_bucket_bounds(threshold: float, expected: float) -> None:
-    assert latency_sli(BUCKETS, threshold) == expected
-
-
-def test_latency_counts() -> None:
-    counts = latency_counts(BUCKETS, 0.25)
-    assert counts == EventCounts(950.0, 1000.0)
-    assert counts.error_ratio == pytest.approx(0.05)  # 50 / 1000
-
-
-def test_latency_threshold_between_bounds_is_rejected_with_bounds_listed() -> None:
-    with pytest.raises(ValueError, match=r"0\.3 is not a bucket bound.*0\.1, 0\.25, 0\.5, 1$"):
-        latency_sli(BUCKETS, 0.3)
-
-
-def test_latency_requires_inf_bucket() -> None:
-    with pytest.raises(ValueError, match=r"no \+Inf bucket"):
-        latency_sli({0.1: 5.0, 0.5: 9.0}, 0.1)
-
-
-def test_latency_rejects_non_cumulative_buckets() -> None:
-    with pytest.raises(ValueError, match="cumulative"):
-        latency_sli({0.1: 10.0, 0.5: 9.0, math.inf: 12.0}, 0.1)
-
-
-def test_latency_rejects_infinite_threshold() -> None:
-    with pytest.raises(ValueError, match="latency threshold must be finite"):
-        latency_sli(BUCKETS, math.inf)
-
-
-def test_empty_histogram_is_no_data() -> None:
-    assert latency_sli({0.1: 0.0, math.inf: 0.0}, 0.1) is NO_TRAFFIC

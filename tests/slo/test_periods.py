@@ -16,8 +16,9 @@ from opsloop.slo.periods import (
     PeriodWindow,
     calendar_window,
     resolve_zone,
-    rolling_window,
 )
+from opsloop.slo.spec import CalendarWindow, PushedEvents, RollingWindow, SLODefinition
+from opsloop.slo.status import budget_window, period_length
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)
@@ -33,31 +34,39 @@ def utc(
 # ---------------------------------------------------------------------------- rolling
 
 
+def _rolling(days: int) -> SLODefinition:
+    return SLODefinition(
+        service="checkout",
+        name="availability",
+        objective=99.9,
+        indicator=PushedEvents(),
+        window=RollingWindow(timedelta(days=days)),
+    )
+
+
 @pytest.mark.parametrize("days", [7, 28, 30])
-def test_rolling_window_ends_now(days: int) -> None:
+def test_rolling_budget_window_ends_now(days: int) -> None:
     now = utc(2024, 6, 15, 12, 0)
-    window = rolling_window(now, timedelta(days=days))
+    window = budget_window(_rolling(days), now, utc(2000, 1, 1))
     assert window.end == now
     assert window.start == now - timedelta(days=days)
     assert window.length == timedelta(days=days)
-    assert window.elapsed_fraction(now) == 1.0
+
+
+def test_rolling_budget_window_starts_at_the_last_reset() -> None:
+    now = utc(2024, 6, 15, 12, 0)
+    window = budget_window(_rolling(30), now, utc(2024, 6, 10))
+    assert (window.start, window.end) == (utc(2024, 6, 10), now)
 
 
 def test_rolling_window_across_dst_is_real_elapsed_time() -> None:
     # 2024-03-31 12:00 Berlin (CEST, +02) = 10:00Z. 7 days back in UTC: 2024-03-24 10:00Z,
     # which is 11:00 CET. Wall-clock arithmetic would wrongly give 12:00 CET = 11:00Z.
     now = datetime(2024, 3, 31, 12, 0, tzinfo=BERLIN)
-    window = rolling_window(now, 7 * D)
+    window = budget_window(_rolling(7), now, utc(2000, 1, 1))
     assert window.end == utc(2024, 3, 31, 10, 0)
     assert window.start == utc(2024, 3, 24, 10, 0)
     assert window.start.tzinfo is UTC
-
-
-def test_rolling_window_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="must be timezone-aware"):
-        rolling_window(datetime(2024, 1, 1), 7 * D)
-    with pytest.raises(ValueError, match="must be positive"):
-        rolling_window(utc(2024, 1, 1), timedelta())
 
 
 # ---------------------------------------------------------------------------- calendar
@@ -90,7 +99,7 @@ def test_berlin_calendar_windows(
     window = calendar_window(now, unit, "Europe/Berlin")
     assert (window.start, window.end) == (start, end)
     assert window.length == length
-    assert window.contains(now)
+    assert window.start <= now < window.end
 
 
 def test_local_midnight_decides_the_month_not_utc() -> None:
@@ -146,36 +155,30 @@ def test_week_starts_on_monday_at_local_midnight() -> None:
 
 
 @pytest.mark.parametrize(
-    ("now", "fraction"),
+    ("now", "unit", "anchor", "start", "end"),
     [
-        (utc(2024, 2, 1), 0.0),  # start
-        (utc(2024, 2, 15, 12), 0.5),  # 14.5 d / 29 d
-        (utc(2024, 2, 22, 18), 0.75),  # 21.75 d / 29 d = 0.75 (0.75 * 29 = 21.75)
-        (utc(2024, 3, 1), 1.0),  # end
+        # Weeks from Wednesday 3 Jan 2024: Saturday 15 Jun is in the week from Wed 12 Jun.
+        (utc(2024, 6, 15), "week", datetime(2024, 1, 3), utc(2024, 6, 12), utc(2024, 6, 19)),
+        # Months from the 15th at 06:00 Berlin (CET, +01): 15 Feb 05:00Z .. 15 Mar 05:00Z.
+        (
+            utc(2024, 3, 10),
+            "month",
+            datetime(2024, 1, 15, 6),
+            utc(2024, 2, 15, 5),
+            utc(2024, 3, 15, 5),
+        ),
+        # Quarters from 1 Feb: Feb-Apr, May-Jul, ...; 15 Jun is in May-Jul.
+        (utc(2024, 6, 15), "quarter", datetime(2024, 2, 1), utc(2024, 5, 1), utc(2024, 8, 1)),
+        # An anchor in the future still fixes the phase: months from the 1st.
+        (utc(2024, 6, 15), "month", datetime(2030, 1, 1), utc(2024, 6, 1), utc(2024, 7, 1)),
     ],
 )
-def test_elapsed_fraction_of_leap_february(now: datetime, fraction: float) -> None:
-    window = calendar_window(utc(2024, 2, 10), "month", "UTC")
-    assert window.elapsed_fraction(now) == pytest.approx(fraction)
-
-
-def test_elapsed_fraction_across_dst() -> None:
-    # March 2024 Berlin is 743 h; half is 371.5 h = 15 d 11.5 h after 29 Feb 23:00Z
-    window = calendar_window(utc(2024, 3, 10), "month", BERLIN)
-    assert window.elapsed_fraction(utc(2024, 3, 16, 10, 30)) == pytest.approx(0.5)
-    assert window.elapsed(utc(2024, 3, 16, 10, 30)) == timedelta(hours=371, minutes=30)
-
-
-def test_elapsed_outside_the_period_is_rejected() -> None:
-    window = calendar_window(utc(2024, 2, 10), "month", "UTC")
-    with pytest.raises(ValueError, match="outside the period"):
-        window.elapsed_fraction(utc(2024, 3, 1, 0, 0, 1))
-
-
-def test_contains_is_half_open() -> None:
-    window = calendar_window(utc(2024, 2, 10), "month", "UTC")
-    assert window.contains(window.start)
-    assert not window.contains(window.end)
+def test_calendar_window_follows_its_anchor(
+    now: datetime, unit: CalendarUnit, anchor: datetime, start: datetime, end: datetime
+) -> None:
+    zone = "Europe/Berlin" if anchor.hour else "UTC"
+    window = calendar_window(now, unit, zone, anchor)
+    assert (window.start, window.end) == (start, end)
 
 
 def test_calendar_window_rejects_bad_input() -> None:
@@ -219,7 +222,7 @@ UNIT_LENGTHS: dict[CalendarUnit, tuple[timedelta, timedelta]] = {
     "day": (22 * H, 26 * H),
     "week": (7 * D - 2 * H, 7 * D + 2 * H),
     "month": (27 * D, 32 * D),
-    "quarter": (89 * D, 93 * D),
+    "quarter": (88 * D, 93 * D),  # Feb 22 .. May 22 is 89 days, less a DST hour
 }
 
 
@@ -231,13 +234,32 @@ UNIT_LENGTHS: dict[CalendarUnit, tuple[timedelta, timedelta]] = {
     ),
     st.sampled_from(ZONES),
     st.sampled_from(list(UNIT_LENGTHS)),
+    st.sampled_from([datetime(2024, 1, 1), datetime(2019, 5, 22, 7, 30), datetime(2040, 11, 28)]),
 )
-def test_calendar_windows_tile_time(now: datetime, zone: str, unit: CalendarUnit) -> None:
-    window = calendar_window(now, unit, zone)
-    assert window.contains(now)
+def test_calendar_windows_tile_time(
+    now: datetime, zone: str, unit: CalendarUnit, anchor: datetime
+) -> None:
+    window = calendar_window(now, unit, zone, anchor)
+    assert window.start <= now < window.end
     low, high = UNIT_LENGTHS[unit]
     assert low <= window.length <= high
     # The next period starts exactly where this one ends.
-    following = calendar_window(window.end, unit, zone)
+    following = calendar_window(window.end, unit, zone, anchor)
     assert following.start == window.end
-    assert 0.0 <= window.elapsed_fraction(now) < 1.0
+
+
+def test_calendar_start_time_sets_the_budget_period() -> None:
+    # OpenSLO calendar startTime 2024-01-15 00:00 (Berlin): months run from the 15th. On
+    # 10 Mar 2026 the budget period is 15 Feb 00:00 CET (14 Feb 23:00Z) .. 15 Mar 00:00 CET,
+    # 28 days long.
+    defn = SLODefinition(
+        service="checkout",
+        name="availability",
+        objective=99.9,
+        indicator=PushedEvents(),
+        window=CalendarWindow("month", "Europe/Berlin", datetime(2024, 1, 15)),
+    )
+    now = utc(2026, 3, 10, 12)
+    window = budget_window(defn, now, utc(2000, 1, 1))
+    assert (window.start, window.end) == (utc(2026, 2, 14, 23), now)
+    assert period_length(defn, now) == 28 * D

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsloop.slo.math import NO_TRAFFIC, BudgetStatus, NoData, Objective, budget_status
+from opsloop.slo.math import (
+    NO_TRAFFIC,
+    BudgetStatus,
+    EventCounts,
+    NoData,
+    Objective,
+    budget_status,
+)
 from opsloop.slo.policy import (
     DEFAULT_POLICY,
     NO_DATA_STATE,
@@ -30,25 +37,45 @@ def test_default_tiers_in_draining_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("remaining", "state"),
+    ("bad", "state"),
     [
-        (1.0, "monitor"),  # untouched budget
-        (0.75, "monitor"),
-        (0.500001, "monitor"),  # more than 50 %
-        (0.5, "optimize"),  # exactly 50 %: not "more than 50 %"
-        (0.4, "optimize"),
-        (0.300001, "optimize"),
-        (0.3, "mitigate"),  # exactly 30 %: the more cautious side
-        (0.2, "mitigate"),
-        (0.100001, "mitigate"),
-        (0.1, "freeze"),  # exactly 10 %: the more cautious side
-        (0.05, "freeze"),
-        (0.0, "freeze"),  # spent
-        (-1.5, "freeze"),  # overspent
+        (0, "monitor"),  # untouched budget
+        (250, "monitor"),
+        (499, "monitor"),  # 50.1 % left: more than 50 %
+        (500, "optimize"),  # exactly 50 % left: not "more than 50 %"
+        (600, "optimize"),
+        (699, "optimize"),  # 30.1 % left
+        (700, "mitigate"),  # exactly 30 % left (0.30000000000000004 in floats)
+        (800, "mitigate"),
+        (899, "mitigate"),  # 10.1 % left
+        (900, "freeze"),  # exactly 10 % left (0.10000000000000009 in floats)
+        (950, "freeze"),
+        (1000, "freeze"),  # spent
+        (2500, "freeze"),  # overspent: -150 %
     ],
 )
-def test_default_policy_boundaries(remaining: float, state: str) -> None:
-    assert DEFAULT_POLICY.decide(remaining).state == state
+def test_default_policy_boundaries_from_counts(bad: int, state: str) -> None:
+    # 99.9 % over 30d, one million requests: the budget is 1000 failures, so ``bad`` failures
+    # leave (1000 - bad) / 1000 of it. The code computes remaining from the counts.
+    counts = EventCounts.from_bad(bad, 1_000_000)
+    status = budget_status(counts.error_ratio, Objective(99.9), timedelta(days=30))
+    assert isinstance(status, BudgetStatus)
+    assert DEFAULT_POLICY.decide(status.remaining).state == state
+
+
+@pytest.mark.parametrize(
+    ("bad", "total", "state"),
+    [(7, 10_000, "mitigate"), (9, 10_000, "freeze"), (69, 100_000, "optimize")],
+)
+def test_percent_errors_on_a_boundary_take_the_cautious_tier(
+    bad: int, total: int, state: str
+) -> None:
+    # 0.07 % errors against 99.9 % spend 70 % of the budget (30 % left: mitigate), 0.09 % spend
+    # 90 % (10 % left: freeze); 0.069 % leaves 31 %, still optimize.
+    ratio = EventCounts.from_bad(bad, total).error_ratio
+    status = budget_status(ratio, Objective(99.9), timedelta(days=30))
+    assert isinstance(status, BudgetStatus)
+    assert DEFAULT_POLICY.decide(status.remaining).state == state
 
 
 @pytest.mark.parametrize(
@@ -65,10 +92,8 @@ def test_default_approvers_and_blocking(
 ) -> None:
     decision = DEFAULT_POLICY.decide(remaining)
     assert decision.approver == approver
-    assert decision.requires_approval is (approver is not None)
     assert decision.blocks_changes is blocks
     assert decision.remaining == remaining
-    assert decision.has_data
 
 
 def test_freeze_is_a_feature_freeze() -> None:
@@ -76,7 +101,7 @@ def test_freeze_is_a_feature_freeze() -> None:
     assert "freeze" in decision.action.lower()
     assert DEFAULT_POLICY.blocks_changes("freeze")
     assert not DEFAULT_POLICY.blocks_changes("monitor")
-    assert not DEFAULT_POLICY.tier_for("monitor").requires_approval
+    assert DEFAULT_POLICY.tier_for("monitor").approver is None
 
 
 def test_no_data_is_its_own_state() -> None:
@@ -84,7 +109,6 @@ def test_no_data_is_its_own_state() -> None:
     assert decision.state == NO_DATA_STATE == "no_data"
     assert decision.approver is None
     assert not decision.blocks_changes
-    assert not decision.has_data
     assert decision.remaining is NO_TRAFFIC
     assert not DEFAULT_POLICY.blocks_changes(NO_DATA_STATE)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from opsloop.slo import evaluation
 from tests.helpers import bearer
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
@@ -88,8 +90,11 @@ def test_window_burn_rates_from_pushed_minutes(
     page_1h = next(a for a in status["alerts"] if a["alert"] == "page-1h")
     assert page_1h["factor"] == pytest.approx(14.4) and page_1h["firing"] is False
     page_6h = next(a for a in status["alerts"] if a["alert"] == "page-6h")
-    # 6h long window 9.25 >= 6 and 30m short window (25*1+5*100)/30000 = 17.5 >= 6 -> fires
-    assert page_6h["firing"] is True and status["alert_severity"] == "page"
+    # 6h long window 9.25 > 6 and 30m short window (25*1+5*100)/30000 = 17.5 > 6: the condition
+    # holds, but for less than the rule's 2m "for", so the page is pending, as in Prometheus.
+    assert page_6h["condition"] is True and page_6h["state"] == "pending"
+    assert page_6h["for"] == "2m" and page_6h["active_since"] == NOW.isoformat()
+    assert page_6h["firing"] is False and status["alert_severity"] is None
     assert status["policy"]["state"] == "freeze" and status["policy"]["blocks_changes"] is True
 
 
@@ -143,6 +148,7 @@ def test_resent_minutes_replace_and_late_data_is_counted_once(
         ({"timestamp": "2026-11-02T09:05:00Z"}, "events[1].timestamp"),
         ({"timestamp": "2026-09-01T00:00:00Z"}, "events[1].timestamp"),
         ({"timestamp": "2026-11-02T08:00:30Z"}, "events[1].timestamp"),
+        ({"timestamp": "2026-11-02T08:05:30Z"}, "events[1].timestamp"),  # not a whole minute
         ({"timestamp": "2026-11-02T08:30:00"}, "events[1].timestamp"),
         ({"good": "lots"}, "events.1.good"),
     ],
@@ -195,12 +201,26 @@ def test_bulk_push_names_unknown_slo(
 
 
 def test_push_needs_responder_and_a_pushed_slo(
-    client: TestClient, tokens: dict[Role, str], at_now: clock.FrozenClock
+    client: TestClient, tokens: dict[Role, str], db: Database, at_now: clock.FrozenClock
 ) -> None:
-    slo_id = create_pushed(client, tokens[Role.approver])
+    slo_id = create_pushed(client, tokens[Role.approver], name="pushed")
     events = minutes(NOW - timedelta(minutes=1), 1, 1, 1)
     assert push(client, tokens[Role.viewer], slo_id, events).status_code == 403
     assert push(client, tokens[Role.responder], 9999, events).status_code == 404
+    spec = (FIXTURES / "checkout_availability.yaml").read_text()
+    applied = client.post(
+        "/api/v1/slos/apply",
+        content=spec,
+        headers={**bearer(tokens[Role.approver]), "content-type": "application/yaml"},
+    )
+    assert applied.status_code == 200, applied.text
+    [prometheus_slo] = [a["id"] for a in applied.json() if a["service"] == "checkout"]
+    before = counts(db)
+    refused = push(client, tokens[Role.responder], prometheus_slo, events)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "slo"
+    assert "reads its SLI from Prometheus" in refused.json()["error"]["message"]
+    assert counts(db) == before
 
 
 def test_alerts_fire_and_resolve_with_history_and_audit(
@@ -208,12 +228,20 @@ def test_alerts_fire_and_resolve_with_history_and_audit(
 ) -> None:
     slo_id = create_pushed(client, tokens[Role.approver])
     writer = tokens[Role.responder]
-    # One hour at 2 % errors = 20x: page-1h (14.4x) fires on both 1h and 5m windows.
+    # One hour at 2 % errors = 20x: page-1h (14.4x) holds on both 1h and 5m windows.
     push(client, writer, slo_id, minutes(NOW - timedelta(minutes=60), 60, 980, 1000))
     evaluation.evaluate(db, clock.now())
-    history = client.get(
-        f"/api/v1/slos/{slo_id}/alerts", headers=bearer(tokens[Role.viewer])
-    ).json()
+    alerts_url = f"/api/v1/slos/{slo_id}/alerts"
+    assert client.get(alerts_url, headers=bearer(tokens[Role.viewer])).json() == []
+    stored = client.get(f"/api/v1/slos/{slo_id}", headers=bearer(tokens[Role.viewer])).json()
+    states = {a["alert"]: a["state"] for a in stored["status"]["alerts"]}
+    assert states["page-1h"] == states["page-6h"] == "pending"  # for: 2m not yet over
+    at_now.advance(timedelta(minutes=1))
+    evaluation.evaluate(db, clock.now())
+    assert client.get(alerts_url, headers=bearer(tokens[Role.viewer])).json() == []
+    at_now.advance(timedelta(minutes=1))  # the condition has now held for 2m
+    evaluation.evaluate(db, clock.now())
+    history = client.get(alerts_url, headers=bearer(tokens[Role.viewer])).json()
     firing = {h["alert"] for h in history if h["firing"]}
     assert {"page-1h", "page-6h"} <= firing
     evaluation.evaluate(db, clock.now())  # no change, no new events

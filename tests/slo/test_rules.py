@@ -16,13 +16,9 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 
 from opsloop.slo.rules import (
-    ALERT_FOR,
-    alert_rules,
     burn_factor,
     error_ratio_expr,
     generate_rule_file,
-    recording_rules,
-    rule_file,
     rule_windows,
 )
 from opsloop.slo.spec import (
@@ -43,6 +39,7 @@ from tests.slo.test_spec import unique
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
+WEEK_TESTS = PROMTOOL_TESTS / "week"
 SELECTOR = '{slo_service="checkout",slo_name="availability"}'
 LABELS = {"slo_service": "checkout", "slo_name": "availability", "slo_objective": "99.9"}
 
@@ -51,6 +48,22 @@ def checkout(**changes: Any) -> SLODefinition:
     """The checkout availability SLO of the promtool fixture, optionally altered."""
     [defn] = parse_documents((FIXTURES / "checkout_availability.yaml").read_text())
     return replace(defn, **changes)
+
+
+def rule_file(defs: list[SLODefinition]) -> dict[str, Any]:
+    """The rule file as Prometheus reads it: the generated YAML, parsed."""
+    parsed: dict[str, Any] = yaml.safe_load(generate_rule_file(defs))
+    return parsed
+
+
+def recording_rules(defs: list[SLODefinition]) -> list[dict[str, Any]]:
+    groups = rule_file(defs)["groups"]
+    return [rule for group in groups for rule in group["rules"] if "record" in rule]
+
+
+def alert_rules(defs: list[SLODefinition]) -> list[dict[str, Any]]:
+    groups = rule_file(defs)["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
 def alerts_by_severity(defn: SLODefinition) -> dict[str, dict[str, Any]]:
@@ -170,7 +183,21 @@ def test_burn_factors_for_30_and_28_days() -> None:
     ]
     four_weeks = checkout(window=RollingWindow(timedelta(days=28)))
     factors = [burn_factor(row, four_weeks) for row in DEFAULT_ALERT_WINDOWS]
-    assert factors == ["13.44", "5.6", "2.8", "0.9333333333"]
+    assert factors == ["13.44", "5.6", "2.8", "0.9333333333"]  # Sloth's google-28d table
+
+
+def test_burn_factors_below_one_are_clamped_for_short_periods() -> None:
+    # 7d: 2 % of the budget in 1h is 0.02 * 168 = 3.36x, 5 % in 6h is 0.05 * 28 = 1.4x; the
+    # ticket rows would be 0.1 * 7 = 0.7x and 0.1 * 7 / 3 = 0.233x, below a sustainable burn.
+    week = checkout(window=RollingWindow(timedelta(days=7)))
+    assert [burn_factor(row, week) for row in DEFAULT_ALERT_WINDOWS] == ["3.36", "1.4", "1", "1"]
+    calendar_week = checkout(window=CalendarWindow("week", "UTC"))
+    assert [burn_factor(row, calendar_week) for row in DEFAULT_ALERT_WINDOWS] == [
+        "3.36",
+        "1.4",
+        "1",
+        "1",
+    ]
 
 
 def test_page_alert_expression() -> None:
@@ -189,7 +216,7 @@ def test_page_alert_expression() -> None:
         f"  slo:sli_error:ratio_rate30m{SELECTOR} > (6 * 0.001)\n"
         ")"
     )
-    assert page["for"] == ALERT_FOR["page"] == "2m"
+    assert page["for"] == "2m"
 
 
 def test_ticket_alert_expression() -> None:
@@ -254,7 +281,6 @@ def test_rule_file_has_one_group_per_slo() -> None:
         "slo/payments-api/provider-errors",
     ]
     assert [len(group["rules"]) for group in groups] == [12, 11]  # 10 records + page (+ ticket)
-    assert yaml.safe_load(generate_rule_file(defs)) == rule_file(defs)
 
 
 def test_pushed_slos_get_no_rules() -> None:
@@ -309,6 +335,18 @@ def test_promtool_burn_rate_scenarios(tmp_path: Path, scenario: str) -> None:
     """burn_15x pages within minutes, burn_7x pages, burn_1x only tickets, healthy is quiet."""
     write_rules(tmp_path, [checkout()])
     shutil.copy(PROMTOOL_TESTS / scenario, tmp_path / scenario)
+    result = run_promtool("test", "rules", scenario, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize(
+    "scenario", sorted(p.name for p in (PROMTOOL_TESTS / "week").glob("*.yml"))
+)
+def test_promtool_week_slo_tickets_only_unsustainable_burns(tmp_path: Path, scenario: str) -> None:
+    """A 7d SLO at 0.5x never tickets; at 1.2x it tickets (factors clamped at 1)."""
+    write_rules(tmp_path, [checkout(window=RollingWindow(timedelta(days=7)))])
+    shutil.copy(WEEK_TESTS / scenario, tmp_path / scenario)
     result = run_promtool("test", "rules", scenario, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -29,7 +29,7 @@ from opsloop.slo.spec import (
     to_openslo,
     to_sloth,
 )
-from opsloop.slo.spec_checks import SpecError, canonical_le, render_query
+from opsloop.slo.spec.checks import SpecError, canonical_le, render_query
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALERTING_PATH = 'metadata.annotations["opsloop.dev/alerting"]'

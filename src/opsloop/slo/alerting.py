@@ -9,24 +9,31 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 
-from opsloop.slo.math import NoData, check_count, check_period
+from opsloop.slo.math import REL_TOLERANCE, NoData, check_count, check_period
 from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS, BurnRateAlertWindow, Severity
 
 __all__ = [
     "FIRING_REL_TOLERANCE",
     "AlertEvaluation",
+    "AlertMemory",
     "AlertRowResult",
+    "AlertRowState",
+    "AlertState",
+    "advance",
     "evaluate_burn_rate_alerts",
-    "required_windows",
+    "exceeds",
+    "highest_severity",
 ]
 
-FIRING_REL_TOLERANCE = 1e-9
+FIRING_REL_TOLERANCE = REL_TOLERANCE
 """Relative slack when comparing a burn rate with a row's factor.
 
 Factors are float products (the 28-day 6 h factor is 5.6000000000000005) and burn rates are float
-quotients, so a burn exactly at the threshold could otherwise fail to fire on rounding alone.
+quotients. The rules fire on a strictly greater ratio, so a burn within rounding of the factor is
+treated as equal to it, i.e. not firing, whichever side the rounding fell on.
 """
 
 _SEVERITY_RANK: dict[Severity, int] = {"page": 2, "ticket": 1}
@@ -34,21 +41,21 @@ _SEVERITY_RANK: dict[Severity, int] = {"page": 2, "ticket": 1}
 
 @dataclass(frozen=True)
 class AlertRowResult:
-    """Outcome of one alert-table row: both windows must burn at least ``factor`` to fire."""
+    """Outcome of one alert-table row: both windows must burn more than ``factor``.
+
+    ``condition`` is ``None`` when either window has no data: the row is then neither true nor
+    false, and callers keep its last known state instead of resolving it.
+    """
 
     window: BurnRateAlertWindow
     factor: float
     long_burn: float | NoData
     short_burn: float | NoData
-    firing: bool
+    condition: bool | None
 
     @property
     def severity(self) -> Severity:
         return self.window.severity
-
-    @property
-    def has_data(self) -> bool:
-        return not isinstance(self.long_burn, NoData) and not isinstance(self.short_burn, NoData)
 
 
 @dataclass(frozen=True)
@@ -57,29 +64,55 @@ class AlertEvaluation:
 
     rows: tuple[AlertRowResult, ...]
 
-    @property
-    def firing_rows(self) -> tuple[AlertRowResult, ...]:
-        return tuple(row for row in self.rows if row.firing)
 
-    @property
-    def firing(self) -> bool:
-        return any(row.firing for row in self.rows)
-
-    @property
-    def highest_severity(self) -> Severity | None:
-        """``"page"`` beats ``"ticket"``; ``None`` when nothing fires."""
-        firing = self.firing_rows
-        if not firing:
-            return None
-        return max((row.severity for row in firing), key=_SEVERITY_RANK.__getitem__)
+AlertState = Literal["inactive", "pending", "firing"]
+ALERT_STATES: tuple[AlertState, ...] = ("inactive", "pending", "firing")
 
 
-def required_windows(
-    table: Iterable[BurnRateAlertWindow] = DEFAULT_ALERT_WINDOWS,
-) -> tuple[timedelta, ...]:
-    """Every window whose burn rate an evaluation of ``table`` needs, shortest first."""
-    windows = {w for row in table for w in (row.long_window, row.short_window)}
-    return tuple(sorted(windows))
+@dataclass(frozen=True)
+class AlertMemory:
+    """What the previous evaluation knew of one row: its state and since when it held."""
+
+    state: AlertState
+    active_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AlertRowState:
+    """A row's state after this evaluation, the way Prometheus tracks an alert with ``for:``:
+    ``pending`` while the condition has held for less than the hold time, then ``firing``.
+    ``stale`` marks a state carried over from an earlier evaluation because data is missing."""
+
+    result: AlertRowResult
+    state: AlertState
+    active_since: datetime | None
+    hold: timedelta
+    stale: bool
+
+
+def advance(
+    result: AlertRowResult, before: AlertMemory | None, now: datetime, hold: timedelta
+) -> AlertRowState:
+    """Move one row from its previous state to this evaluation's (Prometheus' rule semantics:
+    firing once the condition has held for at least ``hold``)."""
+    if result.condition is None:
+        # Missing data says nothing about the burn: a firing alert must not read as resolved.
+        kept = before or AlertMemory("inactive")
+        return AlertRowState(result, kept.state, kept.active_since, hold, stale=True)
+    if not result.condition:
+        return AlertRowState(result, "inactive", None, hold, stale=False)
+    held = before is not None and before.state != "inactive" and before.active_since is not None
+    since = before.active_since if held and before and before.active_since else now
+    state: AlertState = "firing" if now - since >= hold else "pending"
+    return AlertRowState(result, state, since, hold, stale=False)
+
+
+def highest_severity(rows: Iterable[AlertRowState]) -> Severity | None:
+    """``"page"`` beats ``"ticket"``; ``None`` when nothing fires."""
+    firing: list[Severity] = [row.result.severity for row in rows if row.state == "firing"]
+    if not firing:
+        return None
+    return max(firing, key=_SEVERITY_RANK.__getitem__)
 
 
 def _window_burn(
@@ -93,10 +126,16 @@ def _window_burn(
     return check_count(f"burn rate for the {window} window", value)
 
 
-def _reaches(burn: float | NoData, factor: float) -> bool:
-    if isinstance(burn, NoData):
-        return False
-    return burn >= factor or math.isclose(burn, factor, rel_tol=FIRING_REL_TOLERANCE)
+def exceeds(burn: float, factor: float) -> bool:
+    """``burn > factor`` as the generated rules compare, with a burn within rounding of the
+    factor counting as equal (so not above it) on both sides."""
+    return burn > factor and not math.isclose(burn, factor, rel_tol=FIRING_REL_TOLERANCE)
+
+
+def _condition(long_burn: float | NoData, short_burn: float | NoData, factor: float) -> bool | None:
+    if isinstance(long_burn, NoData) or isinstance(short_burn, NoData):
+        return None
+    return exceeds(long_burn, factor) and exceeds(short_burn, factor)
 
 
 def evaluate_burn_rate_alerts(
@@ -108,7 +147,8 @@ def evaluate_burn_rate_alerts(
 
     The long window proves enough budget was spent to matter; the short window proves it is still
     being spent, so an alert resets soon after the problem is fixed. A missing window (absent key,
-    ``None`` or :class:`NoData`) keeps its row silent and visible as "no data" instead of guessing.
+    ``None`` or :class:`NoData`) leaves the row's condition unknown (``None``) instead of guessing.
+    Pending and firing (the rules' ``for:``) are decided by :func:`advance`.
     """
     check_period("period", period)
     rows = []
@@ -122,7 +162,7 @@ def evaluate_burn_rate_alerts(
                 factor=factor,
                 long_burn=long_burn,
                 short_burn=short_burn,
-                firing=_reaches(long_burn, factor) and _reaches(short_burn, factor),
+                condition=_condition(long_burn, short_burn, factor),
             )
         )
     return AlertEvaluation(rows=tuple(rows))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -69,7 +70,9 @@ def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
         labels=summary["labels"],
         policy_state=slo.policy_state,
         policy_state_since=slo.policy_state_since,
-        period_started_at=slo.period_started_at,
+        period_started_at=datetime.fromisoformat(result["period"]["start"])
+        if result
+        else slo.created_at,
         status=result,
     )
 
@@ -103,15 +106,30 @@ async def apply_specs(request: Request, principal: Approver) -> list[AppliedOut]
     db: Database = request.app.state.db
     with db.write() as session:
         applied = slos.apply_specs(session, principal, text, "request body")
+    evaluate_applied(request, applied)
     return [
         AppliedOut(id=a.slo_id, service=a.service, name=a.name, outcome=a.outcome) for a in applied
     ]
 
 
 @router.post("/slos", response_model=AppliedOut, status_code=status.HTTP_201_CREATED)
-def create_pushed(body: PushedSLOCreate, principal: Approver, session: WriteSession) -> AppliedOut:
+def create_pushed(body: PushedSLOCreate, principal: Approver, request: Request) -> AppliedOut:
     defn = slos.pushed_definition(**body.model_dump())
-    return applied_out(slos.apply_definition(session, principal, defn))
+    db: Database = request.app.state.db
+    with db.write() as session:
+        applied = slos.apply_definition(session, principal, defn)
+    evaluate_applied(request, [applied])
+    return applied_out(applied)
+
+
+def evaluate_applied(request: Request, applied: list[slos.Applied]) -> None:
+    """Evaluate new and changed SLOs once committed, so they show a status at once rather
+    than after the scheduler's next tick."""
+    changed = [a.slo_id for a in applied if a.outcome != "unchanged"]
+    if changed:
+        db: Database = request.app.state.db
+        prometheus = prometheus_client(request)
+        evaluation.evaluate(db, clock.now(), prometheus=prometheus, slo_ids=changed)
 
 
 @router.get("/slos/export")

@@ -46,7 +46,8 @@ def apply(
 ) -> None:
     """Create or update SLOs from OpenSLO v1 / Sloth prometheus/v1 YAML (all files or none)."""
     texts = [_read(f) for f in files]
-    with database().write() as session:
+    db = database()
+    with db.write() as session:
         applied = [
             a
             for text, name in texts
@@ -54,6 +55,14 @@ def apply(
         ]
     for a in applied:
         console.print(f"{a.service}/{a.name}: {a.outcome}")
+    changed = [a.slo_id for a in applied if a.outcome != "unchanged"]
+    if changed:  # show a status at once rather than after the scheduler's next tick
+        client = _prometheus()
+        try:
+            evaluation.evaluate(db, clock.now(), prometheus=client, slo_ids=changed)
+        finally:
+            if client:
+                client.close()
 
 
 @slo.command("export")

@@ -27,7 +27,8 @@ from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.spec import SLODefinition
-from opsloop.slo.status import WINDOWS, SLOStatus, budget_window, compute_status
+from opsloop.slo.status import SLOStatus, budget_epoch, budget_window, compute_status
+from opsloop.slo.windows import ALERT_WINDOWS as WINDOWS
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Target:
     source: str
     defn: SLODefinition
     period: PeriodWindow
+    epoch: datetime
 
 
 def evaluate(
@@ -53,18 +55,14 @@ def evaluate(
         query = select(SLO.id, SLO.service, SLO.name, SLO.source, SLO.spec, SLO.period_started_at)
         if slo_ids is not None:
             query = query.where(SLO.id.in_(list(slo_ids)))
-        targets = [
-            Target(
-                row.id,
-                row.service,
-                row.name,
-                row.source,
-                defn := slos.parse_stored(row.spec),
-                budget_window(defn, now, row.period_started_at),
-            )
-            for row in session.execute(query)
-        ]
+        targets = []
+        for row in session.execute(query):
+            defn = slos.parse_stored(row.spec)
+            period = budget_window(defn, now, row.period_started_at)
+            epoch = budget_epoch(defn, period, row.period_started_at)
+            targets.append(Target(row.id, row.service, row.name, row.source, defn, period, epoch))
         policies = {s: slos.policy_for(session, s) for s in {t.service for t in targets}}
+        previous = slos.latest_results(session, [t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
     for target in targets:
         if target.source != "push":
@@ -80,6 +78,8 @@ def evaluate(
             period_error_ratio=period_ratio,
             policy=policies[target.service],
             counts=counts,
+            previous=previous.get(target.slo_id),
+            budget_epoch=target.epoch,
         )
     if persist and statuses:
         with db.write() as session:

@@ -54,6 +54,13 @@ def validate_batch(
             raise ValidationFailed(
                 f"{where}.timestamp needs a time zone", field=f"{where}.timestamp"
             )
+        if timestamp.second or timestamp.microsecond:
+            # Folding 08:00:30 into 08:00 would silently replace that minute's counts.
+            raise ValidationFailed(
+                f"{where}.timestamp must be a whole minute (counts are per minute), "
+                f"got {timestamp.isoformat()}",
+                field=f"{where}.timestamp",
+            )
         minute = floor_minute(timestamp)
         if minute > now:
             raise ValidationFailed(

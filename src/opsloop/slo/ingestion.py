@@ -22,6 +22,7 @@ from opsloop.core.schemas import MAX_ID
 from opsloop.slo import events
 from opsloop.slo.models import SLO, EventPush
 from opsloop.slo.service import definition
+from opsloop.slo.status import oldest_counted
 
 Raw = tuple[datetime, int, int]
 
@@ -95,7 +96,7 @@ def _validated(slo: SLO, raw: Sequence[Raw], *, indexes: list[int]) -> list[even
             field="slo" if indexes == list(range(len(raw))) else f"events[{indexes[0]}].slo",
         )
     now = clock.now()
-    oldest = events.floor_minute(now - definition(slo).period)
+    oldest = events.floor_minute(oldest_counted(definition(slo), now))
     try:
         return events.validate_batch(raw, now=now, oldest=oldest)
     except ValidationFailed as exc:

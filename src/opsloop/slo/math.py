@@ -55,6 +55,11 @@ class NoData:
 
 NO_TRAFFIC = NoData("no events in the window (total is 0)")
 
+REL_TOLERANCE = 1e-9
+"""Relative slack for comparing a computed ratio with a configured boundary (alert factors,
+policy thresholds). Ratios are float quotients, so one that is exactly on a boundary in decimal
+(0.3) may come out a few ulps to either side; within this slack it counts as on the boundary."""
+
 
 # The check_* helpers are shared with opsloop.slo.alerting so both reject bad input alike.
 
@@ -274,11 +279,11 @@ def time_to_exhaustion(
     """
     check_period("period", period)
     left = check_number("remaining", remaining)
+    if left <= 0.0:
+        return timedelta()  # spent is spent, whether or not traffic is flowing right now
     if isinstance(burn, NoData):
         return burn
     rate = check_count("burn rate", burn)
-    if left <= 0.0:
-        return timedelta()
     if rate == 0.0:
         return None
     seconds = left * period.total_seconds() / rate

@@ -13,7 +13,7 @@ rejected because guessing their zone would shift period boundaries by hours.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +22,6 @@ __all__ = [
     "PeriodWindow",
     "calendar_window",
     "resolve_zone",
-    "rolling_window",
 ]
 
 CalendarUnit = Literal["day", "week", "month", "quarter"]
@@ -57,26 +56,6 @@ class PeriodWindow:
         """Real elapsed length; calendar periods differ (February, DST months)."""
         return self.end - self.start
 
-    def contains(self, instant: datetime) -> bool:
-        instant = _require_aware("instant", instant)
-        return self.start <= instant < self.end
-
-    def elapsed(self, now: datetime) -> timedelta:
-        now = _require_aware("now", now).astimezone(UTC)
-        if not self.start <= now <= self.end:
-            raise ValueError(
-                f"{now.isoformat()} is outside the period "
-                f"{self.start.isoformat()} .. {self.end.isoformat()}"
-            )
-        return now - self.start
-
-    def elapsed_fraction(self, now: datetime) -> float:
-        """Share of the period already behind ``now``: 0 at the start, 1 at the end.
-
-        Comparing this with the budget consumed tells whether a calendar period is on pace.
-        """
-        return self.elapsed(now) / self.length
-
 
 def resolve_zone(zone: str | tzinfo) -> tzinfo:
     """An IANA zone name or tzinfo, with unknown names reported as ``ValueError``."""
@@ -88,48 +67,55 @@ def resolve_zone(zone: str | tzinfo) -> tzinfo:
         raise ValueError(f"unknown IANA time zone {zone!r}") from exc
 
 
-def rolling_window(now: datetime, length: timedelta) -> PeriodWindow:
-    """The rolling period ending at ``now``, e.g. the last 28 days."""
-    if length <= timedelta():
-        raise ValueError(f"rolling period length must be positive, got {length!r}")
-    end = _require_aware("now", now).astimezone(UTC)
-    return PeriodWindow(start=end - length, end=end)
+#: The default calendar anchor: a Monday, first day of a month and of a quarter, at midnight.
+DEFAULT_ANCHOR = datetime(2024, 1, 1)
 
 
-def _period_start(day: date, unit: CalendarUnit) -> date:
-    if unit == "day":
-        return day
-    if unit == "week":
-        return day - timedelta(days=day.weekday())  # Monday
-    if unit == "month":
-        return day.replace(day=1)
-    first_month = 3 * ((day.month - 1) // 3) + 1
-    return date(day.year, first_month, 1)
+def _add_months(moment: datetime, months: int) -> datetime:
+    # Callers keep anchors on day 1..28, which every month has.
+    index = moment.month - 1 + months
+    return moment.replace(year=moment.year + index // 12, month=index % 12 + 1)
 
 
-def _next_start(start: date, unit: CalendarUnit) -> date:
-    if unit == "day":
-        return start + timedelta(days=1)
-    if unit == "week":
-        return start + timedelta(weeks=1)
+def _local_period(
+    local_now: datetime, unit: CalendarUnit, anchor: datetime
+) -> tuple[datetime, datetime]:
+    """The wall-clock ``[start, end)`` of the period containing ``local_now``, counted in whole
+    units from ``anchor`` (all naive local times, so DST never moves a boundary off midnight)."""
+    if unit in ("day", "week"):
+        step = timedelta(days=1 if unit == "day" else 7)
+        start = anchor + ((local_now - anchor) // step) * step
+        return start, start + step
     months = 1 if unit == "month" else 3
-    index = start.month - 1 + months
-    return date(start.year + index // 12, index % 12 + 1, 1)
+    between = (local_now.year - anchor.year) * 12 + local_now.month - anchor.month
+    count = between // months * months
+    start = _add_months(anchor, count)
+    if start > local_now:
+        count -= months
+        start = _add_months(anchor, count)
+    return start, _add_months(anchor, count + months)
 
 
-def _local_midnight(day: date, zone: tzinfo) -> datetime:
+def _local_instant(local: datetime, zone: tzinfo) -> datetime:
     # fold=0 picks the first occurrence of an ambiguous midnight, and for a midnight skipped by
     # a DST gap it yields the instant the gap begins: both are "the first instant of the day".
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
-def calendar_window(now: datetime, unit: CalendarUnit, zone: str | tzinfo) -> PeriodWindow:
-    """The calendar day, week (Monday first), month or quarter in ``zone`` containing ``now``."""
+def calendar_window(
+    now: datetime, unit: CalendarUnit, zone: str | tzinfo, anchor: datetime = DEFAULT_ANCHOR
+) -> PeriodWindow:
+    """The calendar day, week, month or quarter in ``zone`` containing ``now``.
+
+    Periods are whole units counted from ``anchor``, a local time without offset (OpenSLO's
+    calendar ``startTime``). The default anchor gives weeks from Monday midnight, months from
+    the 1st and quarters from January, April, July and October.
+    """
     if unit not in _UNITS:
         raise ValueError(f"unknown calendar unit {unit!r}; expected one of {', '.join(_UNITS)}")
+    if anchor.tzinfo is not None:
+        raise ValueError("anchor must be a local time without UTC offset")
     tz = resolve_zone(zone)
-    local_day = _require_aware("now", now).astimezone(tz).date()
-    start = _period_start(local_day, unit)
-    return PeriodWindow(
-        start=_local_midnight(start, tz), end=_local_midnight(_next_start(start, unit), tz)
-    )
+    local_now = _require_aware("now", now).astimezone(tz).replace(tzinfo=None)
+    start, end = _local_period(local_now, unit, anchor)
+    return PeriodWindow(start=_local_instant(start, tz), end=_local_instant(end, tz))

@@ -14,7 +14,9 @@ more than 10 %, <= 30 % mitigate    engineering manager
 
 Boundaries belong to the more cautious tier: exactly 50 % left is ``optimize``, exactly 30 % is
 ``mitigate`` and exactly 10 % is ``freeze``. The budget-policy text says "more than 50 %" for
-monitor, and applying the same rule at every boundary avoids a one-off exception. Overspent
+monitor, and applying the same rule at every boundary avoids a one-off exception. "Exactly" is
+decided with the same relative tolerance as alert thresholds: 0.07 % errors against a 0.1 % budget
+leaves 1 - 0.7 = 0.30000000000000004 in floats, which is 30 % and so ``mitigate``. Overspent
 budgets (negative remaining) fall into the lowest tier. Unknown budgets are ``no_data``.
 """
 
@@ -24,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from opsloop.slo.math import NoData
+from opsloop.slo.math import REL_TOLERANCE, NoData
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -52,10 +54,6 @@ class PolicyTier:
     approver: str | None = None
     blocks_changes: bool = False
 
-    @property
-    def requires_approval(self) -> bool:
-        return self.approver is not None
-
 
 @dataclass(frozen=True)
 class PolicyDecision:
@@ -66,14 +64,6 @@ class PolicyDecision:
     approver: str | None
     blocks_changes: bool
     remaining: float | NoData
-
-    @property
-    def requires_approval(self) -> bool:
-        return self.approver is not None
-
-    @property
-    def has_data(self) -> bool:
-        return not isinstance(self.remaining, NoData)
 
 
 def _validate_tier(index: int, tier: PolicyTier) -> None:
@@ -208,7 +198,9 @@ class ErrorBudgetPolicy:
             raise ValueError(f"remaining budget must be at most 1.0, got {remaining!r}")
         chosen = self.tiers[-1]
         for tier in reversed(self.tiers):
-            if remaining <= tier.threshold:
+            if remaining <= tier.threshold or math.isclose(
+                remaining, tier.threshold, rel_tol=REL_TOLERANCE
+            ):
                 chosen = tier
                 break
         return PolicyDecision(

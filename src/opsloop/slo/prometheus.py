@@ -21,6 +21,8 @@ from opsloop.slo.rules import error_ratio_expr
 from opsloop.slo.spec import SLODefinition
 
 RETRYABLE = {429, 502, 503, 504}
+#: How far outside 0..1 an error ratio may round before it counts as a broken query.
+RATIO_SLACK = 1e-9
 
 
 class PrometheusClient:
@@ -75,7 +77,9 @@ class PrometheusClient:
     def _ratio(value: float | NoData) -> float | NoData:
         if isinstance(value, NoData):
             return value
-        if not 0.0 <= value <= 1.0 + 1e-9:
+        # 1 - good/total rounds a few ulps past either end (and counters reset unevenly), so
+        # the same slack applies below 0 as above 1; anything further out is a broken query.
+        if not -RATIO_SLACK <= value <= 1.0 + RATIO_SLACK:
             return NoData(f"the error ratio query returned {value}, outside 0..1")
         return min(max(value, 0.0), 1.0)
 

@@ -31,9 +31,11 @@ from opsloop.slo.spec import (
     SLODefinition,
     format_number,
 )
-from opsloop.slo.spec_checks import render_query
-from opsloop.slo.spec_yaml import dump_yaml
+from opsloop.slo.spec.checks import render_query
+from opsloop.slo.spec.yaml_io import dump_yaml
 from opsloop.slo.windows import (
+    ALERT_FOR,
+    ALERT_WINDOWS,
     DEFAULT_ALERT_WINDOWS,
     BurnRateAlertWindow,
     Severity,
@@ -49,14 +51,7 @@ SEVERITY_LABEL = "severity"
 ERROR_RATIO_METRIC = "slo:sli_error:ratio_rate{window}"
 OBJECTIVE_METRIC = "slo:objective:ratio"
 BUDGET_REMAINING_METRIC = "slo:error_budget:remaining_ratio"
-#: Pending time before an alert fires: long enough to ride out a single bad evaluation, short
-#: next to the windows' own detection time.
-ALERT_FOR: dict[Severity, str] = {"page": "2m", "ticket": "15m"}
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
-
-ALERT_WINDOWS: tuple[timedelta, ...] = tuple(
-    sorted({w for row in DEFAULT_ALERT_WINDOWS for w in (row.long_window, row.short_window)})
-)
 
 
 def error_ratio_metric(window: timedelta) -> str:
@@ -173,7 +168,7 @@ def _alert_rules(defn: SLODefinition) -> list[Rule]:
             {
                 "alert": alerting.alert_name(severity),
                 "expr": _alert_expr(defn, rows),
-                "for": ALERT_FOR[severity],
+                "for": format_duration(ALERT_FOR[severity]),
                 "labels": {SEVERITY_LABEL: severity, **alerting.labels, **options.labels},
                 "annotations": {**annotations, **alerting.annotations, **options.annotations},
             }
@@ -190,27 +185,12 @@ def _with_queries(defs: Iterable[SLODefinition]) -> list[SLODefinition]:
     return [defn for defn in defs if not isinstance(defn.indicator, PushedEvents)]
 
 
-def recording_rules(defs: Iterable[SLODefinition]) -> list[Rule]:
-    """The recording rules of all SLOs, in evaluation order."""
-    return [rule for defn in _with_queries(defs) for rule in _recording_rules(defn)]
-
-
-def alert_rules(defs: Iterable[SLODefinition]) -> list[Rule]:
-    """The page/ticket burn-rate alerts of all SLOs (disabled severities left out)."""
-    return [rule for defn in _with_queries(defs) for rule in _alert_rules(defn)]
-
-
 def rule_groups(defs: Iterable[SLODefinition]) -> list[dict[str, Any]]:
     """One group per SLO: recording rules first, so alerts read this evaluation's values."""
     return [
         {"name": group_name(defn), "rules": _recording_rules(defn) + _alert_rules(defn)}
         for defn in _with_queries(defs)
     ]
-
-
-def rule_file(defs: Iterable[SLODefinition]) -> dict[str, Any]:
-    """The rule file as a dict, ready for YAML (``{"groups": [...]}``)."""
-    return {"groups": rule_groups(defs)}
 
 
 def _group_comment(defn: SLODefinition) -> str:

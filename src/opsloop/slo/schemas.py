@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 #: Far beyond any real per-minute count, and far below the 64-bit columns' limit even summed
 #: over a quarter of minutes.
@@ -53,6 +55,19 @@ class PushedSLOCreate(BaseModel):
     owner: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("objective")
+    @classmethod
+    def _objective_is_a_percentage(cls, value: float) -> float:
+        # 0.999 is a 0.999 % objective, which nobody means: it reads as a ratio.
+        if value < 1:
+            percent = format((Decimal(repr(value)) * 100).normalize(), "f")
+            raise PydanticCustomError(
+                "objective_percent",
+                "objectives are percentages: did you mean {percent}?",
+                {"percent": percent},
+            )
+        return value
+
 
 class AppliedOut(BaseModel):
     id: int
@@ -74,7 +89,9 @@ class SLOOut(BaseModel):
     labels: dict[str, str]
     policy_state: str
     policy_state_since: datetime
-    period_started_at: datetime
+    period_started_at: datetime = Field(
+        description="start of the current budget period, as of the latest evaluation"
+    )
     status: dict[str, Any] | None = Field(
         default=None, description="the latest evaluation (see /status for a fresh one)"
     )

@@ -29,6 +29,7 @@ from opsloop.slo.spec import (
     CalendarUnit,
     CalendarWindow,
     PushedEvents,
+    RollingWindow,
     SLIKind,
     SLODefinition,
     indicator_queries,
@@ -36,8 +37,8 @@ from opsloop.slo.spec import (
     to_openslo,
     to_sloth,
 )
-from opsloop.slo.spec_checks import SpecError
-from opsloop.slo.windows import format_duration
+from opsloop.slo.spec.checks import SpecError
+from opsloop.slo.windows import format_duration, parse_duration
 
 Outcome = Literal["created", "updated", "unchanged"]
 _CALENDAR_UNITS: dict[str, CalendarUnit] = {"week": "week", "month": "month", "quarter": "quarter"}
@@ -339,9 +340,6 @@ def pushed_definition(
     labels: dict[str, str],
 ) -> SLODefinition:
     """Build a pushed SLO from plain fields, reporting problems like a spec would."""
-    from opsloop.slo.spec import RollingWindow
-    from opsloop.slo.windows import parse_duration
-
     try:
         time_window: CalendarWindow | RollingWindow
         unit = _CALENDAR_UNITS.get(window)

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsloop.slo.alerting import AlertEvaluation, evaluate_burn_rate_alerts, required_windows
+from opsloop.slo.alerting import (
+    ALERT_STATES,
+    AlertMemory,
+    AlertRowState,
+    AlertState,
+    advance,
+    evaluate_burn_rate_alerts,
+    highest_severity,
+)
 from opsloop.slo.math import (
     BudgetStatus,
     NoData,
@@ -26,21 +33,13 @@ from opsloop.slo.math import (
 from opsloop.slo.periods import PeriodWindow, calendar_window
 from opsloop.slo.policy import ErrorBudgetPolicy, PolicyDecision
 from opsloop.slo.spec import CalendarWindow, SLODefinition
-from opsloop.slo.windows import format_duration as _format_duration
+from opsloop.slo.windows import ALERT_FOR, ALERT_WINDOWS, format_duration
 
-#: The windows evaluated besides the period: every long and short window of the alert table.
-WINDOWS: tuple[timedelta, ...] = required_windows()
 #: The burn rate that "now" means for time to exhaustion and the 24 h forecast.
 CURRENT_BURN_WINDOW = timedelta(hours=1)
 FORECAST_HORIZON = timedelta(hours=24)
 
 Ratio = float | NoData
-
-
-@lru_cache(maxsize=64)
-def format_duration(value: timedelta) -> str:
-    # Statuses name the same handful of windows thousands of times per evaluation.
-    return _format_duration(value)
 
 
 def budget_window(defn: SLODefinition, now: datetime, period_started_at: datetime) -> PeriodWindow:
@@ -50,19 +49,40 @@ def budget_window(defn: SLODefinition, now: datetime, period_started_at: datetim
     windows start at the period's calendar start in the SLO's time zone.
     """
     window = defn.window
+    now = now.astimezone(UTC)  # a rolling period is real elapsed time, not wall-clock days
     if isinstance(window, CalendarWindow):
-        current = calendar_window(now, window.unit, window.time_zone)
+        current = calendar_window(now, window.unit, window.time_zone, window.start)
         start = max(current.start, period_started_at)
         return PeriodWindow(start=start, end=max(now, start + timedelta(microseconds=1)))
     start = max(now - window.duration, period_started_at)
     return PeriodWindow(start=start, end=max(now, start + timedelta(microseconds=1)))
 
 
+def oldest_counted(defn: SLODefinition, now: datetime) -> datetime:
+    """The oldest instant whose events still count somewhere: in the budget (a calendar period
+    can be 31 or 92 days, longer than its nominal 30d or 90d) or in an alert window."""
+    start = now - defn.period
+    window = defn.window
+    if isinstance(window, CalendarWindow):
+        current = calendar_window(now, window.unit, window.time_zone, window.start)
+        start = min(start, current.start)
+    return start
+
+
+def budget_epoch(
+    defn: SLODefinition, period: PeriodWindow, period_started_at: datetime
+) -> datetime:
+    """When the current budget began: the calendar period's start, or the last reset."""
+    if isinstance(defn.window, CalendarWindow):
+        return period.start
+    return period_started_at
+
+
 def period_length(defn: SLODefinition, now: datetime) -> timedelta:
     """The budget's full length: the rolling duration, or this calendar period's real length."""
     window = defn.window
     if isinstance(window, CalendarWindow):
-        return calendar_window(now, window.unit, window.time_zone).length
+        return calendar_window(now, window.unit, window.time_zone, window.start).length
     return window.duration
 
 
@@ -75,9 +95,16 @@ class SLOStatus:
     error_ratios: Mapping[timedelta, Ratio]
     period_error_ratio: Ratio
     policy: PolicyDecision
-    alerts: AlertEvaluation
+    alerts: tuple[AlertRowState, ...]
     budget: BudgetStatus | NoData
     counts: tuple[int, int] | None = None
+    #: The start of the budget as last reset (rolling) or of the calendar period: a policy state
+    #: is only carried over missing data within the same budget.
+    budget_epoch: datetime | None = None
+    #: The policy state is the last known one, kept because the budget cannot be measured.
+    policy_stale: bool = False
+    #: The last evaluation that could measure the budget (``None``: never).
+    last_data_at: datetime | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,6 +124,10 @@ class SLOStatus:
     @property
     def current_burn(self) -> Ratio:
         return self.burn(CURRENT_BURN_WINDOW)
+
+    @property
+    def alert_severity(self) -> str | None:
+        return highest_severity(self.alerts)
 
     @property
     def time_to_exhaustion(self) -> timedelta | NoData | None:
@@ -119,6 +150,9 @@ class SLOStatus:
             "evaluated_at": self.evaluated_at.isoformat(),
             "status": "no_data" if self.no_data_reason else "ok",
             "no_data_reason": self.no_data_reason,
+            "no_data_since": _iso(self.last_data_at) if self.no_data_reason else None,
+            "last_data_at": _iso(self.last_data_at),
+            "budget_epoch": _iso(self.budget_epoch),
             "objective": self.objective.percent,
             "period": {
                 "start": self.period.start.isoformat(),
@@ -139,7 +173,7 @@ class SLOStatus:
                 "exhausted": budget.exhausted,
             },
             "burn_rates": {
-                **{format_duration(w): _num(self.burn(w)) for w in WINDOWS},
+                **{format_duration(w): _num(self.burn(w)) for w in ALERT_WINDOWS},
                 "period": _num(burn_rate(self.period_error_ratio, self.objective)),
             },
             "time_to_exhaustion_seconds": exhaustion.total_seconds()
@@ -147,25 +181,14 @@ class SLOStatus:
             else None,
             "exhaustion": _exhaustion_word(exhaustion),
             "forecast_24h_remaining": _num(self.forecast),
-            "alerts": [
-                {
-                    "alert": alert_key(row.window.severity, row.window.long_window),
-                    "severity": row.severity,
-                    "factor": row.factor,
-                    "long_window": format_duration(row.window.long_window),
-                    "short_window": format_duration(row.window.short_window),
-                    "long_burn": _num(row.long_burn),
-                    "short_burn": _num(row.short_burn),
-                    "firing": row.firing,
-                }
-                for row in self.alerts.rows
-            ],
-            "alert_severity": self.alerts.highest_severity,
+            "alerts": [_alert_json(row) for row in self.alerts],
+            "alert_severity": self.alert_severity,
             "policy": {
                 "state": self.policy.state,
                 "action": self.policy.action,
                 "approver": self.policy.approver,
                 "blocks_changes": self.policy.blocks_changes,
+                "stale": self.policy_stale,
             },
             **self.extra,
         }
@@ -173,6 +196,46 @@ class SLOStatus:
 
 def alert_key(severity: str, long_window: timedelta) -> str:
     return f"{severity}-{format_duration(long_window)}"
+
+
+def _alert_json(row: AlertRowState) -> dict[str, Any]:
+    result = row.result
+    return {
+        "alert": alert_key(result.window.severity, result.window.long_window),
+        "severity": result.severity,
+        "factor": result.factor,
+        "long_window": format_duration(result.window.long_window),
+        "short_window": format_duration(result.window.short_window),
+        "long_burn": _num(result.long_burn),
+        "short_burn": _num(result.short_burn),
+        "condition": result.condition,
+        "state": row.state,
+        "active_since": _iso(row.active_since),
+        "for": format_duration(row.hold),
+        "stale": row.stale,
+        "firing": row.state == "firing",
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _memories(previous: Mapping[str, Any] | None) -> dict[str, AlertMemory]:
+    out: dict[str, AlertMemory] = {}
+    for alert in (previous or {}).get("alerts", []):
+        # Results stored before pending existed only say firing or not.
+        legacy: AlertState = "firing" if alert.get("firing") else "inactive"
+        state = next((s for s in ALERT_STATES if s == alert.get("state")), legacy)
+        since = _parse_time(alert.get("active_since"))
+        if state != "inactive" and since is None:
+            since = _parse_time((previous or {}).get("evaluated_at"))
+        out[alert["alert"]] = AlertMemory(state, since)
+    return out
 
 
 def _num(value: float | NoData | None) -> float | None:
@@ -196,13 +259,27 @@ def compute_status(
     period_error_ratio: Ratio,
     policy: ErrorBudgetPolicy,
     counts: tuple[int, int] | None = None,
+    previous: Mapping[str, Any] | None = None,
+    budget_epoch: datetime | None = None,
 ) -> SLOStatus:
+    """The status at ``now``; ``previous`` is the last stored result (``to_json``), which carries
+    pending alerts towards firing and keeps the last known states while data is missing."""
     objective = Objective(defn.objective)
     length = period_length(defn, now)
     budget = budget_status(period_error_ratio, objective, length)
     burns = {w: burn_rate(r, objective) for w, r in error_ratios.items()}
-    alerts = evaluate_burn_rate_alerts(burns, defn.period)
+    memories = _memories(previous)
+    alerts = []
+    for row in evaluate_burn_rate_alerts(burns, defn.period).rows:
+        before = memories.get(alert_key(row.severity, row.window.long_window))
+        alerts.append(advance(row, before, now, ALERT_FOR[row.severity]))
     remaining: float | NoData = budget if isinstance(budget, NoData) else budget.remaining
+    decision = policy.decide(remaining)
+    kept = _kept_policy(policy, previous, budget_epoch) if isinstance(budget, NoData) else None
+    if isinstance(budget, NoData):
+        last_data_at = _parse_time((previous or {}).get("last_data_at"))
+    else:
+        last_data_at = now
     return SLOStatus(
         evaluated_at=now,
         objective=objective,
@@ -210,8 +287,37 @@ def compute_status(
         period_length=length,
         error_ratios=dict(error_ratios),
         period_error_ratio=period_error_ratio,
-        policy=policy.decide(remaining),
-        alerts=alerts,
+        policy=kept or decision,
+        alerts=tuple(alerts),
         budget=budget,
         counts=counts,
+        budget_epoch=budget_epoch,
+        policy_stale=kept is not None,
+        last_data_at=last_data_at,
+    )
+
+
+def _kept_policy(
+    policy: ErrorBudgetPolicy, previous: Mapping[str, Any] | None, budget_epoch: datetime | None
+) -> PolicyDecision | None:
+    """The last known policy state, while the budget of the same period cannot be measured.
+
+    An outage of the SLI source must never lift a freeze; a reset or a new calendar period
+    starts a new budget, whose state is unknown until data arrives.
+    """
+    if previous is None:
+        return None
+    stored_epoch = _parse_time(previous.get("budget_epoch"))
+    if stored_epoch is not None and budget_epoch is not None and stored_epoch != budget_epoch:
+        return None
+    state = previous.get("policy", {}).get("state")
+    if state not in policy.states:
+        return None
+    tier = policy.tier_for(state)
+    return PolicyDecision(
+        state=tier.state,
+        action=tier.action,
+        approver=tier.approver,
+        blocks_changes=tier.blocks_changes,
+        remaining=NoData(previous.get("no_data_reason") or "no data"),
     )

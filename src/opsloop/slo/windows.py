@@ -1,9 +1,17 @@
 """Durations and the multiwindow multi-burn-rate alert table (Google SRE Workbook, ch. 5).
 
 The workbook's table is written for a 30-day period as "x % of the budget spent within a long
-window". Keeping the *budget share* fixed and deriving the burn factor from the period is what
-makes the same table meaningful for 28-day or 7-day periods: 2 % of a 30-day budget in 1 h is
-14.4x, 2 % of a 28-day budget in 1 h is 13.44x.
+window". Keeping the *budget share* fixed and deriving the burn factor from the period gives
+exactly Sloth's google-30d and google-28d tables: 2 % of a 30-day budget in 1 h is 14.4x, 2 % of
+a 28-day budget in 1 h is 13.44x.
+
+For shorter periods the same shares give factors below 1 (a 7-day SLO would ticket at 0.233x, a
+burn that ends the week with most of its budget left). A factor below 1 alerts on a burn the
+budget can sustain, so factors are clamped at 1 for every period other than the two Sloth tables:
+a 7-day SLO gets 3.36, 1.4, 1 and 1. The 28-day table keeps Sloth's 0.933 for the 3-day row so
+rules stay identical to Sloth's for the periods Sloth ships. Clamping was chosen over scaling the
+windows (Pyrra) because every SLO then keeps the same seven windows, recording rules and stored
+burn rates.
 """
 
 from __future__ import annotations
@@ -66,8 +74,14 @@ class BurnRateAlertWindow:
     short_window: timedelta
 
     def factor(self, period: timedelta) -> float:
-        """The burn rate that spends ``budget_share`` of the budget within ``long_window``."""
-        return self.budget_share * (period / self.long_window)
+        """The burn rate that spends ``budget_share`` of the budget within ``long_window``,
+        at least 1 outside the Sloth tables (see the module docstring)."""
+        factor = self.budget_share * (period / self.long_window)
+        return factor if period in SLOTH_TABLE_PERIODS else max(factor, 1.0)
+
+
+#: Periods whose factors are exactly Sloth's published google-30d and google-28d tables.
+SLOTH_TABLE_PERIODS = frozenset({timedelta(days=30), timedelta(days=28)})
 
 
 DEFAULT_ALERT_WINDOWS: tuple[BurnRateAlertWindow, ...] = (
@@ -76,3 +90,17 @@ DEFAULT_ALERT_WINDOWS: tuple[BurnRateAlertWindow, ...] = (
     BurnRateAlertWindow("ticket", 0.10, timedelta(days=1), timedelta(hours=2)),
     BurnRateAlertWindow("ticket", 0.10, timedelta(days=3), timedelta(hours=6)),
 )
+
+#: Every window the table needs a burn rate for, shortest first: recorded by the Prometheus
+#: rules, summed from pushed events, and shown in statuses.
+ALERT_WINDOWS: tuple[timedelta, ...] = tuple(
+    sorted({w for row in DEFAULT_ALERT_WINDOWS for w in (row.long_window, row.short_window)})
+)
+
+#: How long an alert's condition must hold before it fires (Prometheus ``for:``): long enough to
+#: ride out a single bad evaluation, short next to the windows' own detection time. opsloop's own
+#: evaluation applies the same hold, showing the alert as pending meanwhile.
+ALERT_FOR: dict[Severity, timedelta] = {
+    "page": timedelta(minutes=2),
+    "ticket": timedelta(minutes=15),
+}

@@ -1,8 +1,8 @@
-"""In-memory SLO definitions, their validation, and the YAML spec entry points.
+"""In-memory SLO definitions and their validation.
 
-An :class:`SLODefinition` is format-neutral: OpenSLO v1 and Sloth ``prometheus/v1`` documents
-are parsed into it (:func:`parse_documents`) and written back (:func:`to_openslo`,
-:func:`to_sloth`). Definitions validate themselves on construction.
+An :class:`SLODefinition` is format-neutral: the format modules of this package parse OpenSLO v1
+and Sloth ``prometheus/v1`` documents into it and write it back. Definitions validate themselves
+on construction.
 
 Query templates use one placeholder internally, ``$window`` (``rate(x_total[$window])``);
 ``{{.window}}``, ``{{ .window }}`` and ``${window}`` are converted to it on the way in.
@@ -10,14 +10,14 @@ Query templates use one placeholder internally, ``$window`` (``rate(x_total[$win
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypeAlias
 
-from opsloop.slo.spec_checks import (
+from opsloop.slo.spec.checks import (
     SpecError,
     SpecProblem,
     alert_name_problem,
@@ -36,7 +36,7 @@ from opsloop.slo.spec_checks import (
     selector_problem,
     time_zone_problem,
 )
-from opsloop.slo.spec_yaml import Reader, dump_yaml_documents, load_documents
+from opsloop.slo.spec.yaml_io import Reader
 from opsloop.slo.windows import Severity
 
 SLIKind = Literal["availability", "error_rate", "latency"]
@@ -333,61 +333,40 @@ def definition_problems(defn: SLODefinition) -> list[SpecProblem]:
     return problems + alerting_problems(defn.alerting, "alerting")
 
 
-def parse_documents(text: str, source: str = "<string>") -> list[SLODefinition]:
-    """Parse multi-document YAML holding OpenSLO v1 and/or Sloth prometheus/v1 specs.
-
-    All-or-nothing: any problem raises :class:`SpecError` listing every ``path: reason``
-    found; paths start with ``documents[i]`` when the text has several documents.
-    """
-    # Deferred: the format modules import the model from this one.
-    from opsloop.slo import spec_openslo, spec_sloth
-
-    documents = load_documents(text, source)
-    problems: list[SpecProblem] = []
-    readers = [
-        Reader(problems, f"documents[{index}]" if len(documents) > 1 else "")
-        for index in range(len(documents))
-    ]
-    openslo = spec_openslo.OpenSLOContext()
-    for document, reader in zip(documents, readers, strict=True):
-        if isinstance(document, dict) and spec_openslo.is_openslo(document):
-            openslo.add(document, reader)
-    found: list[tuple[SLODefinition, str]] = []
-    for document, reader in zip(documents, readers, strict=True):
-        if document is None:
-            continue
-        if isinstance(document, dict) and spec_openslo.is_openslo(document):
-            found += openslo.parse_slo(document, reader)
-        elif isinstance(document, dict) and "version" in document:
-            found += spec_sloth.parse_sloth(document, reader)
+def build_definition(
+    r: Reader,
+    *,
+    report_under: str | None,
+    service: str,
+    name: str,
+    objective: float,
+    indicator: Indicator,
+    window: TimeWindow,
+    description: str,
+    labels: Mapping[str, str],
+    alerting: Alerting,
+    owner: str = "",
+    sli_kind: SLIKind | None = None,
+) -> SLODefinition | None:
+    """The definition a format module parsed, or ``None`` with the model's objections reported:
+    under the model's own field paths, or all under ``report_under`` when the format's paths
+    differ from the model's."""
+    try:
+        return SLODefinition(
+            service=service,
+            name=name,
+            objective=objective,
+            indicator=indicator,
+            window=window,
+            description=description,
+            owner=owner,
+            labels=labels,
+            sli_kind=sli_kind,
+            alerting=alerting,
+        )
+    except SpecError as exc:  # anything not already reported with a spec path
+        if report_under is None:
+            r.report(exc.problems)
         else:
-            reader.fail("", "expected an OpenSLO v1 or Sloth prometheus/v1 document")
-    first: dict[tuple[str, str], str] = {}
-    for defn, where in found:
-        key = (defn.service, defn.name)
-        if key in first:
-            duplicate = f"duplicate SLO {defn.service}/{defn.name} (first defined at {first[key]})"
-            problems.append(SpecProblem(where, duplicate))
-        first.setdefault(key, where)
-    if problems:
-        raise SpecError(problems, source)
-    return [defn for defn, _ in found]
-
-
-def to_openslo(defs: Iterable[SLODefinition]) -> str:
-    """Multi-document OpenSLO v1 YAML: a Service document per service, then the SLOs."""
-    from opsloop.slo.spec_openslo_export import export_openslo
-
-    return dump_yaml_documents(export_openslo(list(defs)))
-
-
-def to_sloth(defs: Iterable[SLODefinition]) -> str:
-    """Sloth prometheus/v1 YAML, one document per service (in order of first appearance).
-
-    Raises :class:`SpecError` for what Sloth cannot express, so that parsing the output
-    always gives the definitions back: only rolling 30d windows, bad/total or raw
-    indicators, no owner, the default SLI kind and one alert name per SLO.
-    """
-    from opsloop.slo.spec_sloth import export_sloth
-
-    return dump_yaml_documents(export_sloth(list(defs)))
+            r.report(SpecProblem(report_under, str(problem)) for problem in exc.problems)
+        return None

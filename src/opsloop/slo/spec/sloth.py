@@ -12,18 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from opsloop.slo.spec import (
-    Alerting,
-    BadTotalRatio,
-    Indicator,
-    RawErrorRatio,
-    RollingWindow,
-    SeverityAlert,
-    SLODefinition,
-    alerting_problems,
-    infer_sli_kind,
-)
-from opsloop.slo.spec_checks import (
+from opsloop.slo.spec.checks import (
     SpecError,
     SpecProblem,
     dns_label_problem,
@@ -34,7 +23,19 @@ from opsloop.slo.spec_checks import (
     query_problem,
     substitute_window,
 )
-from opsloop.slo.spec_yaml import Reader
+from opsloop.slo.spec.model import (
+    Alerting,
+    BadTotalRatio,
+    Indicator,
+    RawErrorRatio,
+    RollingWindow,
+    SeverityAlert,
+    SLODefinition,
+    alerting_problems,
+    build_definition,
+    infer_sli_kind,
+)
+from opsloop.slo.spec.yaml_io import Reader
 
 VERSION = "prometheus/v1"
 SLOTH_WINDOW = RollingWindow(timedelta(days=30))
@@ -84,19 +85,19 @@ def _slo(
     alerting = _alerting(r, slo.get("alerting"), f"{path}.alerting")
     if len(r.problems) > start or indicator is None or objective is None or not service:
         return None
-    try:
-        defn = SLODefinition(
-            service=service,
-            name=name,
-            objective=objective,
-            indicator=indicator,
-            window=SLOTH_WINDOW,
-            description=description,
-            labels={**common, **labels},
-            alerting=alerting,
-        )
-    except SpecError as exc:  # anything not already reported with a spec path
-        r.report(SpecProblem(path, str(problem)) for problem in exc.problems)
+    defn = build_definition(
+        r,
+        report_under=path,
+        service=service,
+        name=name,
+        objective=objective,
+        indicator=indicator,
+        window=SLOTH_WINDOW,
+        description=description,
+        labels={**common, **labels},
+        alerting=alerting,
+    )
+    if defn is None:
         return None
     return defn, r.where(f"{path}.name")
 

@@ -1,5 +1,5 @@
 """OpenSLO v1 documents from :class:`~opsloop.slo.spec.SLODefinition`, shaped so that
-:mod:`opsloop.slo.spec_openslo` parses them back into equal definitions."""
+:mod:`opsloop.slo.spec.openslo` parses them back into equal definitions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from opsloop.slo.spec import (
+from opsloop.slo.spec.model import (
     Alerting,
     BadTotalRatio,
     GoodTotalRatio,
@@ -22,13 +22,13 @@ from opsloop.slo.spec import (
     default_alert_name,
     infer_sli_kind,
 )
-from opsloop.slo.spec_openslo import (
+from opsloop.slo.spec.openslo import (
     ALERTING_ANNOTATION,
     API_VERSION,
     OWNER_ANNOTATION,
     SLI_KIND_ANNOTATION,
 )
-from opsloop.slo.spec_openslo_fields import CALENDAR_UNITS, PUSHED_SOURCE
+from opsloop.slo.spec.openslo_fields import CALENDAR_UNITS, PUSHED_SOURCE
 from opsloop.slo.windows import format_duration
 
 

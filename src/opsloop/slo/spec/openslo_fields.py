@@ -1,6 +1,6 @@
 """Readers for the parts of an OpenSLO v1 SLO spec: the SLI, the time window, the objective.
 
-Problems are reported to the :class:`~opsloop.slo.spec_yaml.Reader` under the path given, and
+Problems are reported to the :class:`~opsloop.slo.spec.yaml_io.Reader` under the path given, and
 a part that cannot be read comes back as None (or an empty ``le`` bound).
 """
 
@@ -12,20 +12,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from opsloop.slo.spec import (
-    DEFAULT_CALENDAR_START,
-    BadTotalRatio,
-    CalendarUnit,
-    CalendarWindow,
-    GoodTotalRatio,
-    Indicator,
-    LatencyThreshold,
-    PushedEvents,
-    RawErrorRatio,
-    RollingWindow,
-    TimeWindow,
-)
-from opsloop.slo.spec_checks import (
+from opsloop.slo.spec.checks import (
     calendar_start_problem,
     canonical_le,
     canonical_selector,
@@ -38,7 +25,20 @@ from opsloop.slo.spec_checks import (
     selector_problem,
     time_zone_problem,
 )
-from opsloop.slo.spec_yaml import Reader
+from opsloop.slo.spec.model import (
+    DEFAULT_CALENDAR_START,
+    BadTotalRatio,
+    CalendarUnit,
+    CalendarWindow,
+    GoodTotalRatio,
+    Indicator,
+    LatencyThreshold,
+    PushedEvents,
+    RawErrorRatio,
+    RollingWindow,
+    TimeWindow,
+)
+from opsloop.slo.spec.yaml_io import Reader
 from opsloop.slo.windows import parse_duration
 
 PUSHED_SOURCE = "opsloop"  # metricSource.type of counts pushed to opsloop's API

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from opsloop.slo.spec_checks import SpecError, SpecProblem, join_path
+from opsloop.slo.spec.checks import SpecError, SpecProblem, join_path
 
 
 class _StrictMixin:

@@ -1,5 +1,5 @@
 """OpenSLO v1 documents to :class:`~opsloop.slo.spec.SLODefinition` (and back: see
-:mod:`opsloop.slo.spec_openslo_export`).
+:mod:`opsloop.slo.spec.openslo_export`).
 
 Supported: ``kind: SLO`` with an inline ``indicator`` or an ``indicatorRef`` to a ``kind: SLI``
 document of the same file, and ``kind: Service`` (its ``opsloop.dev/owner`` annotation is the
@@ -18,7 +18,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from opsloop.slo.spec import (
+from opsloop.slo.spec.checks import dns_label_problem, join_path, label_map_problems
+from opsloop.slo.spec.model import (
     SLI_KINDS,
     Alerting,
     Indicator,
@@ -26,11 +27,11 @@ from opsloop.slo.spec import (
     SeverityAlert,
     SLODefinition,
     alerting_problems,
+    build_definition,
     kind_problem,
 )
-from opsloop.slo.spec_checks import SpecError, dns_label_problem, join_path, label_map_problems
-from opsloop.slo.spec_openslo_fields import parse_objective, parse_sli_spec, parse_time_window
-from opsloop.slo.spec_yaml import Reader
+from opsloop.slo.spec.openslo_fields import parse_objective, parse_sli_spec, parse_time_window
+from opsloop.slo.spec.yaml_io import Reader
 
 API_VERSION = "openslo/v1"
 OWNER_ANNOTATION = "opsloop.dev/owner"
@@ -130,23 +131,21 @@ class OpenSLOContext:
         owner = annotations.get(OWNER_ANNOTATION, self.owners.get(service, ""))
         if len(r.problems) > start or indicator is None or window is None or objective is None:
             return None
-        try:
-            defn = SLODefinition(
-                service=service,
-                name=name,
-                objective=objective,
-                indicator=indicator,
-                window=window,
-                description=description,
-                owner=owner,
-                labels=labels,
-                sli_kind=next((k for k in SLI_KINDS if k == kind), None),
-                alerting=alerting,
-            )
-        except SpecError as exc:  # anything not already reported with a spec path
-            r.report(exc.problems)
-            return None
-        return defn, r.where("metadata.name")
+        defn = build_definition(
+            r,
+            report_under=None,
+            service=service,
+            name=name,
+            objective=objective,
+            indicator=indicator,
+            window=window,
+            description=description,
+            owner=owner,
+            labels=labels,
+            sli_kind=next((k for k in SLI_KINDS if k == kind), None),
+            alerting=alerting,
+        )
+        return None if defn is None else (defn, r.where("metadata.name"))
 
     def _indicator(self, r: Reader, spec: Mapping[str, Any]) -> Indicator | None:
         inline, ref = spec.get("indicator"), spec.get("indicatorRef")
