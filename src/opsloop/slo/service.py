@@ -26,11 +26,9 @@ from opsloop.slo.models import SLO, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.sources import Source
 from opsloop.slo.spec import (
-    CalendarUnit,
     CalendarWindow,
     PushedEvents,
     RollingWindow,
-    SLIKind,
     SLODefinition,
     indicator_queries,
     parse_documents,
@@ -38,6 +36,7 @@ from opsloop.slo.spec import (
     to_sloth,
 )
 from opsloop.slo.spec.checks import SpecError
+from opsloop.slo.spec.model import CalendarUnit, SLIKind
 from opsloop.slo.windows import format_duration, parse_duration
 
 Outcome = Literal["created", "updated", "unchanged"]
