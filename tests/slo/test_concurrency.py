@@ -29,7 +29,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.slo import evaluation
-from opsloop.slo.models import AlertEvent, EventBucket
+from opsloop.slo.models import SLO, EventBucket
 from tests.conftest import _empty_postgres
 from tests.helpers import bearer, make_token, make_user
 
@@ -196,9 +196,10 @@ def test_evaluation_changing_two_slos_racing_a_push_does_not_deadlock(
     # event refers to it), which the push held while waiting for the audit lock.
     assert [status_of(r) for r in pushed] == [200]
     assert len(evaluated) == 1 and isinstance(evaluated[0], dict), evaluated
+    # Both SLOs changed policy state (their rows were updated) in the evaluation's transaction.
     with pg.read() as session:
-        firing = session.scalars(select(AlertEvent.slo_id).where(AlertEvent.firing)).all()
-    assert set(firing) == set(ids)
+        states = session.execute(select(SLO.id, SLO.policy_state).where(SLO.id.in_(ids))).all()
+    assert sorted(tuple(r) for r in states) == [(slo_id, "freeze") for slo_id in ids]
 
 
 def test_concurrent_pushes_to_one_slo_keep_running_totals_exact(
