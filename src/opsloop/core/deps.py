@@ -86,6 +86,9 @@ async def authenticate_bearer(app_state: Any, header: str) -> Principal:
 
 async def current_principal(request: Request) -> Principal:
     # opsloop.core.http_security.ApiAuthGate has checked the token before the body was read.
+    refused: Exception | None = getattr(request.state, "auth_error", None)
+    if refused is not None:
+        raise refused
     checked: Principal | None = getattr(request.state, "principal", None)
     if checked is not None:
         return checked

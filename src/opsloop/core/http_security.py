@@ -138,8 +138,13 @@ Authenticator = Callable[[Scope, str], Awaitable[Principal]]
 
 
 class ApiAuthGate:
-    """Checks the bearer token of every /api/v1 request before the body is touched. The
-    principal is left in ``scope["state"]`` for the endpoint's dependency to pick up."""
+    """Checks the bearer token of every /api/v1 request before the body is touched.
+
+    The principal is left in ``scope["state"]`` for the endpoint's dependency. A refused
+    request still goes through routing (so 404s, 405s and metrics by route stay as they were),
+    but with a body that cannot be read: reading it raises the 401 at once, and the response
+    closes the connection so the server does not take in the rest of the upload either.
+    """
 
     def __init__(self, app: ASGIApp, *, authenticate: Authenticator) -> None:
         self.app = app
@@ -150,12 +155,29 @@ class ApiAuthGate:
             await self.app(scope, receive, send)
             return
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        state = scope.setdefault("state", {})
         try:
-            principal = await self.authenticate(scope, header)
+            state["principal"] = await self.authenticate(scope, header)
         except OpsloopError as exc:
-            extra = {"www-authenticate": "Bearer"} if exc.status == 401 else {}
-            # Closing the connection spares the server reading a body nobody will use.
-            await _send_json(send, exc.status, exc.code, exc.message, connection="close", **extra)
+            state["auth_error"] = exc
+            await self.app(scope, _refusing(exc), _closing(send))
             return
-        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def _refusing(error: OpsloopError) -> Receive:
+    async def receive() -> Message:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        raise HTTPException(error.status, error.message, headers=headers)
+
+    return receive
+
+
+def _closing(send: Send) -> Send:
+    async def closing_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", []), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return closing_send

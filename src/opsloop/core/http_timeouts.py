@@ -9,6 +9,7 @@ protocol closes a connection that has not finished sending its headers within
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -18,11 +19,16 @@ from opsloop.core.config import load_settings
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
+@cache
+def _header_timeout() -> float:
+    # Read once per worker process (a protocol is made per connection), as create_app does.
+    return load_settings().request_read_timeout_seconds
+
+
 class HeaderTimeoutProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Each worker process reads its own settings, as create_app does.
-        self.header_timeout = load_settings().request_read_timeout_seconds
+        self.header_timeout = _header_timeout()
         self._header_timer: asyncio.TimerHandle | None = None
         self._reading_headers = False
 
