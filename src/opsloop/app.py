@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
@@ -15,8 +15,11 @@ from opsloop.core import api_errors, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
 from opsloop.core.auth.cache import TokenCache
+from opsloop.core.auth.roles import Principal
 from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
+from opsloop.core.deps import authenticate_bearer
+from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.slo.api import router as slo_router
@@ -24,6 +27,7 @@ from opsloop.slo.jobs import jobs as slo_jobs
 from opsloop.slo.metrics import SLOCollector
 from opsloop.web import routes as web_routes
 from opsloop.web import slo_pages
+from opsloop.web.security import require_csrf
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
 API_ROUTERS = [auth_router, audit_router, slo_router]
@@ -74,9 +78,29 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
-    app.include_router(slo_pages.router)  # before the shell's catch-all domain route
-    app.include_router(web_routes.router)
+    # Every web router takes require_csrf: unsafe requests of a signed-in browser need the
+    # session's CSRF token (form field csrf_token or header X-CSRF-Token).
+    csrf = [Depends(require_csrf)]
+    app.include_router(slo_pages.router, dependencies=csrf)  # before the catch-all domain route
+    app.include_router(web_routes.router, dependencies=csrf)
     web_routes.install_handlers(app)
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
+    _add_http_security(app, settings)
     app.add_middleware(ObservabilityMiddleware)
     return app
+
+
+def _add_http_security(app: FastAPI, settings: Settings) -> None:
+    # Added innermost first: headers wrap the body guard, which wraps the API's auth gate, so
+    # even a 401 or 413 carries the security headers.
+    async def authenticate(_: object, header: str) -> Principal:
+        return await authenticate_bearer(app.state, header)
+
+    app.add_middleware(ApiAuthGate, authenticate=authenticate)
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        max_push_bytes=settings.max_push_body_bytes,
+        read_timeout=settings.request_read_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)

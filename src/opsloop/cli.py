@@ -12,7 +12,7 @@ import typer
 from opsloop import __version__
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
-from opsloop.core.bootstrap import ADMIN_USERNAME, DEMO_PASSWORD, first_start
+from opsloop.core.bootstrap import ADMIN_USERNAME, first_start
 from opsloop.core.cliutil import console, database, fail, run_cli, settings
 from opsloop.core.config import mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
@@ -20,7 +20,7 @@ from opsloop.core.observability import configure_logging
 from opsloop.slo import demo as slo_demo
 from opsloop.slo.cli import slo
 
-# A new domain adds its demo data here (shown on a first start with OPSLOOP_DEMO_DATA on).
+# A new domain adds its demo data here (made on a first start with --demo or OPSLOOP_DEMO_DATA).
 DEMO_SEEDERS = [slo_demo.seed]
 
 app = typer.Typer(
@@ -80,11 +80,19 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default: OPSLOOP_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: OPSLOOP_PORT")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=64)] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="on a first start, also create demo users and SLOs (default: OPSLOOP_DEMO_DATA)",
+        ),
+    ] = False,
 ) -> None:
     """Migrate the database and serve the API and web UI."""
     import uvicorn
 
     from opsloop.core import migrate
+    from opsloop.core.http_timeouts import HeaderTimeoutProtocol
 
     cfg = settings()
     configure_logging(cfg.log_level, cfg.log_format)
@@ -95,16 +103,17 @@ def serve(
     ):
         fail(problem)
     migrate.upgrade(db.engine)
-    password = first_start(db, cfg, DEMO_SEEDERS)
-    if password:
+    created = first_start(db, cfg, DEMO_SEEDERS, demo=demo or cfg.demo_data)
+    if ADMIN_USERNAME in created:
         typer.echo(
-            f"Created user '{ADMIN_USERNAME}' with password '{password}' "
+            f"Created user '{ADMIN_USERNAME}' with password '{created[ADMIN_USERNAME]}' "
             f"(also in {cfg.data_dir / 'admin-password'}); change it with "
             f"'opsloop user set-password {ADMIN_USERNAME}'.",
             err=True,
         )
-        if cfg.demo_data:
-            typer.echo(f"Demo users alice, bob, carol have password '{DEMO_PASSWORD}'.", err=True)
+    for username, password in created.items():
+        if username != ADMIN_USERNAME:
+            typer.echo(f"Created demo user '{username}' with password '{password}'.", err=True)
     db.dispose()
     count = workers or cfg.workers
     if count > 1:
@@ -124,6 +133,7 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        http=HeaderTimeoutProtocol,
     )
 
 

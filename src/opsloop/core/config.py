@@ -43,11 +43,18 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     cookie_secure: bool = False
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
-    demo_data: bool = True
+    demo_data: bool = False
     admin_password: SecretStr = SecretStr("")
     prometheus_url: str = ""
     scheduler_enabled: bool = True
     slo_evaluation_interval_seconds: int = Field(default=60, ge=5, le=3600)
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_lockout_seconds: int = Field(default=30, ge=1, le=86_400)
+    login_max_lockout_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_push_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    request_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @classmethod
     def settings_customise_sources(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -77,27 +77,41 @@ def token_cache(request: Request) -> TokenCache:
     return cache
 
 
-async def current_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
+async def authenticate_bearer(app_state: Any, header: str) -> Principal:
+    """The principal of an ``Authorization: Bearer`` header, through the token cache."""
     scheme, _, credentials = header.partition(" ")
     if not header:
         raise Unauthorized("missing Authorization: Bearer token")
     token = credentials.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Authorization header must be 'Bearer <token>'")
-    cache = token_cache(request)
+    cache: TokenCache = app_state.token_cache
     remembered = cache.get(token)
     if remembered is not None:
         return remembered
-    db: Database = request.app.state.db
+    db: Database = app_state.db
+    # Taken before the lookup: if a revocation clears the cache meanwhile, this answer (read
+    # before the revocation committed) is not remembered.
+    generation = cache.generation
 
     def lookup() -> tuple[Principal, datetime | None]:
         with db.read() as session:
             return auth.authenticate_token_until(session, token)
 
     principal, expires_at = await run_in_threadpool(lookup)
-    cache.put(token, principal, expires_at)
+    cache.put(token, principal, expires_at, generation=generation)
     return principal
+
+
+async def current_principal(request: Request) -> Principal:
+    # opsloop.core.http_security.ApiAuthGate has checked the token before the body was read.
+    refused: Exception | None = getattr(request.state, "auth_error", None)
+    if refused is not None:
+        raise refused
+    checked: Principal | None = getattr(request.state, "principal", None)
+    if checked is not None:
+        return checked
+    return await authenticate_bearer(request.app.state, request.headers.get("authorization", ""))
 
 
 def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from opsloop import __version__
@@ -18,13 +19,18 @@ from opsloop.core.audit import service as audit
 from opsloop.core.audit import verification as audit_verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth import sessions
+from opsloop.core.auth.throttle import TooManyAttempts, policy_from
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.deps import get_database, get_settings
 from opsloop.core.errors import OpsloopError
-
-SESSION_COOKIE = "opsloop_session"
-LOGIN_CSRF_COOKIE = "opsloop_login_csrf"
+from opsloop.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CsrfFailed,
+    check_login_csrf,
+    login_csrf_token,
+)
 
 templates = Jinja2Templates(
     env=Environment(
@@ -46,10 +52,6 @@ DOMAINS = [
 
 
 class LoginRequired(Exception):
-    pass
-
-
-class CsrfFailed(Exception):
     pass
 
 
@@ -101,15 +103,17 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> Response:
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+async def login_page(request: Request, settings: Config, next: str = "/") -> Response:
+    token = await login_csrf_token(request)
     response = render(request, "login.html", None, csrf_token=token, next=_safe_next(next))
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure
+    )
     return response
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login_submit(
+async def login_submit(
     request: Request,
     db: DB,
     settings: Config,
@@ -118,16 +122,26 @@ def login_submit(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected, csrf_token):
-        raise CsrfFailed
+    expected = await check_login_csrf(request, csrf_token)
+    policy = policy_from(
+        max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
+        lockout_seconds=settings.login_lockout_seconds,
+        max_lockout_seconds=settings.login_max_lockout_seconds,
+    )
     try:
-        with db.write() as session:
-            cookie = sessions.login(
-                session, username.strip(), password, timedelta(hours=settings.session_hours)
+        cookie = await run_in_threadpool(
+            lambda: sessions.login(
+                db,
+                username=username.strip(),
+                password=password,
+                client_address=request.client.host if request.client else "unknown",
+                lifetime=timedelta(hours=settings.session_hours),
+                policy=policy,
             )
+        )
     except OpsloopError as exc:
-        return render(
+        page = render(
             request,
             "login.html",
             None,
@@ -137,6 +151,9 @@ def login_submit(
             error=exc.message,
             username=username,
         )
+        if isinstance(exc, TooManyAttempts):
+            page.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -151,10 +168,8 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(
-    request: Request, db: DB, active: Active, csrf_token: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(active, csrf_token)
+def logout(request: Request, db: DB, _: Active) -> Response:
+    # The session's CSRF token (field or X-CSRF-Token header) was checked by require_csrf.
     with db.write() as session:
         sessions.logout(session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)

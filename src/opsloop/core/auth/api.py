@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from opsloop.core.auth import service
-from opsloop.core.auth.cache import TokenCache
+from opsloop.core.auth.cache import TokenCache, clear_after_commit
 from opsloop.core.auth.models import ApiToken
 from opsloop.core.auth.schemas import (
     Me,
@@ -72,7 +72,7 @@ def update_user(
         disabled=body.disabled,
         display_name=body.display_name,
     )
-    cache.clear()  # a disabled or demoted user loses access now, not in a few seconds
+    clear_after_commit(session, cache)  # a disabled or demoted user loses access now
     return UserOut.model_validate(user)
 
 
@@ -95,5 +95,5 @@ def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) ->
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: Id, principal: Viewer, session: WriteSession, cache: Cache) -> TokenOut:
     token, username = service.revoke_token(session, principal, token_id)
-    cache.clear()
+    clear_after_commit(session, cache)
     return _token_out(token, username)

@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
+from opsloop.core.auth import sessions
 from opsloop.core.auth.models import ApiToken, User
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.secrets import TOKEN_PREFIX, digest, hash_password, new_token
@@ -81,8 +83,14 @@ def create_user(
         created_at=now,
         updated_at=now,
     )
-    session.add(user)
-    session.flush()
+    try:
+        # A savepoint, so that losing a race with a concurrent create (the pre-check above
+        # passed in both) is a 409 and leaves the transaction usable, not a 500.
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"user {username!r} already exists", field="username") from None
     audit.record(session, principal, "user.create", "user", user.id, after=_user_fields(user))
     return user
 
@@ -99,11 +107,17 @@ def update_user(
     require(principal, Role.admin)
     user = get_user(session, username)
     before = _user_fields(user)
+    loses_admin = (role is not None and role != Role.admin) or disabled is True
+    if loses_admin and user.role == Role.admin.value and not user.disabled:
+        _keep_an_admin(session, user)
     if role is not None:
         user.role = role
     if disabled is not None:
         if disabled and user.id == principal.user_id:
             raise ValidationFailed("you cannot disable your own account", field="disabled")
+        if disabled and not user.disabled:
+            # Re-enabling the user later must not bring these sessions back.
+            sessions.end_sessions(session, user_id=user.id)
         user.disabled = disabled
     if display_name is not None:
         user.display_name = display_name
@@ -121,6 +135,9 @@ def set_password(session: Session, principal: Principal, username: str, password
     had_password = user.password_hash is not None
     user.password_hash = _checked_password_hash(password)
     user.updated_at = clock.now()
+    # Whoever knew the old password is signed out of the web UI. API tokens are separate
+    # credentials with their own lifetime and revocation; they stay valid.
+    ended = sessions.end_sessions(session, user_id=user.id)
     # The audit trail notes that the password changed, never any form of the password.
     audit.record(
         session,
@@ -129,7 +146,25 @@ def set_password(session: Session, principal: Principal, username: str, password
         "user",
         user.id,
         before={"password": "set" if had_password else "unset"},
-        after={"password": "changed"},
+        after={"password": "changed", "sessions_ended": ended},
+    )
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to demote or disable the last enabled admin."""
+    # FOR UPDATE on every enabled admin: two admins demoting each other at once are serialised
+    # on PostgreSQL, and the second then counts what the first left (SQLite writers are serial).
+    admins = session.scalars(
+        select(User.id)
+        .where(User.role == Role.admin.value, User.disabled.is_(False))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    if [admin for admin in admins if admin != user.id]:
+        return
+    raise Conflict(
+        f"{user.username!r} is the last enabled admin; make another user admin first",
+        field="role",
     )
 
 
@@ -236,10 +271,6 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple
             after=_token_fields(token, username),
         )
     return token, username
-
-
-def authenticate_token(session: Session, plaintext: str) -> Principal:
-    return authenticate_token_until(session, plaintext)[0]
 
 
 def authenticate_token_until(session: Session, plaintext: str) -> tuple[Principal, datetime | None]:

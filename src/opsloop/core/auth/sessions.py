@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
+from opsloop.core.auth import throttle
 from opsloop.core.auth.models import User, WebSession
-from opsloop.core.auth.roles import Principal
+from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.secrets import digest, new_session_id, verify_password
+from opsloop.core.auth.throttle import ThrottlePolicy
+from opsloop.core.db import Database
 from opsloop.core.errors import Unauthorized
 
 
@@ -25,13 +28,52 @@ class ActiveSession:
     display_name: str
 
 
-def login(session: Session, username: str, password: str, lifetime: timedelta) -> str:
-    """Check the password and open a session; returns the cookie value."""
-    user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or user.disabled:
-        raise Unauthorized("wrong username or password")
-    now = clock.now()
+ANONYMOUS = "anonymous"
+
+
+def login(
+    db: Database,
+    *,
+    username: str,
+    password: str,
+    client_address: str,
+    lifetime: timedelta,
+    policy: ThrottlePolicy,
+) -> str:
+    """Check the password and open a session; returns the cookie value.
+
+    Raises TooManyAttempts (429) while the account or the client address is locked, and
+    Unauthorized for a wrong username or password.
+
+    Failed attempts are audited without flooding the chain: the first failure of a burst
+    against an existing account, and every lock (of an account or of an address). Failures
+    for unknown usernames are only counted; they reach the trail through the address lock.
+    """
+    account, address = throttle.account_key(username), throttle.address_key(client_address)
+    limits = {account: policy.max_failures, address: policy.max_failures_per_address}
+    with db.write() as session:
+        counted = throttle.count_attempt(session, limits=limits, policy=policy, now=clock.now())
+        user = session.scalar(select(User).where(User.username == username))
+        stored_hash = user.password_hash if user else None
+    # Hashing (slow on purpose) runs outside any transaction; the attempt is already counted.
+    ok = verify_password(stored_hash, password)
+    with db.write() as session:
+        now = clock.now()
+        user = session.scalar(select(User).where(User.username == username))
+        if ok and user is not None and not user.disabled and user.password_hash == stored_hash:
+            throttle.give_back(
+                session,
+                account=account,
+                address=address,
+                address_limit=policy.max_failures_per_address,
+                now=now,
+            )
+            return _open_session(session, user, now, lifetime)
+        _audit_failure(session, user, client_address, counted)
+    raise Unauthorized("wrong username or password")
+
+
+def _open_session(session: Session, user: User, now: datetime, lifetime: timedelta) -> str:
     cookie = new_session_id()
     session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     session.add(
@@ -46,6 +88,33 @@ def login(session: Session, username: str, password: str, lifetime: timedelta) -
     principal = Principal(actor=user.username, role=user.role, user_id=user.id)
     audit.record(session, principal, "auth.login", "user", user.id)
     return cookie
+
+
+def _audit_failure(
+    session: Session, user: User | None, client_address: str, counted: list[throttle.Counted]
+) -> None:
+    # Never the password, nor a username that does not exist (it may be a mistyped password).
+    actor = Principal(
+        actor=user.username if user else ANONYMOUS,
+        role=user.role if user else Role.viewer,
+        user_id=user.id if user else None,
+    )
+    for count in counted:
+        is_account = count.key.startswith("user:")
+        if is_account and user is None:
+            continue
+        entity = ("user", user.id) if is_account and user else ("client_address", client_address)
+        details = {"failures": count.failures, "client_address": client_address}
+        if count.locked:
+            audit.record(session, actor, "auth.login_locked", *entity, after=details)
+        elif is_account and count.failures == 1:
+            audit.record(session, actor, "auth.login_failed", *entity, after=details)
+
+
+def end_sessions(session: Session, *, user_id: int) -> int:
+    """Sign the user out everywhere (after a password change, or when disabled)."""
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def lookup(session: Session, cookie: str) -> ActiveSession | None:
