@@ -259,8 +259,12 @@ def push_events(
     raw: Sequence[tuple[datetime, int, int]],
     *,
     field: str = "events",
+    positions: Sequence[int] | None = None,
 ) -> int:
-    """Store a batch of minute counts for a pushed SLO: all of it, or none of it."""
+    """Store a batch of minute counts for a pushed SLO: all of it, or none of it.
+
+    ``positions`` are the events' indexes in the request when it held several SLOs' events.
+    """
     require(principal, Role.responder)
     if slo.source != "push":
         raise ValidationFailed(
@@ -271,7 +275,7 @@ def push_events(
     defn = definition(slo)
     now = clock.now()
     oldest = events.floor_minute(now - defn.period)
-    counts = events.validate_batch(raw, now=now, oldest=oldest, field=field)
+    counts = events.validate_batch(raw, now=now, oldest=oldest, field=field, positions=positions)
     events.ingest(session, slo.id, counts)
     audit.record(
         session,
