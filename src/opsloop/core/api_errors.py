@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.routing import Match, Route
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
 
 from opsloop.core.errors import OpsloopError
 from opsloop.core.requestctx import current_request_id
@@ -90,10 +90,21 @@ def validation_response(errors: Sequence[Mapping[str, Any]], body: Any) -> JSONR
     return JSONResponse(error_body("validation_error", message, field), status_code=422)
 
 
+def _flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    # FastAPI wraps each included router in one route; its contexts hold the prefixed routes.
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is None:
+            yield route
+            continue
+        for context in contexts():
+            yield getattr(context, "starlette_route", None) or context.original_route
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _flat_routes(request.app.router.routes):
         if isinstance(route, Route) and route.methods:
             match, _ = route.matches(request.scope)
             if match != Match.NONE:

@@ -124,7 +124,10 @@ def list_slos(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/yaml": {"schema": YAML_BODY}, "text/plain": {"schema": YAML_BODY}},
+            "content": {
+                "application/yaml": {"schema": YAML_BODY},
+                "text/plain": {"schema": YAML_BODY},
+            },
         }
     },
 )
@@ -145,6 +148,8 @@ async def apply_specs(
     db: Database = request.app.state.db
     with db.write() as session:
         applied = slos.apply_specs(session, principal, text, "request body")
+        if not applied:
+            raise ValidationFailed("the spec holds no SLO (nothing was applied)", field="body")
     _created_or_ok(response, applied)
     return [applied_out(a) for a in applied]
 
@@ -195,9 +200,7 @@ def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
     return slo_out(slo, slos.latest_results(session, [slo.id]).get(slo.id))
 
 
-@router.delete(
-    "/slos/{slo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
-)
+@router.delete("/slos/{slo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
     slos.delete_slo(session, principal, slo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
