@@ -53,7 +53,8 @@ ServiceFilter = Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN
 ServicePath = Annotated[str, Path(max_length=63, pattern=DNS_LABEL)]
 NOT_FOUND = errors(404)
 YAML_BODY = {"type": "string", "description": "OpenSLO v1 or Sloth prometheus/v1 YAML"}
-YAML_OUT = {"application/yaml": {"schema": {"type": "string"}}}
+# Parsed, the YAML is an OpenSLO/Sloth document or rule file (or a stream of documents).
+YAML_OUT = {"application/yaml": {"schema": {"description": "YAML text"}}}
 
 
 def prometheus_client(request: Request) -> PrometheusClient | None:
