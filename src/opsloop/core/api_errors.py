@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Match, Route
 
 from opsloop.core.errors import OpsloopError
 from opsloop.core.requestctx import current_request_id
-from opsloop.core.schemas import PLAIN_PATTERN
+from opsloop.core.schemas import PATTERN_RULES
 
 log = logging.getLogger("opsloop.api")
 
@@ -60,8 +60,8 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str | None:
 def _reason(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     kind = error.get("type")
-    if kind == "string_pattern_mismatch" and ctx.get("pattern") == PLAIN_PATTERN:
-        return "must not contain NUL characters"
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_RULES:
+        return PATTERN_RULES[ctx["pattern"]]
     if kind == "string_unicode":
         return "must be valid Unicode (no lone surrogates)"
     if kind == "value_error" and "error" in ctx:

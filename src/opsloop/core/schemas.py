@@ -25,6 +25,14 @@ PLAIN_PATTERN = r"^[^\x00]*$"
 #: Any string the API takes; add ``Field(max_length=...)`` for its column's limit.
 PlainStr = Annotated[str, StringConstraints(pattern=PLAIN_PATTERN)]
 
+#: What a pattern means, for error messages ("must be ..." instead of the regular expression).
+PATTERN_RULES: dict[str, str] = {PLAIN_PATTERN: "must not contain NUL characters"}
+
+
+def explain_pattern(pattern: str, rule: str) -> str:
+    PATTERN_RULES[pattern] = rule
+    return pattern
+
 
 def text_problem(value: str) -> str | None:
     if "\x00" in value:
@@ -97,6 +105,7 @@ class Page(BaseModel, Generic[T]):
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 #: Hex of a key that fits a 32-bit id: every string the pattern admits is a valid cursor.
+_BAD_CURSOR = "cursor: must be a value returned as next_cursor"
 CURSOR_PATTERN = "^([0-9a-f]{1,7}|[0-7][0-9a-f]{7})$"
 
 
@@ -130,10 +139,10 @@ def paging(
     if cursor is None:
         return Paging(limit=limit, after=None)
     if not (0 < len(cursor) <= 8) or any(c not in "0123456789abcdef" for c in cursor):
-        raise ValidationFailed("cursor must be a value returned as next_cursor", field="cursor")
+        raise ValidationFailed(_BAD_CURSOR, field="cursor")
     after = int(cursor, 16)
     if after > MAX_ID:
-        raise ValidationFailed("cursor must be a value returned as next_cursor", field="cursor")
+        raise ValidationFailed(_BAD_CURSOR, field="cursor")
     return Paging(limit=limit, after=after)
 
 

@@ -5,15 +5,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from opsloop.core.schemas import JsonNumber, Number, PlainStr, Tidy, Timestamp
+from opsloop.core.schemas import (
+    JsonNumber,
+    Number,
+    PlainStr,
+    Tidy,
+    Timestamp,
+    explain_pattern,
+)
 
 #: Far beyond any real per-minute count, and far below the 64-bit columns' limit even summed
 #: over a quarter of minutes.
 MAX_COUNT = 10**12
 #: A DNS label, as services and SLO names are (the columns are VARCHAR(63)).
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS_LABEL = explain_pattern(
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "must be 1-63 lowercase letters, digits or '-', starting and ending alphanumeric",
+)
 Label = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
-LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]{0,99}$"
+LABEL_NAME = explain_pattern(
+    r"^[a-zA-Z_][a-zA-Z0-9_]{0,99}$", "must be a Prometheus label name: letters, digits, '_'"
+)
 
 
 class PushedEventIn(BaseModel):

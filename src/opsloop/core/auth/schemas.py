@@ -6,10 +6,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from opsloop.core.auth.roles import Role
-from opsloop.core.schemas import PlainStr
+from opsloop.core.schemas import PlainStr, explain_pattern
 
 #: The rules the service enforces, stated in the schema (users.username is VARCHAR(64)).
-USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+USERNAME_PATTERN = explain_pattern(
+    r"^[a-z0-9][a-z0-9._-]{0,63}$",
+    "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
+)
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN)]
 MIN_PASSWORD_LENGTH = 10
 
