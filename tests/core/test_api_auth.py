@@ -209,9 +209,9 @@ def test_unknown_ids_are_404(client: TestClient, tokens: dict[Role, str]) -> Non
     assert_error(client.get("/api/v1/nothing-here", headers=admin), 404, "not_found")
 
 
-def test_wrong_type_in_path_is_422(client: TestClient, tokens: dict[Role, str]) -> None:
+def test_a_path_that_is_no_id_is_not_found(client: TestClient, tokens: dict[Role, str]) -> None:
     response = client.delete("/api/v1/tokens/abc", headers=bearer(tokens[Role.admin]))
-    assert_error(response, 422, "validation_error", "token_id")
+    assert_error(response, 404, "not_found")
 
 
 def test_audit_api_filters_and_pages(client: TestClient, tokens: dict[Role, str]) -> None:
@@ -236,7 +236,7 @@ def test_audit_api_filters_and_pages(client: TestClient, tokens: dict[Role, str]
     [
         ("limit=0", "limit"),
         ("limit=501", "limit"),
-        ("cursor=abc", "cursor"),
+        ("cursor=xyz", "cursor"),
         ("since=yesterday", "since"),
         ("since=2026-01-01T00:00:00", "since"),
         ("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "since"),

@@ -31,9 +31,10 @@ def test_apply_is_idempotent_and_audited(
 ) -> None:
     text = (FIXTURES / "sloth_service.yaml").read_text()
     first = apply(client, tokens[Role.approver], text)
-    assert first.status_code == 200, first.text
+    assert first.status_code == 201, first.text
     assert {a["outcome"] for a in first.json()} == {"created"}
     second = apply(client, tokens[Role.approver], text)
+    assert second.status_code == 200, second.text
     assert {a["outcome"] for a in second.json()} == {"unchanged"}
     changed = text.replace("objective: 99.9", "objective: 99.5", 1)
     third = apply(client, tokens[Role.approver], changed)
@@ -69,7 +70,7 @@ def test_apply_needs_approver_and_yaml(client: TestClient, tokens: dict[Role, st
     wrong_type = client.post(
         "/api/v1/slos/apply", json={"x": 1}, headers=bearer(tokens[Role.approver])
     )
-    assert wrong_type.status_code == 422 and wrong_type.json()["error"]["field"] == "body"
+    assert wrong_type.status_code == 415 and wrong_type.json()["error"]["field"] == "body"
     garbage = apply(client, tokens[Role.approver], "key: [unclosed")
     assert garbage.status_code == 422 and "invalid YAML" in garbage.json()["error"]["message"]
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import PrimaryKeyConstraint as PrimaryKey
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsloop.core.db import Base
 from opsloop.core.errors import OpsloopError
 from opsloop.core.requestctx import current_request_id
+from opsloop.core.schemas import PATTERN_RULES
 
 log = logging.getLogger("opsloop.api")
 
@@ -39,12 +43,81 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
-def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
-    # FastAPI prefixes with where the value came from ("body", "query"...); users want the name.
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
-        parts = parts[1:]
-    return ".".join(parts) or None
+_SOURCES = {"body", "query", "path", "header", "cookie"}
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    """``("body", "events", 0, "good")`` -> ``events[0].good``: the one way fields are named."""
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]  # users want the field's name, not where FastAPI found it
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "[key]":
+            name = str(part)
+            if not name.isprintable():
+                name = json.dumps(name)  # a key with a NUL in it is shown escaped
+            out += f".{name}" if out else name
+    return out or None
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    ctx = error.get("ctx") or {}
+    kind = error.get("type")
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_RULES:
+        return PATTERN_RULES[ctx["pattern"]]
+    if kind == "string_unicode":
+        return "must be valid Unicode (no lone surrogates)"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return str(error.get("msg", "invalid value"))
+
+
+def _json_syntax(error: Mapping[str, Any], document: Any) -> str:
+    """Where a JSON body stops parsing, as line and column (1-based) like an editor shows."""
+    position = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+    text = document if isinstance(document, str) else ""
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    reason = (error.get("ctx") or {}).get("error", "invalid JSON")
+    return f"line {line}, column {column}: invalid JSON: {reason}"
+
+
+def validation_response(errors: Sequence[Mapping[str, Any]], body: Any) -> JSONResponse:
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return JSONResponse(error_body("validation_error", _json_syntax(first, body)), 422)
+    field = field_path(first.get("loc", ()))
+    message = _reason(first)
+    if field:
+        message = f"{field}: {message}"
+    return JSONResponse(error_body("validation_error", message, field), status_code=422)
+
+
+def _flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    # FastAPI wraps each included router in one route; its contexts hold the prefixed routes.
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is None:
+            yield route
+            continue
+        for context in contexts():
+            yield getattr(context, "starlette_route", None) or context.original_route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in _flat_routes(request.app.router.routes):
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    if methods:
+        methods.add("OPTIONS")
+    return sorted(methods)
 
 
 #: Seconds a client should wait before retrying when the database is down or overloaded.
@@ -161,20 +234,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        field = _field_of(first.get("loc", ()))
-        message = str(first.get("msg", "invalid value"))
-        if field:
-            message = f"{field}: {message}"
-        return JSONResponse(error_body("validation_error", message, field), status_code=422)
+        return validation_response(exc.errors(), exc.body)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            headers = {**(headers or {}), "Allow": allow}
         return JSONResponse(
-            error_body(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)

@@ -32,6 +32,11 @@ class Conflict(OpsloopError):
     code = "conflict"
 
 
+class UnsupportedMediaType(OpsloopError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unauthorized(OpsloopError):
     status = 401
     code = "unauthorized"

@@ -19,7 +19,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "not ready; reason says why"}})
 def readyz(request: Request) -> JSONResponse:
     db: Database = request.app.state.db
     try:
@@ -37,7 +37,11 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "schema": current})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics(request: Request) -> Response:
     payload, content_type = metrics_payload(request.app.state.metrics)
     return Response(payload, media_type=content_type)

@@ -1,21 +1,197 @@
+"""Types shared by every domain's API: limited strings, ids, pages and documented errors."""
+
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path
-from pydantic import BaseModel
+from fastapi import Depends, Path, Query, Request
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
+
+from opsloop.core.errors import ValidationFailed
 
 T = TypeVar("T")
+
+#: Row ids fit PostgreSQL's 32-bit INTEGER; larger numbers are refused up front (422) instead
+#: of overflowing in the database driver.
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+#: No NUL (PostgreSQL cannot store it); a lone surrogate (not encodable as UTF-8) already fails
+#: pydantic's pattern matching. Stated as a pattern so that clients and fuzzers know the rule.
+PLAIN_PATTERN = r"^[^\x00]*$"
+#: Any string the API takes; add ``Field(max_length=...)`` for its column's limit.
+PlainStr = Annotated[str, StringConstraints(pattern=PLAIN_PATTERN)]
+
+#: What a pattern means, for error messages ("must be ..." instead of the regular expression).
+PATTERN_RULES: dict[str, str] = {PLAIN_PATTERN: "must not contain NUL characters"}
+
+
+def explain_pattern(pattern: str, rule: str) -> str:
+    PATTERN_RULES[pattern] = rule
+    return pattern
+
+
+def text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
+async def plain_params(request: Request) -> None:
+    """Path and query values: the same NUL and surrogate rule as in bodies, for every route."""
+    values = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in values:
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValidationFailed(f"{name}: {problem}", field=name)
+
+
+def tidy_number(value: float) -> float:
+    """Binary noise such as 223.20000000000002 dropped: 12 significant digits are kept."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return value
+    return float(f"{value:.12g}")
+
+
+def tidy(value: Any) -> Any:
+    if isinstance(value, float):
+        return tidy_number(value)
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [tidy(v) for v in value]
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    # JSON true is not 1 and "99.9" is not a number, whatever Python's lax conversions say.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    # A bare number would be read as seconds since 1970: the schema promises a date-time.
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-01T00:00:00Z")
+    return value
+
+
+JsonNumber = Annotated[float, BeforeValidator(_json_number)]
+#: An ISO 8601 date-time string (never a number of seconds).
+Timestamp = Annotated[datetime, BeforeValidator(_iso_text)]
+
+#: A float as shown to people and scripts: rounded on output, never in the math.
+Number = Annotated[float, PlainSerializer(tidy_number, return_type=float)]
+Tidy = Annotated[T, PlainSerializer(tidy)]
 
 
 class Page(BaseModel, Generic[T]):
     """A page of a list endpoint; pass ``next_cursor`` back as ``cursor`` for the next one."""
 
     items: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None, description="absent on the last page; opaque, pass it back as cursor"
+    )
 
 
-#: Row ids fit PostgreSQL's 32-bit INTEGER; larger numbers are refused up front (422) instead
-#: of overflowing in the database driver.
-MAX_ID = 2_147_483_647
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+#: Hex of a key that fits a 32-bit id: every string the pattern admits is a valid cursor.
+_BAD_CURSOR = "cursor: must be a value returned as next_cursor"
+CURSOR_PATTERN = "^([0-9a-f]{1,7}|[0-7][0-9a-f]{7})$"
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    after: int | None
+
+    def admits(self, key: int, *, descending: bool = False) -> bool:
+        if self.after is None:
+            return True
+        return key < self.after if descending else key > self.after
+
+
+def encode_cursor(key: int | None) -> str | None:
+    return None if key is None else format(key, "x")
+
+
+def paging(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, at most {MAX_LIMIT}")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="next_cursor of the previous page",
+            json_schema_extra={"minLength": 1, "maxLength": 8, "pattern": CURSOR_PATTERN},
+        ),
+    ] = None,
+) -> Paging:
+    if cursor is None:
+        return Paging(limit=limit, after=None)
+    if not (0 < len(cursor) <= 8) or any(c not in "0123456789abcdef" for c in cursor):
+        raise ValidationFailed(_BAD_CURSOR, field="cursor")
+    after = int(cursor, 16)
+    if after > MAX_ID:
+        raise ValidationFailed(_BAD_CURSOR, field="cursor")
+    return Paging(limit=limit, after=after)
+
+
+PageQuery = Annotated[Paging, Depends(paging)]
+
+
+def page_of(
+    items: Sequence[T], key: Callable[[T], int], paging: Paging, *, descending: bool = False
+) -> Page[T]:
+    """The page after the cursor of ``items`` ordered by ``key`` (each list pages this way)."""
+    ordered = sorted(
+        (i for i in items if paging.admits(key(i), descending=descending)),
+        key=key,
+        reverse=descending,
+    )
+    page = ordered[: paging.limit]
+    more = len(ordered) > paging.limit
+    return Page(items=page, next_cursor=encode_cursor(key(page[-1])) if more else None)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+_MEANINGS = {
+    400: "the body could not be read (not UTF-8, or not the declared content type)",
+    401: "no token, or an unknown, expired or revoked one",
+    403: "the token's role does not allow this",
+    404: "no such resource",
+    405: "method not allowed; the Allow header lists the methods of this path",
+    409: "conflicts with an existing resource",
+    413: "the body is larger than the server accepts",
+    415: "the body is not in a content type this operation takes",
+    422: "a field is invalid; error.field names it",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for routes: the error statuses they can answer, all in the one error shape."""
+    return {s: {"model": ErrorOut, "description": _MEANINGS[s]} for s in statuses}
+
+
+#: Every authenticated route can answer these.
+AUTHENTICATED = errors(401, 403, 422)
+#: ... and a route that reads a body also these.
+WITH_BODY = errors(400, 401, 403, 413, 422)

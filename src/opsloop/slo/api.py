@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from opsloop.core import clock
 from opsloop.core.db import Database
@@ -17,14 +18,26 @@ from opsloop.core.deps import (
     Viewer,
     WriteSession,
 )
-from opsloop.core.errors import NotFound, ValidationFailed
-from opsloop.core.schemas import Id, Page
+from opsloop.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from opsloop.core.schemas import (
+    AUTHENTICATED,
+    PLAIN_PATTERN,
+    WITH_BODY,
+    Id,
+    Page,
+    PageQuery,
+    errors,
+    page_of,
+    plain_params,
+    tidy,
+)
 from opsloop.slo import charts, evaluation, ingestion
 from opsloop.slo import service as slos
 from opsloop.slo.models import SLO, AlertEvent
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
+    DNS_LABEL,
     AlertEventOut,
     AppliedOut,
     BulkEventBatch,
@@ -38,9 +51,20 @@ from opsloop.slo.schemas import (
     SLOOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["SLOs"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["SLOs"],
+    responses=AUTHENTICATED,
+    dependencies=[Depends(plain_params)],
+)
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/plain"}
 MAX_SPEC_BYTES = 1_000_000
+ServiceFilter = Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN)]
+ServicePath = Annotated[str, Path(max_length=63, pattern=DNS_LABEL)]
+NOT_FOUND = errors(404)
+YAML_BODY = {"type": "string", "description": "OpenSLO v1 or Sloth prometheus/v1 YAML"}
+# Parsed, the YAML is an OpenSLO/Sloth document or rule file (or a stream of documents).
+YAML_OUT = {"application/yaml": {"schema": {"description": "YAML text"}}}
 
 
 def prometheus_client(request: Request) -> PrometheusClient | None:
@@ -83,19 +107,50 @@ def applied_out(applied: slos.Applied) -> AppliedOut:
     )
 
 
+def _created_or_ok(response: Response, applied: list[slos.Applied]) -> None:
+    """201 when something new exists afterwards, 200 for an update or an unchanged re-send."""
+    created = any(a.outcome == "created" for a in applied)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+def _applied_responses(model: Any) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"model": model, "description": "updated or unchanged (outcome says which)"},
+        201: {"model": model, "description": "created"},
+    }
+
+
 @router.get("/slos", response_model=Page[SLOOut])
-def list_slos(_: Viewer, session: ReadSession, service: str | None = None) -> Page[SLOOut]:
-    rows = slos.list_slos(session, service)
+def list_slos(
+    _: Viewer, session: ReadSession, paging: PageQuery, service: ServiceFilter = None
+) -> Page[SLOOut]:
+    rows = [s for s in slos.list_slos(session, service) if paging.admits(s.id)]
+    rows = sorted(rows, key=lambda s: s.id)[: paging.limit + 1]
     latest = slos.latest_results(session, [s.id for s in rows])
-    return Page(items=[slo_out(s, latest.get(s.id)) for s in rows])
+    return page_of([slo_out(s, latest.get(s.id)) for s in rows], lambda s: s.id, paging)
 
 
-@router.post("/slos/apply", response_model=list[AppliedOut])
-async def apply_specs(request: Request, principal: Approver) -> list[AppliedOut]:
+@router.post(
+    "/slos/apply",
+    response_model=list[AppliedOut],
+    responses={**_applied_responses(list[AppliedOut]), **WITH_BODY, **errors(415)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/yaml": {"schema": YAML_BODY},
+                "text/plain": {"schema": YAML_BODY},
+            },
+        }
+    },
+)
+async def apply_specs(
+    request: Request, response: Response, principal: Approver
+) -> list[AppliedOut]:
     """Apply OpenSLO v1 or Sloth prometheus/v1 YAML (multi-document): all or nothing."""
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media not in YAML_TYPES:
-        raise ValidationFailed("send the spec as application/yaml", field="body")
+        raise UnsupportedMediaType("send the spec as application/yaml", field="body")
     body = await request.body()
     if len(body) > MAX_SPEC_BYTES:
         raise ValidationFailed("spec is larger than 1 MB", field="body")
@@ -106,19 +161,28 @@ async def apply_specs(request: Request, principal: Approver) -> list[AppliedOut]
     db: Database = request.app.state.db
     with db.write() as session:
         applied = slos.apply_specs(session, principal, text, "request body")
-    evaluate_applied(request, applied)
-    return [
-        AppliedOut(id=a.slo_id, service=a.service, name=a.name, outcome=a.outcome) for a in applied
-    ]
+        if not applied:
+            raise ValidationFailed("the spec holds no SLO (nothing was applied)", field="body")
+    await run_in_threadpool(evaluate_applied, request, applied)
+    _created_or_ok(response, applied)
+    return [applied_out(a) for a in applied]
 
 
-@router.post("/slos", response_model=AppliedOut, status_code=status.HTTP_201_CREATED)
-def create_pushed(body: PushedSLOCreate, principal: Approver, request: Request) -> AppliedOut:
+@router.post(
+    "/slos",
+    response_model=AppliedOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_applied_responses(AppliedOut), **WITH_BODY},
+)
+def create_pushed(
+    body: PushedSLOCreate, response: Response, principal: Approver, request: Request
+) -> AppliedOut:
     defn = slos.pushed_definition(**body.model_dump())
     db: Database = request.app.state.db
     with db.write() as session:
         applied = slos.apply_definition(session, principal, defn)
     evaluate_applied(request, [applied])
+    _created_or_ok(response, [applied])
     return applied_out(applied)
 
 
@@ -132,36 +196,44 @@ def evaluate_applied(request: Request, applied: list[slos.Applied]) -> None:
         evaluation.evaluate(db, clock.now(), prometheus=prometheus, slo_ids=changed)
 
 
-@router.get("/slos/export")
+@router.get(
+    "/slos/export",
+    response_class=Response,
+    responses={200: {"content": YAML_OUT, "description": "one YAML document per SLO"}},
+)
 def export_specs(
     _: Viewer,
     session: ReadSession,
-    format: Annotated[str, Query(pattern="^(openslo|sloth)$")] = "openslo",
-    service: str | None = None,
+    format: Literal["openslo", "sloth"] = "openslo",
+    service: ServiceFilter = None,
 ) -> Response:
     return Response(slos.export_specs(session, format, service), media_type="application/yaml")
 
 
-@router.get("/slos/rules")
-def rules(_: Viewer, session: ReadSession, service: str | None = None) -> Response:
+@router.get(
+    "/slos/rules",
+    response_class=Response,
+    responses={200: {"content": YAML_OUT, "description": "a Prometheus rule file"}},
+)
+def rules(_: Viewer, session: ReadSession, service: ServiceFilter = None) -> Response:
     """Prometheus recording and alert rules for every Prometheus-sourced SLO."""
     defs = [slos.definition(s) for s in slos.list_slos(session, service) if s.source != "push"]
     return Response(generate_rule_file(defs), media_type="application/yaml")
 
 
-@router.get("/slos/{slo_id}", response_model=SLOOut)
+@router.get("/slos/{slo_id:int}", response_model=SLOOut, responses=NOT_FOUND)
 def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
     slo = slos.get_slo(session, slo_id)
     return slo_out(slo, slos.latest_results(session, [slo.id]).get(slo.id))
 
 
-@router.delete("/slos/{slo_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/slos/{slo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
     slos.delete_slo(session, principal, slo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/slos/{slo_id}/status")
+@router.get("/slos/{slo_id:int}/status", responses=NOT_FOUND)
 def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
     """Evaluate now (not from the scheduler's last run)."""
     # No ReadSession here: evaluate opens its own, and holding a second one meanwhile would
@@ -175,17 +247,20 @@ def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
     )
     if slo_id not in statuses:
         raise NotFound(f"no SLO {slo_id!r}", field="slo")
-    return statuses[slo_id].to_json()
+    result: dict[str, Any] = tidy(statuses[slo_id].to_json())
+    return result
 
 
-@router.get("/slos/{slo_id}/burndown")
+@router.get("/slos/{slo_id:int}/burndown", responses=NOT_FOUND)
 def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
     slo = slos.get_slo(session, slo_id)
     points = charts.burndown(session, slo, clock.now(), prometheus_client(request))
-    return {"points": [{"at": at.isoformat(), "remaining": value} for at, value in points]}
+    return {"points": [{"at": at.isoformat(), "remaining": tidy(value)} for at, value in points]}
 
 
-@router.post("/slos/{slo_id}/events", response_model=PushResult)
+@router.post(
+    "/slos/{slo_id:int}/events", response_model=PushResult, responses={**WITH_BODY, **NOT_FOUND}
+)
 def push_events(
     slo_id: Id, body: EventBatch, principal: Responder, session: DataWriteSession
 ) -> PushResult:
@@ -196,58 +271,65 @@ def push_events(
     )
 
 
-@router.post("/events", response_model=PushResult)
+@router.post("/events", response_model=PushResult, responses=WITH_BODY)
 def push_bulk(body: BulkEventBatch, principal: Responder, session: DataWriteSession) -> PushResult:
     """Counts for several pushed SLOs in one batch; any bad item rejects the whole batch."""
     items = [(e.slo, (e.timestamp, e.good, e.total)) for e in body.events]
     return PushResult(accepted=ingestion.push_bulk(session, principal=principal, items=items))
 
 
-@router.post("/slos/{slo_id}/reset", response_model=PeriodOut)
+@router.post(
+    "/slos/{slo_id:int}/reset", response_model=PeriodOut, responses={**WITH_BODY, **NOT_FOUND}
+)
 def reset(slo_id: Id, body: ResetIn, principal: Admin, session: WriteSession) -> PeriodOut:
     period = slos.reset_budget(session, principal, slo_id, body.reason)
     return PeriodOut.model_validate(period, from_attributes=True)
 
 
-@router.get("/slos/{slo_id}/periods", response_model=list[PeriodOut])
-def periods(slo_id: Id, _: Viewer, session: ReadSession) -> list[PeriodOut]:
+@router.get("/slos/{slo_id:int}/periods", response_model=Page[PeriodOut], responses=NOT_FOUND)
+def periods(slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery) -> Page[PeriodOut]:
     slo = slos.get_slo(session, slo_id)
-    return [
-        PeriodOut.model_validate(p, from_attributes=True) for p in slos.periods(session, slo.id)
-    ]
-
-
-@router.get("/slos/{slo_id}/alerts", response_model=list[AlertEventOut])
-def alert_history(
-    slo_id: Id,
-    _: Viewer,
-    session: ReadSession,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[AlertEventOut]:
-    slo = slos.get_slo(session, slo_id)
-    query = (
-        select(AlertEvent)
-        .where(AlertEvent.slo_id == slo.id)
-        .order_by(AlertEvent.at.desc(), AlertEvent.id.desc())
-        .limit(limit)
+    rows = slos.periods(session, slo.id)
+    page = page_of(rows, lambda p: p.id, paging)
+    return Page(
+        items=[PeriodOut.model_validate(p, from_attributes=True) for p in page.items],
+        next_cursor=page.next_cursor,
     )
-    return [AlertEventOut.model_validate(e, from_attributes=True) for e in session.scalars(query)]
 
 
-@router.get("/services/{service}/budget-state", response_model=ServiceBudgetState)
-def budget_state(service: str, _: Viewer, session: ReadSession) -> ServiceBudgetState:
+@router.get("/slos/{slo_id:int}/alerts", response_model=Page[AlertEventOut], responses=NOT_FOUND)
+def alert_history(
+    slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery
+) -> Page[AlertEventOut]:
+    """Newest first."""
+    slo = slos.get_slo(session, slo_id)
+    query = select(AlertEvent).where(AlertEvent.slo_id == slo.id)
+    if paging.after is not None:
+        query = query.where(AlertEvent.id < paging.after)
+    query = query.order_by(AlertEvent.id.desc()).limit(paging.limit + 1)
+    page = page_of(list(session.scalars(query)), lambda e: e.id, paging, descending=True)
+    return Page(
+        items=[AlertEventOut.model_validate(e, from_attributes=True) for e in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/services/{service}/budget-state", response_model=ServiceBudgetState, responses=NOT_FOUND
+)
+def budget_state(service: ServicePath, _: Viewer, session: ReadSession) -> ServiceBudgetState:
     """The error-budget policy state of a service: change management blocks during a freeze."""
     return ServiceBudgetState(**slos.service_state(session, service))
 
 
 @router.get("/services/{service}/policy")
-def get_policy(service: str, _: Viewer, session: ReadSession) -> dict[str, Any]:
+def get_policy(service: ServicePath, _: Viewer, session: ReadSession) -> dict[str, Any]:
     return {"service": service, "tiers": slos.policy_config(slos.policy_for(session, service))}
 
 
-@router.put("/services/{service}/policy")
+@router.put("/services/{service}/policy", responses=WITH_BODY)
 def put_policy(
-    service: str, body: PolicyIn, principal: Admin, session: WriteSession
+    service: ServicePath, body: PolicyIn, principal: Admin, session: WriteSession
 ) -> dict[str, Any]:
     config = {"tiers": [t.model_dump(exclude_none=True) for t in body.tiers]}
     policy = slos.set_policy(session, principal, service, config)

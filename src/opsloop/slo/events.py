@@ -40,8 +40,13 @@ def validate_batch(
     now: datetime,
     oldest: datetime,
     field: str = "events",
+    positions: Sequence[int] | None = None,
 ) -> list[MinuteCount]:
-    """Check a whole batch before anything is written; the first problem names its field."""
+    """Check a whole batch before anything is written; the first problem names its field.
+
+    An event's field is named by its index in the batch, or by ``positions[index]`` if given.
+    """
+    at = positions if positions is not None else range(len(events))
     if not events:
         raise ValidationFailed("a batch needs at least one event", field=field)
     if len(events) > MAX_BATCH:
@@ -49,7 +54,7 @@ def validate_batch(
     seen: dict[datetime, int] = {}
     out = []
     for index, (timestamp, good, total) in enumerate(events):
-        where = f"{field}[{index}]"
+        where = f"{field}[{at[index]}]"
         if timestamp.tzinfo is None:
             raise ValidationFailed(
                 f"{where}.timestamp needs a time zone", field=f"{where}.timestamp"
@@ -81,7 +86,7 @@ def validate_batch(
             )
         if minute in seen:
             raise ValidationFailed(
-                f"{where}.timestamp falls in the same minute as {field}[{seen[minute]}]; "
+                f"{where}.timestamp falls in the same minute as {field}[{at[seen[minute]]}]; "
                 "send one count per minute",
                 field=f"{where}.timestamp",
             )

@@ -97,26 +97,7 @@ def _validated(slo: SLO, raw: Sequence[Raw], *, indexes: list[int]) -> list[even
         )
     now = clock.now()
     oldest = events.floor_minute(oldest_counted(definition(slo), now))
-    try:
-        return events.validate_batch(raw, now=now, oldest=oldest)
-    except ValidationFailed as exc:
-        raise _renumber(exc, indexes) from None
-
-
-def _renumber(exc: ValidationFailed, indexes: list[int]) -> ValidationFailed:
-    """Point an error about the n-th event of one SLO at its index in the whole batch."""
-    field = exc.field or ""
-    if not (field.startswith("events[") and "]" in field):
-        return exc
-    local = int(field[len("events[") : field.index("]")])
-    if indexes[local] == local and exc.message.count("events[") == 1:
-        return exc
-    whole = f"events[{indexes[local]}]"
-    message = exc.message.replace(f"events[{local}]", whole, 1)
-    if "same minute as events[" in message:
-        earlier = int(message.rsplit("events[", 1)[1].split("]", 1)[0])
-        message = message.replace(f"as events[{earlier}]", f"as events[{indexes[earlier]}]")
-    return ValidationFailed(message, field=whole + field[field.index("]") + 1 :])
+    return events.validate_batch(raw, now=now, oldest=oldest, positions=indexes)
 
 
 def _store(

@@ -2,38 +2,82 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
+
+from opsloop.core.schemas import (
+    JsonNumber,
+    Number,
+    PlainStr,
+    Tidy,
+    Timestamp,
+    explain_pattern,
+)
 
 #: Far beyond any real per-minute count, and far below the 64-bit columns' limit even summed
 #: over a quarter of minutes.
 MAX_COUNT = 10**12
+#: A DNS label, as services and SLO names are (the columns are VARCHAR(63)).
+DNS_LABEL = explain_pattern(
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "must be 1-63 lowercase letters, digits or '-', starting and ending alphanumeric",
+)
+Label = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
+LABEL_NAME = explain_pattern(
+    r"^[a-zA-Z_][a-zA-Z0-9_]{0,99}$", "must be a Prometheus label name: letters, digits, '_'"
+)
 
 
 class PushedEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    timestamp: datetime
-    good: int = Field(le=MAX_COUNT)
-    total: int = Field(le=MAX_COUNT)
+    timestamp: Timestamp
+    good: StrictInt = Field(ge=0, le=MAX_COUNT)
+    total: StrictInt = Field(ge=0, le=MAX_COUNT)
 
 
 class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    events: list[PushedEventIn] = Field(max_length=10_000)
+    events: list[PushedEventIn] = Field(min_length=1, max_length=10_000)
 
 
 class BulkEventIn(PushedEventIn):
-    slo: str = Field(description="SLO id or service/name")
+    slo: Annotated[PlainStr, Field(min_length=1, max_length=127)] = Field(
+        description="the SLO as service/name (or its id)"
+    )
 
 
 class BulkEventBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Minute counts for several pushed SLOs; any bad item rejects the whole batch."""
 
-    events: list[BulkEventIn] = Field(max_length=10_000)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "slo": "checkout/availability",
+                            "timestamp": "2026-11-02T09:00:00Z",
+                            "good": 998,
+                            "total": 1000,
+                        },
+                        {
+                            "slo": "search/latency",
+                            "timestamp": "2026-11-02T09:00:00Z",
+                            "good": 412,
+                            "total": 415,
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    events: list[BulkEventIn] = Field(min_length=1, max_length=10_000)
 
 
 class PushResult(BaseModel):
@@ -45,15 +89,19 @@ class PushedSLOCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service: str
-    name: str
-    objective: float = Field(gt=0, lt=100)
-    window: str = Field(default="30d", description="rolling (e.g. 28d) or week|month|quarter")
-    time_zone: str = "UTC"
+    service: Label
+    name: Label
+    objective: JsonNumber = Field(gt=0, lt=100, description="a percentage, e.g. 99.9")
+    window: Annotated[PlainStr, Field(max_length=32)] = Field(
+        default="30d", description="rolling (e.g. 28d) or week|month|quarter"
+    )
+    time_zone: Annotated[PlainStr, Field(min_length=1, max_length=64)] = "UTC"
     sli_kind: Literal["availability", "error_rate", "latency"] = "availability"
-    description: str = ""
-    owner: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    description: Annotated[PlainStr, Field(max_length=2000)] = ""
+    owner: Annotated[PlainStr, Field(max_length=200)] = ""
+    labels: dict[
+        Annotated[str, Field(pattern=LABEL_NAME)], Annotated[PlainStr, Field(max_length=200)]
+    ] = Field(default_factory=dict, max_length=64)
 
     @field_validator("objective")
     @classmethod
@@ -81,7 +129,7 @@ class SLOOut(BaseModel):
     service: str
     name: str
     source: str
-    objective: float
+    objective: Number
     sli_kind: str
     window: str
     description: str
@@ -92,7 +140,7 @@ class SLOOut(BaseModel):
     period_started_at: datetime = Field(
         description="start of the current budget period, as of the latest evaluation"
     )
-    status: dict[str, Any] | None = Field(
+    status: Tidy[dict[str, Any] | None] = Field(
         default=None, description="the latest evaluation (see /status for a fresh one)"
     )
 
@@ -100,7 +148,7 @@ class SLOOut(BaseModel):
 class ResetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[PlainStr, Field(min_length=1, max_length=500)]
 
 
 class PeriodOut(BaseModel):
@@ -115,25 +163,25 @@ class AlertEventOut(BaseModel):
     severity: str
     firing: bool
     at: datetime
-    factor: float
-    long_burn: float | None
-    short_burn: float | None
+    factor: Number
+    long_burn: Number | None
+    short_burn: Number | None
 
 
 class PolicyTierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    threshold: float
-    state: str
-    action: str
-    approver: str | None = None
-    blocks_changes: bool | None = None
+    threshold: JsonNumber = Field(gt=0, le=1, description="remaining budget, a fraction")
+    state: Annotated[PlainStr, Field(min_length=1, max_length=32)]
+    action: Annotated[PlainStr, Field(max_length=500)]
+    approver: Annotated[PlainStr, Field(min_length=1, max_length=100)] | None = None
+    blocks_changes: StrictBool | None = None
 
 
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tiers: list[PolicyTierIn]
+    tiers: list[PolicyTierIn] = Field(min_length=1, max_length=20)
 
 
 class ServiceBudgetState(BaseModel):
@@ -141,5 +189,5 @@ class ServiceBudgetState(BaseModel):
     state: str
     blocks_changes: bool
     approver: str | None
-    slos: list[dict[str, Any]]
-    tiers: list[dict[str, Any]]
+    slos: Tidy[list[dict[str, Any]]]
+    tiers: Tidy[list[dict[str, Any]]]

@@ -11,17 +11,23 @@ from opsloop.core.audit.schemas import AuditRecordOut, VerificationOut
 from opsloop.core.db import Database
 from opsloop.core.deps import Approver, ReadSession, get_database
 from opsloop.core.errors import ValidationFailed
-from opsloop.core.schemas import Page
+from opsloop.core.schemas import (
+    AUTHENTICATED,
+    PLAIN_PATTERN,
+    Page,
+    PageQuery,
+    Timestamp,
+    encode_cursor,
+    plain_params,
+)
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-
-
-def _cursor(value: str | None) -> int:
-    if value is None:
-        return 0
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
-        raise ValidationFailed("cursor must be a value returned as next_cursor", field="cursor")
-    return int(value)
+router = APIRouter(
+    prefix="/api/v1/audit",
+    tags=["audit"],
+    responses=AUTHENTICATED,
+    dependencies=[Depends(plain_params)],
+)
+Filter = Annotated[str | None, Query(max_length=200, pattern=PLAIN_PATTERN)]
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
@@ -34,14 +40,13 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 def list_audit(
     _: Approver,
     session: ReadSession,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    entity_type: str | None = None,
-    entity_id: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    paging: PageQuery,
+    since: Annotated[Timestamp | None, Query()] = None,
+    until: Annotated[Timestamp | None, Query()] = None,
+    actor: Filter = None,
+    action: Filter = None,
+    entity_type: Filter = None,
+    entity_id: Filter = None,
 ) -> Page[AuditRecordOut]:
     flt = service.AuditFilter(
         since=_aware(since, "since"),
@@ -51,10 +56,10 @@ def list_audit(
         entity_type=entity_type,
         entity_id=entity_id,
     )
-    rows, next_seq = service.page(session, flt, after_seq=_cursor(cursor), limit=limit)
+    rows, next_seq = service.page(session, flt, after_seq=paging.after or 0, limit=paging.limit)
     return Page(
         items=[AuditRecordOut(**service.to_dict(r, parse_changes=False)) for r in rows],
-        next_cursor=str(next_seq) if next_seq is not None else None,
+        next_cursor=encode_cursor(next_seq),
     )
 
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from opsloop.core.auth import service
 from opsloop.core.auth.cache import TokenCache, clear_after_commit
 from opsloop.core.auth.models import ApiToken
 from opsloop.core.auth.schemas import (
+    USERNAME_PATTERN,
     Me,
     TokenCreate,
     TokenCreated,
@@ -18,10 +19,27 @@ from opsloop.core.auth.schemas import (
     UserUpdate,
 )
 from opsloop.core.deps import Admin, ReadSession, Viewer, WriteSession, token_cache
-from opsloop.core.schemas import Id, Page
+from opsloop.core.errors import Forbidden, NotFound
+from opsloop.core.schemas import (
+    AUTHENTICATED,
+    WITH_BODY,
+    Id,
+    Page,
+    PageQuery,
+    errors,
+    page_of,
+    plain_params,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["users and tokens"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["users and tokens"],
+    responses=AUTHENTICATED,
+    dependencies=[Depends(plain_params)],
+)
 Cache = Annotated[TokenCache, Depends(token_cache)]
+UsernamePath = Annotated[str, Path(max_length=64, pattern=USERNAME_PATTERN)]
+UsernameQuery = Annotated[str | None, Query(max_length=64, pattern=USERNAME_PATTERN)]
 
 
 def _token_out(token: ApiToken, username: str) -> TokenOut:
@@ -43,11 +61,17 @@ async def whoami(principal: Viewer) -> Me:
 
 
 @router.get("/users", response_model=Page[UserOut])
-def list_users(_: Admin, session: ReadSession) -> Page[UserOut]:
-    return Page(items=[UserOut.model_validate(u) for u in service.list_users(session)])
+def list_users(_: Admin, session: ReadSession, paging: PageQuery) -> Page[UserOut]:
+    users = [UserOut.model_validate(u) for u in service.list_users(session)]
+    return page_of(users, lambda u: u.id, paging)
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**WITH_BODY, **errors(409)},
+)
 def create_user(body: UserCreate, principal: Admin, session: WriteSession) -> UserOut:
     user = service.create_user(
         session,
@@ -60,9 +84,9 @@ def create_user(body: UserCreate, principal: Admin, session: WriteSession) -> Us
     return UserOut.model_validate(user)
 
 
-@router.patch("/users/{username}", response_model=UserOut)
+@router.patch("/users/{username}", response_model=UserOut, responses={**WITH_BODY, **errors(404)})
 def update_user(
-    username: str, body: UserUpdate, principal: Admin, session: WriteSession, cache: Cache
+    username: UsernamePath, body: UserUpdate, principal: Admin, session: WriteSession, cache: Cache
 ) -> UserOut:
     user = service.update_user(
         session,
@@ -77,12 +101,19 @@ def update_user(
 
 
 @router.get("/tokens", response_model=Page[TokenOut])
-def list_tokens(principal: Viewer, session: ReadSession, user: str | None = None) -> Page[TokenOut]:
+def list_tokens(
+    principal: Viewer, session: ReadSession, paging: PageQuery, user: UsernameQuery = None
+) -> Page[TokenOut]:
     rows = service.list_tokens(session, principal, user)
-    return Page(items=[_token_out(t, u) for t, u in rows])
+    return page_of([_token_out(t, u) for t, u in rows], lambda t: t.id, paging)
 
 
-@router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/tokens",
+    response_model=TokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={**WITH_BODY, **errors(404)},
+)
 def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) -> TokenCreated:
     username = body.user or principal.actor
     expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
@@ -92,8 +123,12 @@ def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) ->
     return TokenCreated(**_token_out(token, username).model_dump(), token=plaintext)
 
 
-@router.delete("/tokens/{token_id}", response_model=TokenOut)
+@router.delete("/tokens/{token_id:int}", response_model=TokenOut, responses=errors(404))
 def revoke_token(token_id: Id, principal: Viewer, session: WriteSession, cache: Cache) -> TokenOut:
-    token, username = service.revoke_token(session, principal, token_id)
+    try:
+        token, username = service.revoke_token(session, principal, token_id)
+    except Forbidden:
+        # Someone else's token is answered like a missing one: no probing for which ids exist.
+        raise NotFound(f"no token with id {token_id}", field="id") from None
     clear_after_commit(session, cache)
     return _token_out(token, username)

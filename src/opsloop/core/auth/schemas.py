@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from opsloop.core.auth.roles import Role
+from opsloop.core.schemas import PlainStr, explain_pattern
+
+#: The rules the service enforces, stated in the schema (users.username is VARCHAR(64)).
+USERNAME_PATTERN = explain_pattern(
+    r"^[a-z0-9][a-z0-9._-]{0,63}$",
+    "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
+)
+Username = Annotated[str, Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN)]
+MIN_PASSWORD_LENGTH = 10
 
 
 class UserOut(BaseModel):
@@ -22,18 +32,20 @@ class UserOut(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: Username
     role: Role
-    display_name: str = Field(default="", max_length=200)
-    password: str | None = Field(default=None, max_length=1000)
+    display_name: Annotated[PlainStr, Field(max_length=200)] = ""
+    password: Annotated[PlainStr, Field(min_length=MIN_PASSWORD_LENGTH, max_length=1000)] | None = (
+        None
+    )
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    disabled: bool | None = None
-    display_name: str | None = Field(default=None, max_length=200)
+    disabled: StrictBool | None = None
+    display_name: Annotated[PlainStr, Field(max_length=200)] | None = None
 
 
 class TokenOut(BaseModel):
@@ -50,10 +62,10 @@ class TokenOut(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str | None = Field(default=None, description="defaults to the caller")
+    user: Username | None = Field(default=None, description="defaults to the caller")
     role: Role
-    name: str = Field(default="", max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    name: Annotated[PlainStr, Field(max_length=100)] = ""
+    expires_in_days: StrictInt | None = Field(default=None, ge=1, le=3650)
 
 
 class TokenCreated(TokenOut):

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from opsloop.slo.spec.checks import SpecError, SpecProblem, join_path
+from opsloop.slo.yaml_limits import nesting_problem
 
 
 class _StrictMixin:
@@ -153,6 +154,8 @@ class Reader:
 
 def load_documents(text: str, source: str) -> list[Any]:
     """Every document of a multi-document YAML text; invalid YAML raises :class:`SpecError`."""
+    if too_deep := nesting_problem(text):
+        raise SpecError([SpecProblem("", f"invalid YAML: {too_deep}")], source)
     try:
         return list(yaml.load_all(text, Loader=_FastLoader))
     except yaml.YAMLError:
