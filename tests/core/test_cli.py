@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from opsloop.core.db import Database
+from tests.cli_run import assert_clean_failure, run
 from tests.helpers import drop_append_only_guard
-
-OPSLOOP = str(Path(sys.executable).parent / "opsloop")
-
-
-def run(db: Database, *args: str, stdin: str | None = None, **env: str):  # type: ignore[no-untyped-def]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSLOOP_")}
-    environ.update({"OPSLOOP_DATABASE_URL": db.url, **env})
-    return subprocess.run(
-        [OPSLOOP, *args], input=stdin, capture_output=True, text=True, env=environ, timeout=60
-    )
-
-
-def assert_clean_failure(result, code: int = 2) -> str:  # type: ignore[no-untyped-def]
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def test_users_tokens_and_audit_round_trip(db: Database, tmp_path: Path) -> None:
@@ -154,3 +134,76 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     result = run(fake, "user", "list")
     assert_clean_failure(result, code=1)
     fake.dispose()
+
+
+def test_version_flag_and_command(db: Database) -> None:
+    from opsloop import __version__
+
+    assert run(db, "--version").stdout == f"opsloop {__version__}\n"
+    assert run(db, "version").stdout == f"opsloop {__version__}\n"
+
+
+def test_config_show_tells_unset_from_masked(db: Database) -> None:
+    shown = run(db, "config", "show", OPSLOOP_SECRET_KEY="topsecret").stdout.splitlines()
+    assert "secret_key = ********" in shown
+    assert "admin_password = (not set)" in shown
+    assert "prometheus_url = (not set)" in shown
+    as_json = json.loads(run(db, "config", "show", "--json").stdout)
+    assert as_json["secret_key"] is None and as_json["admin_password"] is None
+
+
+def test_never_migrated_sqlite_names_the_database_and_leaves_no_file(tmp_path: Path) -> None:
+    data_dir = tmp_path / "elsewhere"
+    for args in (("slo", "status"), ("user", "list"), ("audit", "verify"), ("slo", "rules")):
+        result = run(None, *args, OPSLOOP_DATA_DIR=str(data_dir))
+        line = assert_clean_failure(result, code=1)
+        assert f"sqlite:///{data_dir}/opsloop.db" in line, line
+        assert "opsloop db upgrade" in line
+    current = run(None, "db", "current", OPSLOOP_DATA_DIR=str(data_dir))
+    assert current.returncode == 0 and current.stdout.startswith("empty")
+    assert not data_dir.exists()
+    assert run(None, "db", "upgrade", OPSLOOP_DATA_DIR=str(data_dir)).returncode == 0
+    assert run(None, "user", "list", OPSLOOP_DATA_DIR=str(data_dir)).returncode == 0
+
+
+def test_never_migrated_postgresql_masks_the_password(pg_database_url: str) -> None:
+    import uuid
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    name = f"opsloop_unmigrated_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(pg_database_url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as adm:
+        adm.execute(f'CREATE DATABASE "{name}"')
+    try:
+        # trust authentication ignores the password, so the URL may carry one for the test
+        url = make_url(pg_database_url).set(database=name, password="hunter2")
+        result = run(None, "slo", "status", OPSLOOP_DATABASE_URL=url.render_as_string(False))
+        line = assert_clean_failure(result, code=1)
+        assert "hunter2" not in line and ":********@" in line and name in line
+        assert "has no opsloop schema" in line and "opsloop db upgrade" in line
+    finally:
+        with psycopg.connect(
+            admin_url.render_as_string(hide_password=False), autocommit=True
+        ) as adm:
+            adm.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_busy_port_is_one_line_naming_opsloop_port(db: Database, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            db,
+            "serve",
+            OPSLOOP_PORT=str(port),
+            OPSLOOP_DATA_DIR=str(tmp_path),
+            OPSLOOP_HOST="127.0.0.1",
+        )
+    line = assert_clean_failure(result, code=2)
+    assert f"127.0.0.1:{port}" in line and "OPSLOOP_PORT" in line and "--port" in line
+    assert "opsloop" not in result.stdout and " on http://" not in result.stderr
