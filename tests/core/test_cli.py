@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from opsloop.core.db import Database
-from tests.cli_run import assert_clean_failure, run
+from tests.cli_run import assert_clean_failure, invoke, run
 from tests.helpers import drop_append_only_guard
 
 
@@ -136,37 +136,50 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     fake.dispose()
 
 
-def test_version_flag_and_command(db: Database) -> None:
+def test_version_flag_and_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opsloop import __version__
 
-    assert run(db, "--version").stdout == f"opsloop {__version__}\n"
-    assert run(db, "version").stdout == f"opsloop {__version__}\n"
+    assert run(None, "--version").stdout == f"opsloop {__version__}\n"
+    assert invoke(capsys, monkeypatch, None, "version").stdout == f"opsloop {__version__}\n"
 
 
-def test_config_show_tells_unset_from_masked(db: Database) -> None:
-    shown = run(db, "config", "show", OPSLOOP_SECRET_KEY="topsecret").stdout.splitlines()
+def test_config_show_tells_unset_from_masked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = invoke(capsys, monkeypatch, None, "config", "show", OPSLOOP_SECRET_KEY="topsecret")
+    shown = result.stdout.splitlines()
     assert "secret_key = ********" in shown
     assert "admin_password = (not set)" in shown
     assert "prometheus_url = (not set)" in shown
-    as_json = json.loads(run(db, "config", "show", "--json").stdout)
+    as_json = json.loads(invoke(capsys, monkeypatch, None, "config", "show", "--json").stdout)
     assert as_json["secret_key"] is None and as_json["admin_password"] is None
 
 
-def test_never_migrated_sqlite_names_the_database_and_leaves_no_file(tmp_path: Path) -> None:
+def test_never_migrated_sqlite_names_the_database_and_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     data_dir = tmp_path / "elsewhere"
-    for args in (("slo", "status"), ("user", "list"), ("audit", "verify"), ("slo", "rules")):
-        result = run(None, *args, OPSLOOP_DATA_DIR=str(data_dir))
-        line = assert_clean_failure(result, code=1)
-        assert f"sqlite:///{data_dir}/opsloop.db" in line, line
-        assert "opsloop db upgrade" in line
-    current = run(None, "db", "current", OPSLOOP_DATA_DIR=str(data_dir))
+    env = {"OPSLOOP_DATA_DIR": str(data_dir)}
+    expected = (
+        f"error: the database sqlite:///{data_dir}/opsloop.db has no opsloop schema; "
+        "run 'opsloop db upgrade'"
+    )
+    assert assert_clean_failure(run(None, "slo", "status", **env), code=1) == expected
+    for args in (("user", "list"), ("audit", "verify"), ("slo", "rules"), ("token", "list")):
+        line = assert_clean_failure(invoke(capsys, monkeypatch, None, *args, **env), code=1)
+        assert line == expected
+    current = invoke(capsys, monkeypatch, None, "db", "current", **env)
     assert current.returncode == 0 and current.stdout.startswith("empty")
     assert not data_dir.exists()
-    assert run(None, "db", "upgrade", OPSLOOP_DATA_DIR=str(data_dir)).returncode == 0
-    assert run(None, "user", "list", OPSLOOP_DATA_DIR=str(data_dir)).returncode == 0
+    assert invoke(capsys, monkeypatch, None, "db", "upgrade", **env).returncode == 0
+    assert invoke(capsys, monkeypatch, None, "user", "list", **env).returncode == 0
 
 
-def test_never_migrated_postgresql_masks_the_password(pg_database_url: str) -> None:
+def test_never_migrated_postgresql_masks_the_password(
+    pg_database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import uuid
 
     import psycopg
@@ -174,36 +187,36 @@ def test_never_migrated_postgresql_masks_the_password(pg_database_url: str) -> N
 
     name = f"opsloop_unmigrated_{uuid.uuid4().hex[:8]}"
     admin_url = make_url(pg_database_url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as adm:
-        adm.execute(f'CREATE DATABASE "{name}"')
+    admin = admin_url.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
         # trust authentication ignores the password, so the URL may carry one for the test
         url = make_url(pg_database_url).set(database=name, password="hunter2")
-        result = run(None, "slo", "status", OPSLOOP_DATABASE_URL=url.render_as_string(False))
+        result = invoke(
+            capsys, monkeypatch, None, "slo", "status",
+            OPSLOOP_DATABASE_URL=url.render_as_string(hide_password=False),
+        )  # fmt: skip
         line = assert_clean_failure(result, code=1)
         assert "hunter2" not in line and ":********@" in line and name in line
         assert "has no opsloop schema" in line and "opsloop db upgrade" in line
     finally:
-        with psycopg.connect(
-            admin_url.render_as_string(hide_password=False), autocommit=True
-        ) as adm:
-            adm.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_busy_port_is_one_line_naming_opsloop_port(db: Database, tmp_path: Path) -> None:
+def test_busy_port_is_one_line_naming_opsloop_port(tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run(
-            db,
-            "serve",
-            OPSLOOP_PORT=str(port),
-            OPSLOOP_DATA_DIR=str(tmp_path),
-            OPSLOOP_HOST="127.0.0.1",
-        )
+        env = {"OPSLOOP_PORT": str(port), "OPSLOOP_DATA_DIR": str(tmp_path / "data")}
+        result = run(None, "serve", "--host", "127.0.0.1", **env)
     line = assert_clean_failure(result, code=2)
-    assert f"127.0.0.1:{port}" in line and "OPSLOOP_PORT" in line and "--port" in line
-    assert "opsloop" not in result.stdout and " on http://" not in result.stderr
+    assert line == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "choose another port with --port or OPSLOOP_PORT"
+    )
+    assert result.stdout == "" and not (tmp_path / "data").exists()
