@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,17 @@ def test_export_time_window(db: Database) -> None:
     assert len(json.loads(past.stdout)) == 1
 
 
-def test_verify_names_the_first_bad_record(db: Database) -> None:
+@pytest.fixture
+def guard_restored(db: Database) -> Iterator[Database]:
+    """PostgreSQL keeps a disabled trigger across TRUNCATE: re-enable it for the next test."""
+    yield db
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_records ENABLE TRIGGER USER"))
+
+
+def test_verify_names_the_first_bad_record(guard_restored: Database) -> None:
+    db = guard_restored
     for name in ("a1", "a2", "a3"):
         run(db, "user", "create", name, "--role", "viewer")
     head = run(db, "audit", "head").stdout.strip()
@@ -57,7 +68,8 @@ def test_verify_names_the_first_bad_record(db: Database) -> None:
     assert "record 2" in result.stderr
 
 
-def test_verify_anchor_catches_truncation(db: Database) -> None:
+def test_verify_anchor_catches_truncation(guard_restored: Database) -> None:
+    db = guard_restored
     for name in ("b1", "b2"):
         run(db, "user", "create", name, "--role", "viewer")
     anchor = run(db, "audit", "head").stdout.strip()
