@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from typing import Annotated
+import socket
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +14,14 @@ from opsloop import __version__
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
 from opsloop.core.bootstrap import ADMIN_USERNAME, first_start
-from opsloop.core.cliutil import console, database, fail, run_cli, settings
+from opsloop.core.cliutil import (
+    console,
+    fail,
+    run_cli,
+    settings,
+    sqlite_file,
+    unmigrated_database,
+)
 from opsloop.core.config import mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
@@ -29,8 +37,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(users, name="user")
@@ -39,52 +47,93 @@ app.add_typer(audit, name="audit")
 app.add_typer(slo, name="slo")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"opsloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
 @app.command()
 def version() -> None:
-    print(__version__)
+    """Print the version."""
+    print(f"opsloop {__version__}")
 
 
 @config_app.command("show")
-def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Print the effective settings, secrets masked."""
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (unset is null).")] = False,
+) -> None:
+    """Print the effective settings: secrets as ******** when set, (not set) when not."""
     shown = settings().masked()
     if as_json:
         print(json.dumps(shown, indent=2))
         return
     for key, value in shown.items():
-        print(f"{key} = {value}")
+        print(f"{key} = {_shown_value(value)}")
+
+
+def _shown_value(value: Any) -> str:
+    if value is None or value == "":
+        return "(not set)"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending migrations."""
+    """Create the schema or apply pending migrations (serve does this at start too)."""
     from opsloop.core import migrate
 
-    db = database()
+    db = unmigrated_database()
     migrate.upgrade(db.engine)
     console.print(f"database at {migrate.current_revision(db.engine)} (head)")
 
 
 @db_app.command("current")
 def db_current() -> None:
+    """Print the schema revision of the database and whether it is up to date."""
     from opsloop.core import migrate
 
-    db = database()
-    current, head = migrate.current_revision(db.engine), migrate.head_revision()
+    head = migrate.head_revision()
+    path = sqlite_file(settings().database_url)
+    if path is not None and not path.is_file():
+        print(f"empty (no database file at {path}; 'opsloop db upgrade' creates it at {head})")
+        return
+    db = unmigrated_database()
+    current = migrate.current_revision(db.engine)
     state = "up to date" if current == head else f"behind; head is {head}"
     print(f"{current or 'empty'} ({state})")
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="default: OPSLOOP_HOST")] = None,
-    port: Annotated[int | None, typer.Option(help="default: OPSLOOP_PORT")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, max=64)] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(metavar="HOST", help="Address to listen on [default: OPSLOOP_HOST]"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="Port to listen on [default: OPSLOOP_PORT]")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes [default: OPSLOOP_WORKERS]"),
+    ] = None,
     demo: Annotated[
         bool,
         typer.Option(
             "--demo",
-            help="on a first start, also create demo users and SLOs (default: OPSLOOP_DEMO_DATA)",
+            help="On a first start, also create demo users and SLOs [default: OPSLOOP_DEMO_DATA]",
         ),
     ] = False,
 ) -> None:
@@ -95,8 +144,9 @@ def serve(
     from opsloop.core.http_timeouts import HeaderTimeoutProtocol
 
     cfg = settings()
+    _require_free_port(host or cfg.host, port or cfg.port)
     configure_logging(cfg.log_level, cfg.log_format)
-    db = database()
+    db = unmigrated_database()
     usable = usable_connections(db)
     if usable is not None and (
         problem := connection_budget_problem(usable, workers or cfg.workers)
@@ -135,6 +185,24 @@ def serve(
         proxy_headers=True,
         http=HeaderTimeoutProtocol,
     )
+
+
+def _require_free_port(host: str, port: int) -> None:
+    # uvicorn would report a busy port only after the start-up banner, as a traceback-like log.
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host!r}: {exc.strerror}; set --host or OPSLOOP_HOST")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(
+                f"cannot listen on {host}:{port}: {exc.strerror}; "
+                "choose another port with --port or OPSLOOP_PORT",
+            )
 
 
 def _prepare_multiprocess_metrics(path: os.PathLike[str]) -> None:

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from opsloop.core.db import Database
+from tests.cli_run import assert_clean_failure, invoke, run
 from tests.helpers import append_only_guard_dropped
-
-OPSLOOP = str(Path(sys.executable).parent / "opsloop")
-
-
-def run(db: Database, *args: str, stdin: str | None = None, **env: str):  # type: ignore[no-untyped-def]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSLOOP_")}
-    environ.update({"OPSLOOP_DATABASE_URL": db.url, **env})
-    return subprocess.run(
-        [OPSLOOP, *args], input=stdin, capture_output=True, text=True, env=environ, timeout=60
-    )
-
-
-def assert_clean_failure(result, code: int = 2) -> str:  # type: ignore[no-untyped-def]
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def test_users_tokens_and_audit_round_trip(db: Database, tmp_path: Path) -> None:
@@ -64,7 +45,17 @@ def test_export_time_window(db: Database) -> None:
     assert len(json.loads(past.stdout)) == 1
 
 
-def test_verify_names_the_first_bad_record(db: Database) -> None:
+@pytest.fixture
+def guard_restored(db: Database) -> Iterator[Database]:
+    """PostgreSQL keeps a disabled trigger across TRUNCATE: re-enable it for the next test."""
+    yield db
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_records ENABLE TRIGGER USER"))
+
+
+def test_verify_names_the_first_bad_record(guard_restored: Database) -> None:
+    db = guard_restored
     for name in ("a1", "a2", "a3"):
         run(db, "user", "create", name, "--role", "viewer")
     head = run(db, "audit", "head").stdout.strip()
@@ -76,7 +67,8 @@ def test_verify_names_the_first_bad_record(db: Database) -> None:
     assert "record 2" in result.stderr
 
 
-def test_verify_anchor_catches_truncation(db: Database) -> None:
+def test_verify_anchor_catches_truncation(guard_restored: Database) -> None:
+    db = guard_restored
     for name in ("b1", "b2"):
         run(db, "user", "create", name, "--role", "viewer")
     anchor = run(db, "audit", "head").stdout.strip()
@@ -152,3 +144,89 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     result = run(fake, "user", "list")
     assert_clean_failure(result, code=1)
     fake.dispose()
+
+
+def test_version_flag_and_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsloop import __version__
+
+    assert run(None, "--version").stdout == f"opsloop {__version__}\n"
+    assert invoke(capsys, monkeypatch, None, "version").stdout == f"opsloop {__version__}\n"
+
+
+def test_config_show_tells_unset_from_masked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = invoke(capsys, monkeypatch, None, "config", "show", OPSLOOP_SECRET_KEY="topsecret")
+    shown = result.stdout.splitlines()
+    assert "secret_key = ********" in shown
+    assert "admin_password = (not set)" in shown
+    assert "prometheus_url = (not set)" in shown
+    as_json = json.loads(invoke(capsys, monkeypatch, None, "config", "show", "--json").stdout)
+    assert as_json["secret_key"] is None and as_json["admin_password"] is None
+
+
+def test_never_migrated_sqlite_names_the_database_and_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "elsewhere"
+    env = {"OPSLOOP_DATA_DIR": str(data_dir)}
+    expected = (
+        f"error: the database sqlite:///{data_dir}/opsloop.db has no opsloop schema; "
+        "run 'opsloop db upgrade'"
+    )
+    assert assert_clean_failure(run(None, "slo", "status", **env), code=1) == expected
+    for args in (("user", "list"), ("audit", "verify"), ("slo", "rules"), ("token", "list")):
+        line = assert_clean_failure(invoke(capsys, monkeypatch, None, *args, **env), code=1)
+        assert line == expected
+    current = invoke(capsys, monkeypatch, None, "db", "current", **env)
+    assert current.returncode == 0 and current.stdout.startswith("empty")
+    assert not data_dir.exists()
+    assert invoke(capsys, monkeypatch, None, "db", "upgrade", **env).returncode == 0
+    assert invoke(capsys, monkeypatch, None, "user", "list", **env).returncode == 0
+
+
+def test_never_migrated_postgresql_masks_the_password(
+    pg_database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    name = f"opsloop_unmigrated_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(pg_database_url).set(drivername="postgresql", database="postgres")
+    admin = admin_url.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        # trust authentication ignores the password, so the URL may carry one for the test
+        url = make_url(pg_database_url).set(database=name, password="hunter2")
+        result = invoke(
+            capsys, monkeypatch, None, "slo", "status",
+            OPSLOOP_DATABASE_URL=url.render_as_string(hide_password=False),
+        )  # fmt: skip
+        line = assert_clean_failure(result, code=1)
+        assert "hunter2" not in line and ":********@" in line and name in line
+        assert "has no opsloop schema" in line and "opsloop db upgrade" in line
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_busy_port_is_one_line_naming_opsloop_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"OPSLOOP_PORT": str(port), "OPSLOOP_DATA_DIR": str(tmp_path / "data")}
+        result = run(None, "serve", "--host", "127.0.0.1", **env)
+    line = assert_clean_failure(result, code=2)
+    assert line == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "choose another port with --port or OPSLOOP_PORT"
+    )
+    assert result.stdout == "" and not (tmp_path / "data").exists()

@@ -98,13 +98,16 @@ class Settings(BaseSettings):
         return self
 
     def masked(self) -> dict[str, Any]:
-        """Effective settings as shown to operators: secrets and URL passwords hidden."""
+        """Effective settings as shown to operators: secrets and URL passwords hidden.
+
+        An unset secret or URL is None, so that "not set" and "set but hidden" differ.
+        """
         shown: dict[str, Any] = {}
         for name, value in self.model_dump().items():
             if isinstance(value, SecretStr):
-                shown[name] = "********" if value.get_secret_value() else ""
+                shown[name] = "********" if value.get_secret_value() else None
             elif name.endswith("_url") and isinstance(value, str):
-                shown[name] = mask_url_password(value)
+                shown[name] = mask_url_password(value) if value else None
             else:
                 shown[name] = str(value) if isinstance(value, Path) else value
         return shown

@@ -32,10 +32,13 @@ def parse_time(value: str | None, option: str) -> datetime | None:
 def verify(
     anchor: Annotated[
         str | None,
-        typer.Option(help="SEQ:HASH kept outside opsloop (see 'audit head'); catches truncation"),
+        typer.Option(
+            metavar="SEQ:HASH",
+            help="SEQ:HASH kept outside opsloop (see 'audit head'); catches truncation",
+        ),
     ] = None,
     full: Annotated[
-        bool, typer.Option("--full", help="hash every record, not only those since the checkpoint")
+        bool, typer.Option("--full", help="Hash every record, not only those since the checkpoint")
     ] = False,
 ) -> None:
     """Exit 0 if the chain is intact, 1 naming the first bad record otherwise."""
@@ -68,10 +71,17 @@ def head(
 
 @audit.command("export")
 def export(
-    since: Annotated[str | None, typer.Option(help="from this time (inclusive)")] = None,
-    until: Annotated[str | None, typer.Option(help="up to this time (exclusive)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "json",
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    since: Annotated[
+        str | None, typer.Option(metavar="TIME", help="From this ISO time (inclusive).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="TIME", help="Up to this ISO time (exclusive).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="csv or json")] = "json",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of to stdout."),
+    ] = None,
 ) -> None:
     """Export audit records for an auditor."""
     if fmt not in {"csv", "json"}:

@@ -14,6 +14,15 @@ from opsloop.core.cliutil import cli_principal, console, database, fail
 users = typer.Typer(help="Manage users.", no_args_is_help=True)
 tokens = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 
+Username = Annotated[str, typer.Argument(metavar="USERNAME", help="The user's login name.")]
+RoleOption = Annotated[
+    str, typer.Option(metavar="ROLE", help="viewer, responder, approver or admin.")
+]
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the web password from the first line of stdin."),
+]
+
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
@@ -28,10 +37,10 @@ def _read_password(from_stdin: bool) -> str:
 
 @users.command("create")
 def user_create(
-    username: str,
-    role: Annotated[str, typer.Option(help="viewer, responder, approver or admin")],
-    display_name: Annotated[str, typer.Option()] = "",
-    password_stdin: Annotated[bool, typer.Option(help="read a web password from stdin")] = False,
+    username: Username,
+    role: RoleOption,
+    display_name: Annotated[str, typer.Option(metavar="TEXT", help="Name shown in the UI.")] = "",
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user (add --password-stdin to allow web login)."""
     parsed = service.parse_role(role)
@@ -44,7 +53,8 @@ def user_create(
 
 
 @users.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def user_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List users with their role and whether they are disabled."""
     with database().read() as session:
         rows = service.list_users(session)
     if as_json:
@@ -66,9 +76,8 @@ def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @users.command("set-password")
-def user_set_password(
-    username: str, password_stdin: Annotated[bool, typer.Option()] = False
-) -> None:
+def user_set_password(username: Username, password_stdin: PasswordStdin = False) -> None:
+    """Set a user's web password (asked twice on the terminal, or read from stdin)."""
     password = _read_password(password_stdin)
     with database().write() as session:
         service.set_password(session, cli_principal(), username, password)
@@ -77,11 +86,22 @@ def user_set_password(
 
 @users.command("update")
 def user_update(
-    username: str,
-    role: Annotated[str | None, typer.Option()] = None,
-    disabled: Annotated[bool | None, typer.Option("--disable/--enable")] = None,
-    display_name: Annotated[str | None, typer.Option()] = None,
+    username: Username,
+    role: Annotated[
+        str | None,
+        typer.Option(metavar="ROLE", help="New role: viewer, responder, approver or admin."),
+    ] = None,
+    disabled: Annotated[
+        bool | None,
+        typer.Option(
+            "--disable/--enable", help="Disable (ends sessions and tokens) or enable the user."
+        ),
+    ] = None,
+    display_name: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="New name shown in the UI.")
+    ] = None,
 ) -> None:
+    """Change a user's role, display name or whether they can sign in (audited)."""
     parsed = service.parse_role(role) if role is not None else None
     with database().write() as session:
         user = service.update_user(
@@ -99,10 +119,13 @@ def user_update(
 
 @tokens.command("create")
 def token_create(
-    user: Annotated[str, typer.Option(help="the user the token acts as")],
-    role: Annotated[str, typer.Option(help="viewer, responder, approver or admin")],
-    name: Annotated[str, typer.Option()] = "",
-    expires_days: Annotated[int | None, typer.Option(min=1, max=3650)] = None,
+    user: Annotated[str, typer.Option(metavar="USERNAME", help="The user the token acts as.")],
+    role: RoleOption,
+    name: Annotated[str, typer.Option(metavar="TEXT", help="What the token is for.")] = "",
+    expires_days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, metavar="DAYS", help="Expire after DAYS [default: never]"),
+    ] = None,
 ) -> None:
     """Create an API token. It is printed once; opsloop keeps only its hash."""
     parsed = service.parse_role(role)
@@ -120,7 +143,12 @@ def token_create(
 
 
 @tokens.command("list")
-def token_list(user: Annotated[str | None, typer.Option()] = None) -> None:
+def token_list(
+    user: Annotated[
+        str | None, typer.Option(metavar="USERNAME", help="Only this user's tokens.")
+    ] = None,
+) -> None:
+    """List API tokens (never the tokens themselves, only their first characters)."""
     with database().read() as session:
         rows = service.list_tokens(session, cli_principal(), user)
     table = Table("id", "user", "name", "prefix", "role", "expires", "revoked")
@@ -138,7 +166,10 @@ def token_list(user: Annotated[str | None, typer.Option()] = None) -> None:
 
 
 @tokens.command("revoke")
-def token_revoke(token_id: int) -> None:
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="The id shown by 'token list'.")],
+) -> None:
+    """Revoke an API token at once (audited)."""
     with database().write() as session:
         service.revoke_token(session, cli_principal(), token_id)
     console.print(f"token {token_id} revoked")
