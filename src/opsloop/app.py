@@ -19,11 +19,11 @@ from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.slo import web as slo_web
 from opsloop.slo.api import router as slo_router
 from opsloop.slo.jobs import jobs as slo_jobs
 from opsloop.slo.metrics import SLOCollector
-from opsloop.web import routes as web_routes
-from opsloop.web import slo_pages
+from opsloop.web import shell as web_shell
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
 API_ROUTERS = [auth_router, audit_router, slo_router]
@@ -74,9 +74,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
-    app.include_router(slo_pages.router)  # before the shell's catch-all domain route
-    app.include_router(web_routes.router)
-    web_routes.install_handlers(app)
+    web_shell.install(app, domain_routers=[slo_web.router])
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     app.add_middleware(ObservabilityMiddleware)
     return app

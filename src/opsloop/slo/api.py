@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import select
 
 from opsloop.core import clock
 from opsloop.core.db import Database
@@ -12,8 +11,8 @@ from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.core.schemas import Id, Page
 from opsloop.slo import charts, evaluation
 from opsloop.slo import service as slos
-from opsloop.slo.models import SLO, AlertEvent
-from opsloop.slo.prometheus import PrometheusClient
+from opsloop.slo.deps import prometheus_client
+from opsloop.slo.models import SLO
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
     AlertEventOut,
@@ -32,18 +31,6 @@ from opsloop.slo.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["SLOs"])
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/plain"}
 MAX_SPEC_BYTES = 1_000_000
-
-
-def prometheus_client(request: Request) -> PrometheusClient | None:
-    """One client per process, reused across requests (keep-alive to Prometheus)."""
-    url = request.app.state.settings.prometheus_url
-    if not url:
-        return None
-    client: PrometheusClient | None = getattr(request.app.state, "prometheus", None)
-    if client is None:
-        client = PrometheusClient(url)
-        request.app.state.prometheus = client
-    return client
 
 
 def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
@@ -224,13 +211,10 @@ def alert_history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertEventOut]:
     slo = slos.get_slo(session, slo_id)
-    query = (
-        select(AlertEvent)
-        .where(AlertEvent.slo_id == slo.id)
-        .order_by(AlertEvent.at.desc(), AlertEvent.id.desc())
-        .limit(limit)
-    )
-    return [AlertEventOut.model_validate(e, from_attributes=True) for e in session.scalars(query)]
+    return [
+        AlertEventOut.model_validate(e, from_attributes=True)
+        for e in slos.alert_history(session, slo.id, limit=limit)
+    ]
 
 
 @router.get("/services/{service}/budget-state", response_model=ServiceBudgetState)

@@ -23,7 +23,7 @@ from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.core.schemas import MAX_ID
 from opsloop.slo import events
-from opsloop.slo.models import SLO, BudgetPeriod, Evaluation, ServicePolicy
+from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.spec import (
     CalendarWindow,
@@ -77,6 +77,11 @@ def summary(defn: SLODefinition) -> dict[str, Any]:
         "queries": indicator_queries(defn.indicator),
         "alerting": defn.alerting.enabled,
     }
+
+
+def is_rolling(defn: SLODefinition) -> bool:
+    """Rolling SLOs can have their budget reset; calendar ones start afresh each period."""
+    return not isinstance(defn.window, CalendarWindow)
 
 
 def source_of(defn: SLODefinition) -> str:
@@ -250,6 +255,17 @@ def reset_budget(
 def periods(session: Session, slo_id: int) -> list[BudgetPeriod]:
     query = select(BudgetPeriod).where(BudgetPeriod.slo_id == slo_id)
     return list(session.scalars(query.order_by(BudgetPeriod.started_at)))
+
+
+def alert_history(session: Session, slo_id: int, *, limit: int = 100) -> list[AlertEvent]:
+    """The SLO's alert transitions, newest first."""
+    query = (
+        select(AlertEvent)
+        .where(AlertEvent.slo_id == slo_id)
+        .order_by(AlertEvent.at.desc(), AlertEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def push_events(

@@ -3,15 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from opsloop.core.audit import service
 from opsloop.core.audit.schemas import AuditRecordOut, VerificationOut
-from opsloop.core.deps import Approver, ReadSession
+from opsloop.core.auth.roles import Principal
+from opsloop.core.deps import ReadSession, require_role
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import Page
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+Reader = Annotated[Principal, Depends(require_role(service.READ_ROLE))]
 
 
 def _cursor(value: str | None) -> int:
@@ -30,7 +32,7 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 @router.get("", response_model=Page[AuditRecordOut])
 def list_audit(
-    _: Approver,
+    _: Reader,
     session: ReadSession,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -57,6 +59,6 @@ def list_audit(
 
 
 @router.get("/verify", response_model=VerificationOut)
-def verify(_: Approver, session: ReadSession) -> VerificationOut:
+def verify(_: Reader, session: ReadSession) -> VerificationOut:
     result = service.verify_chain(session)
     return VerificationOut(**result.__dict__)
