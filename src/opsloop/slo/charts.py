@@ -156,7 +156,6 @@ def burndown_svg(chart: Burndown, frame: Frame = WIDE) -> str:
     """Budget remaining across the whole window: 100 % at the top, the 0 % line marked, and the
     scale extended below it when the budget is overspent."""
     f = frame
-    inner_w = f.width - f.left - f.right
     inner_h = f.height - f.top - f.bottom
     known = [v for _, v in chart.points if v is not None]
     high = max([1.0, *known])
@@ -164,11 +163,14 @@ def burndown_svg(chart: Burndown, frame: Frame = WIDE) -> str:
     low = levels[0]
     if 1.0 not in levels and (1.0 - levels[-1]) / (high - low) * inner_h >= 1.5 * f.font:
         levels.append(1.0)  # 100 % is where every period starts: label it whenever it fits
+    # Room for the longest value label ("-1 000%"), so it is never cut off at the left edge.
+    left = max(f.left, round(0.62 * f.font * max(len(_percent(v)) for v in levels)) + 10)
+    inner_w = f.width - left - f.right
     span = (chart.end - chart.start).total_seconds() or 1.0
 
     def x(at: datetime) -> float:
         offset = (at - chart.start).total_seconds() / span
-        return f.left + min(max(offset, 0.0), 1.0) * inner_w
+        return left + min(max(offset, 0.0), 1.0) * inner_w
 
     def y(value: float) -> float:
         return f.top + (high - value) / (high - low) * inner_h
@@ -181,9 +183,9 @@ def burndown_svg(chart: Burndown, frame: Frame = WIDE) -> str:
     for level in levels:
         kind = " zero" if level == 0 else ""
         parts.append(
-            f'<line x1="{f.left}" x2="{f.width - f.right}" y1="{y(level):.1f}" '
+            f'<line x1="{left}" x2="{f.width - f.right}" y1="{y(level):.1f}" '
             f'y2="{y(level):.1f}" class="grid{kind}"/>'
-            f'<text x="{f.left - 6}" y="{y(level) + f.font / 3:.1f}" text-anchor="end" '
+            f'<text x="{left - 6}" y="{y(level) + f.font / 3:.1f}" text-anchor="end" '
             f'class="tick{kind}">{_percent(level)}</text>'
         )
     ticks = time_ticks(chart.start, chart.end, f.max_time_ticks)
@@ -191,7 +193,7 @@ def burndown_svg(chart: Burndown, frame: Frame = WIDE) -> str:
     for at in ticks:
         px = x(at)
         # Keep the outermost labels inside the picture.
-        anchor = "start" if px - f.left < 24 else "end" if f.width - f.right - px < 24 else "middle"
+        anchor = "start" if px - left < 24 else "end" if f.width - f.right - px < 24 else "middle"
         parts.append(
             f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{f.top}" y2="{f.height - f.bottom + 4}" '
             f'class="grid time"/>'
@@ -206,7 +208,7 @@ def burndown_svg(chart: Burndown, frame: Frame = WIDE) -> str:
     parts.extend(_line(chart.points, x, y))
     if not known:
         parts.append(
-            f'<text x="{f.left + inner_w / 2}" y="{f.top + inner_h / 2}" text-anchor="middle" '
+            f'<text x="{left + inner_w / 2}" y="{f.top + inner_h / 2}" text-anchor="middle" '
             f'class="empty">{escape("no data in this period")}</text>'
         )
     parts.append("</svg>")
@@ -231,4 +233,8 @@ def _line(
         elif len(seg) == 1:
             cx, cy = seg[0].split(",")
             out.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" class="dot"/>')
+    last = next((p for p in reversed(points) if p[1] is not None), None)
+    if last is not None and last[1] is not None:
+        # Marks the latest value even when the data so far spans less than a pixel.
+        out.append(f'<circle cx="{x(last[0]):.1f}" cy="{y(last[1]):.1f}" r="4" class="dot last"/>')
     return out

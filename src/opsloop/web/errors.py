@@ -6,6 +6,7 @@ to the API's handler for everything under ``/api/`` and the machine endpoints.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ _TITLES = {
     409: "Conflict",
     413: "Too large",
     422: "Invalid input",
+    500: "Something went wrong",
 }
 
 
@@ -85,10 +87,26 @@ def _html_or(fallback: Handler) -> Callable[[Request, Exception], Awaitable[Resp
     return handle
 
 
+def _html_500(fallback: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        # The API's handler logs the error under the request id; the page repeats its message.
+        answer = fallback(request, exc)
+        answer = await answer if isinstance(answer, Awaitable) else answer
+        if not is_browser_route(request):
+            return answer
+        message = json.loads(bytes(answer.body))["error"]["message"]
+        page = error_page(request, 500, message)
+        page.headers.update({k: v for k, v in answer.headers.items() if k == "x-request-id"})
+        return page
+
+    return handle
+
+
 def install(app: FastAPI) -> None:
     """Call after the API's handlers are installed: they stay the answer for API routes."""
     for exc_type in (OpsloopError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(exc_type, _html_or(app.exception_handlers[exc_type]))
+    app.add_exception_handler(Exception, _html_500(app.exception_handlers[Exception]))
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> Response:
