@@ -14,6 +14,7 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
+from opsloop.slo import evaluation
 from opsloop.slo import service as slos
 from tests.helpers import bearer
 from tests.web.pages import is_html, sign_in
@@ -59,7 +60,12 @@ def test_an_approver_creates_a_pushed_slo_from_the_form(
     slo_id = int(response.headers["location"].rsplit("/", 1)[1])
     with db.read() as session:
         slo = slos.get_slo(session, slo_id)
-        assert (slo.service, slo.name, slo.objective, slo.source) == ("api", "availability", 99.9, "push")
+        assert (slo.service, slo.name, slo.objective, slo.source) == (
+            "api",
+            "availability",
+            99.9,
+            "push",
+        )
         [record], _ = audit.page(session, audit.AuditFilter(action="slo.create"))
     assert record.actor == "approver"
 
@@ -119,7 +125,13 @@ def test_a_spec_is_applied_pasted_or_uploaded_and_errors_read_like_the_cli(
     uploaded = client.post(
         "/slos/apply",
         data={"csrf_token": csrf},
-        files={"file": ("checkout.yaml", SPEC.replace("target: 0.999", "target: 0.995"), "application/yaml")},
+        files={
+            "file": (
+                "checkout.yaml",
+                SPEC.replace("target: 0.999", "target: 0.995"),
+                "application/yaml",
+            )
+        },
     )
     assert uploaded.status_code == 200, uploaded.text
     assert "checkout/availability</a>: updated" in uploaded.text
@@ -186,7 +198,7 @@ def test_delete_asks_for_confirmation_first(
 ) -> None:
     slo_id = _create(client, tokens)
     csrf = sign_in(client, "admin")
-    assert 'href="/slos/{}/delete"'.format(slo_id) in client.get(f"/slos/{slo_id}").text
+    assert f'href="/slos/{slo_id}/delete"' in client.get(f"/slos/{slo_id}").text
     confirm_page = client.get(f"/slos/{slo_id}/delete")
     assert confirm_page.status_code == 200 and "cannot be undone" in confirm_page.text
 
@@ -239,8 +251,6 @@ def test_an_admin_edits_the_budget_policy_and_others_only_read_it(
 def test_the_overview_orders_slos_by_budget_left_and_lists_firing_alerts(
     client: TestClient, db: Database, tokens: dict[Role, str]
 ) -> None:
-    from opsloop.slo import evaluation
-
     good_id = _create(client, tokens)
     bad = client.post(
         "/api/v1/slos",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from opsloop.core.audit import service as audit
 from opsloop.core.audit.chain import Verification
-from opsloop.core.audit.models import AuditRecord
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import ValidationFailed
 from opsloop.web.routes import DB, form_error, render, signed_in_as
 from opsloop.web.users import USERS_ROLE
+
+if TYPE_CHECKING:
+    from opsloop.core.audit.models import AuditRecord
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[ActiveSession, Depends(signed_in_as(audit.READ_ROLE))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,9 +15,11 @@ from opsloop.core.audit.chain import Verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.slo import service as slos
-from opsloop.slo.models import SLO
 from opsloop.web.audit_pages import newest_first
 from opsloop.web.routes import DB, Active, may, render
+
+if TYPE_CHECKING:
+    from opsloop.slo.models import SLO
 
 router = APIRouter(include_in_schema=False)
 
