@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
@@ -22,12 +22,11 @@ from opsloop.core.deps import authenticate_bearer
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.slo import web as slo_web
 from opsloop.slo.api import router as slo_router
 from opsloop.slo.jobs import jobs as slo_jobs
 from opsloop.slo.metrics import SLOCollector
-from opsloop.web import routes as web_routes
-from opsloop.web import slo_pages
-from opsloop.web.security import require_csrf
+from opsloop.web import shell as web_shell
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
 API_ROUTERS = [auth_router, audit_router, slo_router]
@@ -78,12 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
-    # Every web router takes require_csrf: unsafe requests of a signed-in browser need the
-    # session's CSRF token (form field csrf_token or header X-CSRF-Token).
-    csrf = [Depends(require_csrf)]
-    app.include_router(slo_pages.router, dependencies=csrf)  # before the catch-all domain route
-    app.include_router(web_routes.router, dependencies=csrf)
-    web_routes.install_handlers(app)
+    web_shell.install(app, domain_routers=[slo_web.router])
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     _add_http_security(app, settings)
     app.add_middleware(ObservabilityMiddleware)

@@ -118,9 +118,11 @@ def test_require_csrf_guards_every_unsafe_method_of_a_router(
     app.state.db = db
     app.state.settings = settings
     app.include_router(extra, dependencies=[Depends(require_csrf)])
-    from opsloop.web.routes import install_handlers
+    from opsloop.core import api_errors
+    from opsloop.web import errors as web_errors
 
-    install_handlers(app)
+    api_errors.install(app)
+    web_errors.install(app)
     with TestClient(app) as client:
         client.cookies.set(SESSION_COOKIE, cookie or "")
         assert client.get("/thing").status_code == 200

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from opsloop.core import clock
@@ -33,8 +32,8 @@ from opsloop.core.schemas import (
 )
 from opsloop.slo import charts, evaluation, ingestion
 from opsloop.slo import service as slos
-from opsloop.slo.models import SLO, AlertEvent
-from opsloop.slo.prometheus import PrometheusClient
+from opsloop.slo.deps import prometheus_client
+from opsloop.slo.models import SLO
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
     DNS_LABEL,
@@ -65,18 +64,6 @@ NOT_FOUND = errors(404)
 YAML_BODY = {"type": "string", "description": "OpenSLO v1 or Sloth prometheus/v1 YAML"}
 # Parsed, the YAML is an OpenSLO/Sloth document or rule file (or a stream of documents).
 YAML_OUT = {"application/yaml": {"schema": {"description": "YAML text"}}}
-
-
-def prometheus_client(request: Request) -> PrometheusClient | None:
-    """One client per process, reused across requests (keep-alive to Prometheus)."""
-    url = request.app.state.settings.prometheus_url
-    if not url:
-        return None
-    client: PrometheusClient | None = getattr(request.app.state, "prometheus", None)
-    if client is None:
-        client = PrometheusClient(url)
-        request.app.state.prometheus = client
-    return client
 
 
 def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
@@ -303,11 +290,8 @@ def alert_history(
 ) -> Page[AlertEventOut]:
     """Newest first."""
     slo = slos.get_slo(session, slo_id)
-    query = select(AlertEvent).where(AlertEvent.slo_id == slo.id)
-    if paging.after is not None:
-        query = query.where(AlertEvent.id < paging.after)
-    query = query.order_by(AlertEvent.id.desc()).limit(paging.limit + 1)
-    page = page_of(list(session.scalars(query)), lambda e: e.id, paging, descending=True)
+    rows = slos.alert_history(session, slo.id, limit=paging.limit + 1, before_id=paging.after)
+    page = page_of(rows, lambda e: e.id, paging, descending=True)
     return Page(
         items=[AlertEventOut.model_validate(e, from_attributes=True) for e in page.items],
         next_cursor=page.next_cursor,

@@ -22,7 +22,7 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.core.schemas import MAX_ID
-from opsloop.slo.models import SLO, BudgetPeriod, Evaluation, ServicePolicy
+from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.sources import Source
 from opsloop.slo.spec import (
@@ -80,6 +80,11 @@ def summary(defn: SLODefinition) -> dict[str, Any]:
         "queries": indicator_queries(defn.indicator),
         "alerting": defn.alerting.enabled,
     }
+
+
+def is_rolling(defn: SLODefinition) -> bool:
+    """Rolling SLOs can have their budget reset; calendar ones start afresh each period."""
+    return not isinstance(defn.window, CalendarWindow)
 
 
 def source_of(defn: SLODefinition) -> Source:
@@ -253,6 +258,16 @@ def reset_budget(
 def periods(session: Session, slo_id: int) -> list[BudgetPeriod]:
     query = select(BudgetPeriod).where(BudgetPeriod.slo_id == slo_id)
     return list(session.scalars(query.order_by(BudgetPeriod.started_at)))
+
+
+def alert_history(
+    session: Session, slo_id: int, *, limit: int = 100, before_id: int | None = None
+) -> list[AlertEvent]:
+    """The SLO's alert transitions, newest first (ids grow with time), before ``before_id``."""
+    query = select(AlertEvent).where(AlertEvent.slo_id == slo_id)
+    if before_id is not None:
+        query = query.where(AlertEvent.id < before_id)
+    return list(session.scalars(query.order_by(AlertEvent.id.desc()).limit(limit)))
 
 
 def policy_for(session: Session, service: str) -> ErrorBudgetPolicy:

@@ -1,24 +1,28 @@
-"""Server-rendered pages (Jinja2 + htmx). Pages call services, like the API does."""
+"""The web shell: layout, sign-in, the session, CSRF and role checks every page shares.
+
+Pages call services, like the API does; a domain's pages live in the domain and use the helpers
+here. Each page asks for the same role as the API route that does the same thing, through the
+same check (``auth.require``), so the UI never shows more than the API would.
+"""
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from opsloop import __version__
-from opsloop.core import migrate
 from opsloop.core.audit import service as audit
-from opsloop.core.audit import verification as audit_verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth import sessions
+from opsloop.core.auth.roles import Role
 from opsloop.core.auth.throttle import TooManyAttempts, policy_from
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
@@ -27,27 +31,40 @@ from opsloop.core.errors import OpsloopError
 from opsloop.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    CsrfFailed,
     check_login_csrf,
     login_csrf_token,
 )
 
+# Each domain keeps its page templates next to its code.
 templates = Jinja2Templates(
     env=Environment(
-        loader=PackageLoader("opsloop.web", "templates"),
+        loader=ChoiceLoader(
+            [PackageLoader("opsloop.web", "templates"), PackageLoader("opsloop.slo", "templates")]
+        ),
         autoescape=select_autoescape(["html"]),
     )
 )
 router = APIRouter(include_in_schema=False)
+# The placeholder pages answer any one-segment path, so they are included after every other page.
+catch_all = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Domain:
+    slug: str
+    label: str
+    stage: str
+    available: bool
+
 
 # The domains of the loop, in the order the navigation shows them.
 DOMAINS = [
-    ("slos", "SLOs", "Monitor"),
-    ("incidents", "Incidents", "Respond"),
-    ("alerts", "Alerts", "Respond"),
-    ("oncall", "On-call", "Respond"),
-    ("reviews", "Reviews", "Review"),
-    ("changes", "Changes", "Improve"),
+    Domain("slos", "SLOs", "Monitor", available=True),
+    Domain("incidents", "Incidents", "Respond", available=False),
+    Domain("alerts", "Alerts", "Respond", available=False),
+    Domain("oncall", "On-call", "Respond", available=False),
+    Domain("reviews", "Reviews", "Review", available=False),
+    Domain("changes", "Changes", "Improve", available=False),
 ]
 
 
@@ -69,12 +86,40 @@ def current_session(request: Request, db: DB) -> sessions.ActiveSession:
     raise LoginRequired
 
 
+def optional_session(request: Request) -> sessions.ActiveSession | None:
+    """The signed-in session, if any: error pages keep the navigation for signed-in users."""
+    try:
+        return current_session(request, get_database(request))
+    except LoginRequired:
+        return None
+
+
 Active = Annotated[sessions.ActiveSession, Depends(current_session)]
 
 
-def check_csrf(active: sessions.ActiveSession, submitted: str | None) -> None:
-    if not submitted or not secrets.compare_digest(submitted, active.csrf_token):
-        raise CsrfFailed
+def signed_in_as(role: Role) -> Callable[[sessions.ActiveSession], sessions.ActiveSession]:
+    """A page that needs ``role``: the same check (and message) as the API's."""
+
+    def check(active: Active) -> sessions.ActiveSession:
+        auth.require(active.principal, role)
+        return active
+
+    return check
+
+
+def writing_as(role: Role) -> Callable[..., Awaitable[sessions.ActiveSession]]:
+    """A form post that needs ``role``: signed in, then the role. Every web router checks the
+    session's CSRF token first (``require_csrf``, attached in opsloop.web.shell)."""
+
+    async def check(active: Active) -> sessions.ActiveSession:
+        auth.require(active.principal, role)
+        return active
+
+    return check
+
+
+def may(active: sessions.ActiveSession | None, role: Role) -> bool:
+    return active is not None and active.principal.allows(role)
 
 
 def render(
@@ -84,8 +129,25 @@ def render(
     status_code: int = 200,
     **ctx: Any,
 ) -> HTMLResponse:
-    context = {"active": active, "domains": DOMAINS, "version": __version__, **ctx}
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    context = {
+        "active": active,
+        "domains": DOMAINS,
+        "version": __version__,
+        "roles": Role,
+        "can": lambda role: may(active, role),
+        "audit_role": audit.READ_ROLE,
+        **ctx,
+    }
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    if active is not None:
+        # After sign-out, Back must not show a signed-in page from the browser's cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def form_error(exc: OpsloopError) -> dict[str, Any]:
+    """What a re-rendered form needs to show a service's refusal next to the field."""
+    return {"error": exc.message, "error_field": exc.field}
 
 
 def _safe_next(target: str | None) -> str:
@@ -177,61 +239,9 @@ def logout(request: Request, db: DB, _: Active) -> Response:
     return response
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request, db: DB, active: Active) -> Response:
-    with db.read() as session:
-        counts = auth.counts(session)
-        audit_count = audit.count(session)
-        head_seq, head_hash = audit.head(session)
-        recent, _ = audit.page(
-            session, audit.AuditFilter(), after_seq=max(head_seq - 8, 0), limit=8
-        )
-    return render(
-        request,
-        "overview.html",
-        active,
-        counts=counts,
-        audit_count=audit_count,
-        head_seq=head_seq,
-        head_hash=head_hash,
-        recent=list(reversed(recent)),
-        backend=db.dialect,
-        schema=migrate.current_revision(db.engine),
-    )
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, db: DB, active: Active, cursor: int = 0) -> Response:
-    with db.read() as session:
-        rows, next_seq = audit.page(session, audit.AuditFilter(), after_seq=cursor, limit=50)
-    template = "audit_rows.html" if request.headers.get("hx-request") else "audit.html"
-    return render(request, template, active, rows=rows, next_seq=next_seq)
-
-
-@router.get("/audit/verify", response_class=HTMLResponse)
-def audit_verify(request: Request, db: DB, active: Active) -> Response:
-    result = audit_verification.chain_status(db)
-    return render(request, "audit_verify.html", active, result=result)
-
-
-@router.get("/{domain}", response_class=HTMLResponse)
+@catch_all.get("/{domain}", response_class=HTMLResponse)
 def domain_placeholder(request: Request, domain: str, active: Active) -> Response:
-    match = next((d for d in DOMAINS if d[0] == domain), None)
+    match = next((d for d in DOMAINS if d.slug == domain and not d.available), None)
     if match is None:
         return render(request, "not_found.html", active, status_code=404)
     return render(request, "domain.html", active, domain=match)
-
-
-def install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, _: LoginRequired) -> Response:
-        target = quote(request.url.path, safe="/")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
-
-    @app.exception_handler(CsrfFailed)
-    async def _csrf(request: Request, _: CsrfFailed) -> Response:
-        return HTMLResponse(
-            "<h1>403</h1><p>The form was stale or not sent by opsloop. "
-            "Reload the page and try again.</p>",
-            status_code=403,
-        )

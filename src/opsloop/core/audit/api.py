@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from opsloop.core.audit import service, verification
 from opsloop.core.audit.schemas import AuditRecordOut, VerificationOut
+from opsloop.core.auth.roles import Principal
 from opsloop.core.db import Database
-from opsloop.core.deps import Approver, ReadSession, get_database
+from opsloop.core.deps import ReadSession, get_database, require_role
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import (
     AUTHENTICATED,
@@ -28,6 +29,7 @@ router = APIRouter(
     dependencies=[Depends(plain_params)],
 )
 Filter = Annotated[str | None, Query(max_length=200, pattern=PLAIN_PATTERN)]
+Reader = Annotated[Principal, Depends(require_role(service.READ_ROLE))]
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
@@ -38,7 +40,7 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 @router.get("", response_model=Page[AuditRecordOut])
 def list_audit(
-    _: Approver,
+    _: Reader,
     session: ReadSession,
     paging: PageQuery,
     since: Annotated[Timestamp | None, Query()] = None,
@@ -65,7 +67,7 @@ def list_audit(
 
 @router.get("/verify", response_model=VerificationOut)
 def verify(
-    _: Approver,
+    _: Reader,
     db: Annotated[Database, Depends(get_database)],
     anchor: Annotated[str | None, Query(description="SEQ:HASH from 'opsloop audit head'")] = None,
     full: Annotated[

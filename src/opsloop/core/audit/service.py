@@ -20,10 +20,14 @@ from sqlalchemy.orm import Session
 from opsloop.core import clock
 from opsloop.core.audit.chain import FIELDS, GENESIS, Link, canonical_json, diff
 from opsloop.core.audit.models import AuditRecord
-from opsloop.core.auth.roles import Principal
+from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.db import AUDIT_LOCK_KEY, is_write_session
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.requestctx import current_client_request_id, current_request_id
+
+#: Who may read and verify the trail, in the API and in the web UI alike: it holds every
+#: user's sign-in times and every configuration change.
+READ_ROLE = Role.approver
 
 # Database.write() takes it first already (the lock order in opsloop.core.db); again is free.
 _AUDIT_LOCK_KEY = AUDIT_LOCK_KEY
@@ -141,3 +145,25 @@ def head(session: Session) -> tuple[int, str]:
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditRecord)) or 0
+
+
+def page_newest_first(
+    session: Session,
+    flt: AuditFilter,
+    *,
+    before_seq: int | None = None,
+    limit: int = 50,
+    exclude_actions: tuple[str, ...] = (),
+) -> tuple[list[AuditRecord], int | None]:
+    """Records newest first, older than ``before_seq``; returns the next cursor or None."""
+    query = flt.apply(select(AuditRecord))
+    if before_seq is not None:
+        query = query.where(AuditRecord.seq < before_seq)
+    if exclude_actions:
+        query = query.where(AuditRecord.action.not_in(exclude_actions))
+    rows: list[AuditRecord] = list(
+        session.scalars(query.order_by(AuditRecord.seq.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].seq if more and rows else None)

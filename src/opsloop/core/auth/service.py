@@ -15,7 +15,13 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth import sessions
 from opsloop.core.auth.models import ApiToken, User
 from opsloop.core.auth.roles import Principal, Role
-from opsloop.core.auth.secrets import TOKEN_PREFIX, digest, hash_password, new_token
+from opsloop.core.auth.secrets import (
+    TOKEN_PREFIX,
+    digest,
+    hash_password,
+    new_token,
+    verify_password,
+)
 from opsloop.core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -306,3 +312,9 @@ def counts(session: Session) -> dict[str, int]:
         "users": session.scalar(select(func.count()).select_from(User)) or 0,
         "active_tokens": session.scalar(active_tokens) or 0,
     }
+
+
+def password_matches(session: Session, username: str, password: str) -> bool:
+    """Whether ``password`` is the user's current one (False for unknown or password-less users)."""
+    user = session.scalar(select(User).where(User.username == username))
+    return verify_password(user.password_hash if user else None, password)

@@ -1,0 +1,236 @@
+"""SLO writes from the browser: create a pushed SLO, apply a spec, reset, delete, budget policy.
+
+Each form needs the same role as the API route that does the same write and calls the same
+service function; bad input comes back as the form with the message next to the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from opsloop.core.auth.roles import Role
+from opsloop.core.auth.sessions import ActiveSession
+from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
+from opsloop.core.schemas import Id
+from opsloop.slo import service as slos
+from opsloop.slo.schemas import PushedSLOCreate
+from opsloop.slo.web_context import detail_context
+from opsloop.web.routes import DB, Active, form_error, render, signed_in_as, writing_as
+
+router = APIRouter(include_in_schema=False)
+
+#: The role each write needs: the same as its API route (POST /slos, /slos/apply, ...).
+ROLES = {
+    "create": Role.approver,
+    "apply": Role.approver,
+    "reset": Role.admin,
+    "delete": Role.admin,
+    "policy": Role.admin,
+}
+MAX_SPEC_BYTES = 1_000_000
+PUSHED_FIELDS = ("service", "name", "objective", "window", "time_zone", "sli_kind")
+
+
+def _page(role: str) -> Any:
+    return Depends(signed_in_as(ROLES[role]))
+
+
+def _write(role: str) -> Any:
+    return Depends(writing_as(ROLES[role]))
+
+
+def _new_page(
+    request: Request, active: ActiveSession, status_code: int = 200, **ctx: Any
+) -> Response:
+    form = {"window": "30d", "time_zone": "UTC", "sli_kind": "availability", **ctx.pop("form", {})}
+    return render(request, "slo_new.html", active, status_code, form=form, slo_roles=ROLES, **ctx)
+
+
+@router.get("/slos/new", response_class=HTMLResponse)
+def new_slo(request: Request, active: Annotated[ActiveSession, _page("create")]) -> Response:
+    return _new_page(request, active)
+
+
+def _pydantic_error(exc: ValidationError) -> ValidationFailed:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or None
+    return ValidationFailed(f"{field}: {first.get('msg', 'invalid value')}", field=field)
+
+
+@router.post("/slos/new", response_class=HTMLResponse)
+def create_pushed(
+    request: Request,
+    db: DB,
+    active: Annotated[ActiveSession, _write("create")],
+    service: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    objective: Annotated[str, Form()] = "",
+    window: Annotated[str, Form()] = "30d",
+    time_zone: Annotated[str, Form()] = "UTC",
+    sli_kind: Annotated[str, Form()] = "availability",
+    description: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
+) -> Response:
+    form = {
+        "service": service.strip(),
+        "name": name.strip(),
+        "objective": objective.strip(),
+        "window": window.strip(),
+        "time_zone": time_zone.strip(),
+        "sli_kind": sli_kind,
+        "description": description.strip(),
+        "owner": owner.strip(),
+    }
+    try:
+        try:
+            body = PushedSLOCreate.model_validate(form)
+        except ValidationError as exc:
+            raise _pydantic_error(exc) from None
+        with db.write() as session:
+            applied = slos.apply_definition(
+                session, active.principal, slos.pushed_definition(**body.model_dump())
+            )
+    except OpsloopError as exc:
+        return _new_page(
+            request, active, exc.status, form=form, error_for="create", **form_error(exc)
+        )
+    return RedirectResponse(f"/slos/{applied.slo_id}", status_code=303)
+
+
+@router.post("/slos/apply", response_class=HTMLResponse)
+async def apply_spec(
+    request: Request,
+    db: DB,
+    active: Annotated[ActiveSession, _write("apply")],
+    spec: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    source = "pasted spec"
+    text = spec
+    try:
+        if file is not None and file.filename:
+            raw = await file.read(MAX_SPEC_BYTES + 1)
+            if len(raw) > MAX_SPEC_BYTES:
+                raise ValidationFailed("spec is larger than 1 MB", field="file")
+            try:
+                text, source = raw.decode("utf-8"), file.filename
+            except UnicodeDecodeError:
+                raise ValidationFailed("spec must be UTF-8", field="file") from None
+        if not text.strip():
+            raise ValidationFailed("paste a spec or choose a YAML file", field="spec")
+        with db.write() as session:
+            applied = slos.apply_specs(session, active.principal, text, source)
+    except OpsloopError as exc:
+        return _new_page(
+            request, active, exc.status, spec=spec, error_for="apply", **form_error(exc)
+        )
+    return _new_page(request, active, applied=applied)
+
+
+@router.get("/slos/{slo_id}/delete", response_class=HTMLResponse)
+def confirm_delete(
+    request: Request, slo_id: Id, db: DB, active: Annotated[ActiveSession, _page("delete")]
+) -> Response:
+    with db.read() as session:
+        slo = slos.get_slo(session, slo_id)
+    return render(request, "slo_delete.html", active, slo=slo)
+
+
+@router.post("/slos/{slo_id}/delete", response_class=HTMLResponse)
+def delete(
+    request: Request,
+    slo_id: Id,
+    db: DB,
+    active: Annotated[ActiveSession, _write("delete")],
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    with db.read() as session:
+        slo = slos.get_slo(session, slo_id)
+    label = f"{slo.service}/{slo.name}"
+    if confirm.strip() != label:
+        error = ValidationFailed(f"type {label} to confirm", field="confirm")
+        return render(request, "slo_delete.html", active, 422, slo=slo, **form_error(error))
+    with db.write() as session:
+        slos.delete_slo(session, active.principal, slo_id)
+    return RedirectResponse("/slos", status_code=303)
+
+
+@router.post("/slos/{slo_id}/reset", response_class=HTMLResponse)
+def reset(
+    request: Request,
+    slo_id: Id,
+    db: DB,
+    active: Annotated[ActiveSession, _write("reset")],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with db.write() as session:
+            slos.reset_budget(session, active.principal, slo_id, reason)
+    except OpsloopError as exc:
+        context = detail_context(request, db, slo_id)
+        return render(
+            request,
+            "slo_detail.html",
+            active,
+            exc.status,
+            reason=reason,
+            slo_roles=ROLES,
+            **context,
+            **form_error(exc),
+        )
+    return RedirectResponse(f"/slos/{slo_id}#periods", status_code=303)
+
+
+def _policy_page(
+    request: Request, db: DB, active: ActiveSession, service: str, status: int = 200, **ctx: Any
+) -> Response:
+    with db.read() as session:
+        members = slos.list_slos(session, service)
+        tiers = slos.policy_config(slos.policy_for(session, service))
+    if not members:
+        raise NotFound(f"no SLOs for service {service!r}", field="service")
+    text = ctx.pop("text", None) or yaml.safe_dump({"tiers": tiers}, sort_keys=False)
+    return render(
+        request,
+        "slo_policy.html",
+        active,
+        status,
+        service=service,
+        members=members,
+        tiers=tiers,
+        text=text,
+        slo_roles=ROLES,
+        **ctx,
+    )
+
+
+@router.get("/services/{service}/policy", response_class=HTMLResponse)
+def policy_page(request: Request, service: str, db: DB, active: Active) -> Response:
+    return _policy_page(request, db, active, service)
+
+
+@router.post("/services/{service}/policy", response_class=HTMLResponse)
+def set_policy(
+    request: Request,
+    service: str,
+    db: DB,
+    active: Annotated[ActiveSession, _write("policy")],
+    tiers: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        try:
+            config = yaml.safe_load(tiers)
+        except yaml.YAMLError as exc:
+            raise ValidationFailed(f"policy is not valid YAML: {exc}", field="tiers") from None
+        if not isinstance(config, dict):
+            raise ValidationFailed("policy needs a 'tiers:' list", field="tiers")
+        with db.write() as session:
+            slos.set_policy(session, active.principal, service, config)
+    except OpsloopError as exc:
+        return _policy_page(request, db, active, service, exc.status, text=tiers, **form_error(exc))
+    return _policy_page(request, db, active, service, saved=True)
