@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from opsloop.core import clock
-from opsloop.core.audit import service as audit
+from opsloop.core.audit import verification
 from opsloop.core.audit.models import AuditRecord
 from opsloop.core.auth.roles import Role
 from opsloop.core.clock import FrozenClock
 from opsloop.core.db import Database
-from tests.helpers import bearer, drop_append_only_guard, make_user
+from tests.helpers import append_only_guard_dropped, bearer, make_user
 from tests.web.pages import sign_in
 
 ROW = re.compile(r"<tr><td>(\d+)</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>")
@@ -117,16 +117,15 @@ def test_verify_with_an_anchor(client: TestClient, db: Database, tokens: dict[Ro
     missing = client.get("/audit/verify", params={"anchor": f"{int(seq) + 50}:{digest}"})
 
     assert good.status_code == 200 and f"ends in anchor #{seq}" in good.text
-    assert "the trail was rewritten" in wrong_hash.text
-    assert f"record {int(seq) + 50} of the anchor is missing" in missing.text
+    assert "the chain was rewritten" in wrong_hash.text
+    assert f"record {int(seq) + 50} (in the anchor) no longer exists" in missing.text
 
 
 def test_verify_reports_a_tampered_record(
     client: TestClient, db: Database, tokens: dict[Role, str]
 ) -> None:
     sign_in(client, "approver")
-    drop_append_only_guard(db)
-    with db.engine.begin() as conn:
+    with append_only_guard_dropped(db), db.engine.begin() as conn:
         conn.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(actor="mallory"))
 
     page = client.get("/audit/verify", headers={"HX-Request": "1"}).text
@@ -135,4 +134,4 @@ def test_verify_reports_a_tampered_record(
     assert "broken at #2" in page
     assert "broken at #2" in overview
     with db.read() as session:
-        assert not audit.verify_chain(session).ok
+        assert not verification.verify_chain(session, full=True).ok

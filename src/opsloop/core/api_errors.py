@@ -63,7 +63,8 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str | None:
     return out or None
 
 
-def _reason(error: Mapping[str, Any]) -> str:
+def reason(error: Mapping[str, Any]) -> str:
+    """What is wrong with a value, in words (one formatter for the API and the web forms)."""
     ctx = error.get("ctx") or {}
     kind = error.get("type")
     if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_RULES:
@@ -90,7 +91,7 @@ def validation_response(errors: Sequence[Mapping[str, Any]], body: Any) -> JSONR
     if first.get("type") == "json_invalid":
         return JSONResponse(error_body("validation_error", _json_syntax(first, body)), 422)
     field = field_path(first.get("loc", ()))
-    message = _reason(first)
+    message = reason(first)
     if field:
         message = f"{field}: {message}"
     return JSONResponse(error_body("validation_error", message, field), status_code=422)

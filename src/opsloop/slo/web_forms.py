@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from opsloop.core import api_errors
 from opsloop.core.auth.roles import Role
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
@@ -56,10 +57,19 @@ def new_slo(request: Request, active: Annotated[ActiveSession, _page("create")])
     return _new_page(request, active)
 
 
+def _number(text: str) -> float | str:
+    """A form's number as the JSON API would receive it; text that is none stays text, so the
+    schema names the field."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        return text.strip()
+
+
 def _pydantic_error(exc: ValidationError) -> ValidationFailed:
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or None
-    return ValidationFailed(f"{field}: {first.get('msg', 'invalid value')}", field=field)
+    field = api_errors.field_path(first.get("loc", ()))
+    return ValidationFailed(f"{field}: {api_errors.reason(first)}", field=field)
 
 
 @router.post("/slos/new", response_class=HTMLResponse)
@@ -88,7 +98,7 @@ def create_pushed(
     }
     try:
         try:
-            body = PushedSLOCreate.model_validate(form)
+            body = PushedSLOCreate.model_validate({**form, "objective": _number(objective)})
         except ValidationError as exc:
             raise _pydantic_error(exc) from None
         with db.write() as session:

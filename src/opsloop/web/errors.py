@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from opsloop.core import api_errors
 from opsloop.core.errors import OpsloopError
 from opsloop.web.routes import LoginRequired, optional_session, render
 from opsloop.web.security import CsrfFailed
@@ -59,9 +60,8 @@ def _message(exc: Exception) -> tuple[int, str]:
         return exc.status, exc.message
     if isinstance(exc, RequestValidationError):
         first = exc.errors()[0]
-        parts = [str(p) for p in first.get("loc", ())][1:]
-        where = ".".join(parts)
-        text = str(first.get("msg", "invalid value"))
+        where = api_errors.field_path(first.get("loc", ()))
+        text = api_errors.reason(first)
         return 422, f"{where}: {text}" if where else text
     if isinstance(exc, StarletteHTTPException):
         if exc.status_code == 404:
