@@ -24,10 +24,9 @@ from sqlalchemy import select, text
 
 from opsloop.app import create_app
 from opsloop.core import clock
-from opsloop.core.audit.service import _AUDIT_LOCK_KEY
 from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
-from opsloop.core.db import Database
+from opsloop.core.db import AUDIT_LOCK_KEY, Database
 from opsloop.slo import evaluation
 from opsloop.slo.models import SLO, EventBucket
 from tests.conftest import _empty_postgres
@@ -96,12 +95,12 @@ def settle(pg: Database, threads: list[threading.Thread]) -> None:
 @contextmanager
 def holding_audit_lock(pg: Database) -> Iterator[None]:
     with pg.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": AUDIT_LOCK_KEY})
         conn.commit()
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _AUDIT_LOCK_KEY})
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": AUDIT_LOCK_KEY})
             conn.commit()
 
 
