@@ -121,8 +121,10 @@ def give_back(
     session: Session, *, account: str, address: str, address_limit: int, now: datetime
 ) -> None:
     """A successful sign-in: the account starts afresh; the address gets its attempt back."""
-    session.execute(delete(LoginThrottle).where(LoginThrottle.key == account))
-    row = _locked_rows(session, [address], now)[address]
+    # Both rows locked in the same (sorted) order as count_attempt, so the two cannot deadlock.
+    rows = _locked_rows(session, sorted([account, address]), now)
+    session.delete(rows[account])
+    row = rows[address]
     row.failures = max(row.failures - 1, 0)
     if row.failures < address_limit:
         row.locked_until = None
