@@ -47,6 +47,8 @@ def test_list_and_detail_show_status_policy_and_burndown(
     )
     assert pushed.status_code == 200
     evaluation.evaluate(db, clock.now())
+    frozen_clock.advance(timedelta(minutes=2))  # the page's 2m "for": pending, then firing
+    evaluation.evaluate(db, clock.now())
     _login(client)
     listing = client.get("/slos").text
     assert "checkout/availability" in listing
