@@ -300,12 +300,13 @@ def holding_severities(evaluation: AlertEvaluation) -> set[str]:
 
 
 def test_scenario_alert_expectations(env: Env) -> None:
-    """The burst pages; before it only the slow 0.5 % burn of the 99 % SLO opens a ticket."""
+    """Before the burst, the slow 0.5 % burn of the 99 % SLO is 0.5x: sustainable over the 4d
+    period, so nothing holds (unclamped 4d factors, 0.4x and 0.133x, would ticket)."""
     defn = env.defs[("checkout", "availability")]
     with PrometheusClient(env.url) as client:
         before = client.error_ratios(defn, WINDOWS, env.scenario.burst_start)
     burns = {w: burn_rate(r, Objective(defn.objective)) for w, r in before.items()}
-    assert holding_severities(evaluate_burn_rate_alerts(burns, PERIOD)) == {"ticket"}
+    assert holding_severities(evaluate_burn_rate_alerts(burns, PERIOD)) == set()
 
 
 def test_query_matching_nothing_is_no_data(env: Env) -> None:

@@ -51,7 +51,7 @@ def parse_sloth(document: dict[str, Any], r: Reader) -> list[tuple[SLODefinition
     service = r.text(document, "service", "", True)
     if service and not r.check("service", dns_label_problem(service)):
         service = ""
-    common = r.strings(document, "labels", "")
+    common = r.strings(document, "labels", "", scalars_as_text=True)
     r.report(label_map_problems(common, "labels"))
     slos = r.items(document, "slos", "", True)
     if not slos and "slos" in document:
@@ -78,7 +78,7 @@ def _slo(
     objective = r.number(slo, "objective", path, True)
     if objective is not None:
         r.check(f"{path}.objective", objective_problem(objective))
-    labels = r.strings(slo, "labels", path)
+    labels = r.strings(slo, "labels", path, scalars_as_text=True)
     r.report(label_map_problems(labels, f"{path}.labels"))
     description = r.text(slo, "description", path)
     indicator = _sli(r, r.value(slo, "sli", path, True), f"{path}.sli")

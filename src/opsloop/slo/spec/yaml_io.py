@@ -3,6 +3,7 @@ that walks an untyped YAML tree while collecting :class:`SpecProblem` entries.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -138,8 +139,11 @@ class Reader:
         self.fail(join_path(path, key), "expected a list")
         return []
 
-    def strings(self, data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
-        """A string-to-string map (integer values are accepted as their text)."""
+    def strings(
+        self, data: Mapping[str, Any], key: str, path: str, *, scalars_as_text: bool = False
+    ) -> dict[str, str]:
+        """A string-to-string map (integer values are accepted as their text; with
+        ``scalars_as_text`` booleans and numbers too, the way Sloth reads its labels)."""
         value = self.value(data, key, path, False)
         where = join_path(path, key)
         found = self.mapping(value, where) if value is not None else None
@@ -147,6 +151,10 @@ class Reader:
         for name, item in (found or {}).items():
             if isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
                 result[name] = str(item)
+            elif scalars_as_text and isinstance(item, bool):
+                result[name] = "true" if item else "false"
+            elif scalars_as_text and isinstance(item, float) and math.isfinite(item):
+                result[name] = repr(item)
             else:
                 self.fail(join_path(where, name), "expected a string")
         return result
