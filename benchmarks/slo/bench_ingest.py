@@ -58,7 +58,7 @@ from sqlalchemy import func, select
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, EventBucket
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -90,7 +90,7 @@ def capacity(start: datetime, end: datetime, size: int) -> int:
 
 
 def create_slo(db: Database, name: str) -> int:
-    defn = slos.pushed_definition(
+    defn = slo_service.pushed_definition(
         service="bench-ingest",
         name=name,
         objective=99.5,
@@ -102,7 +102,7 @@ def create_slo(db: Database, name: str) -> int:
         labels={},
     )
     with db.write() as session:
-        return slos.apply_definition(session, SYSTEM, defn).slo_id
+        return slo_service.apply_definition(session, SYSTEM, defn).slo_id
 
 
 def push(db: Database, slo_id: int, batch: Batch) -> float:
@@ -110,7 +110,7 @@ def push(db: Database, slo_id: int, batch: Batch) -> float:
     with db.write() as session:
         slo = session.get(SLO, slo_id)
         assert slo is not None
-        slos.push_events(session, SYSTEM, slo, batch)
+        slo_service.push_events(session, SYSTEM, slo, batch)
     return time.perf_counter() - started
 
 

@@ -11,7 +11,7 @@ from opsloop.core.deps import Admin, Approver, ReadSession, Responder, Viewer, W
 from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.core.schemas import Id, Page
 from opsloop.slo import charts, evaluation
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, AlertEvent
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import generate_rule_file
@@ -47,7 +47,7 @@ def prometheus_client(request: Request) -> PrometheusClient | None:
 
 
 def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
-    summary = slos.summary(slos.definition(slo))
+    summary = slo_service.summary(slo_service.definition(slo))
     return SLOOut(
         id=slo.id,
         service=slo.service,
@@ -66,7 +66,7 @@ def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
     )
 
 
-def applied_out(applied: slos.Applied) -> AppliedOut:
+def applied_out(applied: slo_service.Applied) -> AppliedOut:
     return AppliedOut(
         id=applied.slo_id, service=applied.service, name=applied.name, outcome=applied.outcome
     )
@@ -74,8 +74,8 @@ def applied_out(applied: slos.Applied) -> AppliedOut:
 
 @router.get("/slos", response_model=Page[SLOOut])
 def list_slos(_: Viewer, session: ReadSession, service: str | None = None) -> Page[SLOOut]:
-    rows = slos.list_slos(session, service)
-    latest = slos.latest_results(session, [s.id for s in rows])
+    rows = slo_service.list_slos(session, service)
+    latest = slo_service.latest_results(session, [s.id for s in rows])
     return Page(items=[slo_out(s, latest.get(s.id)) for s in rows])
 
 
@@ -94,7 +94,7 @@ async def apply_specs(request: Request, principal: Approver) -> list[AppliedOut]
         raise ValidationFailed("spec must be UTF-8", field="body") from None
     db: Database = request.app.state.db
     with db.write() as session:
-        applied = slos.apply_specs(session, principal, text, "request body")
+        applied = slo_service.apply_specs(session, principal, text, "request body")
     return [
         AppliedOut(id=a.slo_id, service=a.service, name=a.name, outcome=a.outcome) for a in applied
     ]
@@ -102,8 +102,8 @@ async def apply_specs(request: Request, principal: Approver) -> list[AppliedOut]
 
 @router.post("/slos", response_model=AppliedOut, status_code=status.HTTP_201_CREATED)
 def create_pushed(body: PushedSLOCreate, principal: Approver, session: WriteSession) -> AppliedOut:
-    defn = slos.pushed_definition(**body.model_dump())
-    return applied_out(slos.apply_definition(session, principal, defn))
+    defn = slo_service.pushed_definition(**body.model_dump())
+    return applied_out(slo_service.apply_definition(session, principal, defn))
 
 
 @router.get("/slos/export")
@@ -113,32 +113,38 @@ def export_specs(
     format: Annotated[str, Query(pattern="^(openslo|sloth)$")] = "openslo",
     service: str | None = None,
 ) -> Response:
-    return Response(slos.export_specs(session, format, service), media_type="application/yaml")
+    return Response(
+        slo_service.export_specs(session, format, service), media_type="application/yaml"
+    )
 
 
 @router.get("/slos/rules")
 def rules(_: Viewer, session: ReadSession, service: str | None = None) -> Response:
     """Prometheus recording and alert rules for every Prometheus-sourced SLO."""
-    defs = [slos.definition(s) for s in slos.list_slos(session, service) if s.source != "push"]
+    defs = [
+        slo_service.definition(s)
+        for s in slo_service.list_slos(session, service)
+        if s.source != "push"
+    ]
     return Response(generate_rule_file(defs), media_type="application/yaml")
 
 
 @router.get("/slos/{slo_id}", response_model=SLOOut)
 def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
-    slo = slos.get_slo(session, slo_id)
-    return slo_out(slo, slos.latest_results(session, [slo.id]).get(slo.id))
+    slo = slo_service.get_slo(session, slo_id)
+    return slo_out(slo, slo_service.latest_results(session, [slo.id]).get(slo.id))
 
 
 @router.delete("/slos/{slo_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
-    slos.delete_slo(session, principal, slo_id)
+    slo_service.delete_slo(session, principal, slo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/slos/{slo_id}/status")
 def fresh_status(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
     """Evaluate now (not from the scheduler's last run)."""
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     statuses = evaluation.evaluate(
         request.app.state.db,
         clock.now(),
@@ -151,7 +157,7 @@ def fresh_status(slo_id: Id, request: Request, _: Viewer, session: ReadSession) 
 
 @router.get("/slos/{slo_id}/burndown")
 def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     points = charts.burndown(session, slo, clock.now(), prometheus_client(request))
     return {"points": [{"at": at.isoformat(), "remaining": value} for at, value in points]}
 
@@ -160,9 +166,9 @@ def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> d
 def push_events(
     slo_id: Id, body: EventBatch, principal: Responder, session: WriteSession
 ) -> PushResult:
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     raw = [(e.timestamp, e.good, e.total) for e in body.events]
-    return PushResult(accepted=slos.push_events(session, principal, slo, raw))
+    return PushResult(accepted=slo_service.push_events(session, principal, slo, raw))
 
 
 @router.post("/events", response_model=PushResult)
@@ -172,7 +178,7 @@ def push_bulk(body: BulkEventBatch, principal: Responder, session: WriteSession)
     targets: dict[int, SLO] = {}
     for index, event in enumerate(body.events):
         try:
-            slo = slos.get_slo(session, event.slo)
+            slo = slo_service.get_slo(session, event.slo)
         except NotFound:
             raise ValidationFailed(
                 f"events[{index}].slo: no SLO {event.slo!r}", field=f"events[{index}].slo"
@@ -183,7 +189,7 @@ def push_bulk(body: BulkEventBatch, principal: Responder, session: WriteSession)
     for slo_id, items in by_slo.items():
         raw = [(e.timestamp, e.good, e.total) for _, e in items]
         try:
-            accepted += slos.push_events(session, principal, targets[slo_id], raw)
+            accepted += slo_service.push_events(session, principal, targets[slo_id], raw)
         except ValidationFailed as exc:
             raise _renumber(exc, [i for i, _ in items]) from None
     return PushResult(accepted=accepted)
@@ -204,15 +210,16 @@ def _renumber(exc: ValidationFailed, indexes: list[int]) -> ValidationFailed:
 
 @router.post("/slos/{slo_id}/reset", response_model=PeriodOut)
 def reset(slo_id: Id, body: ResetIn, principal: Admin, session: WriteSession) -> PeriodOut:
-    period = slos.reset_budget(session, principal, slo_id, body.reason)
+    period = slo_service.reset_budget(session, principal, slo_id, body.reason)
     return PeriodOut.model_validate(period, from_attributes=True)
 
 
 @router.get("/slos/{slo_id}/periods", response_model=list[PeriodOut])
 def periods(slo_id: Id, _: Viewer, session: ReadSession) -> list[PeriodOut]:
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     return [
-        PeriodOut.model_validate(p, from_attributes=True) for p in slos.periods(session, slo.id)
+        PeriodOut.model_validate(p, from_attributes=True)
+        for p in slo_service.periods(session, slo.id)
     ]
 
 
@@ -223,7 +230,7 @@ def alert_history(
     session: ReadSession,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertEventOut]:
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     query = (
         select(AlertEvent)
         .where(AlertEvent.slo_id == slo.id)
@@ -236,12 +243,15 @@ def alert_history(
 @router.get("/services/{service}/budget-state", response_model=ServiceBudgetState)
 def budget_state(service: str, _: Viewer, session: ReadSession) -> ServiceBudgetState:
     """The error-budget policy state of a service: change management blocks during a freeze."""
-    return ServiceBudgetState(**slos.service_state(session, service))
+    return ServiceBudgetState(**slo_service.service_state(session, service))
 
 
 @router.get("/services/{service}/policy")
 def get_policy(service: str, _: Viewer, session: ReadSession) -> dict[str, Any]:
-    return {"service": service, "tiers": slos.policy_config(slos.policy_for(session, service))}
+    return {
+        "service": service,
+        "tiers": slo_service.policy_config(slo_service.policy_for(session, service)),
+    }
 
 
 @router.put("/services/{service}/policy")
@@ -249,5 +259,5 @@ def put_policy(
     service: str, body: PolicyIn, principal: Admin, session: WriteSession
 ) -> dict[str, Any]:
     config = {"tiers": [t.model_dump(exclude_none=True) for t in body.tiers]}
-    policy = slos.set_policy(session, principal, service, config)
-    return {"service": service, "tiers": slos.policy_config(policy)}
+    policy = slo_service.set_policy(session, principal, service, config)
+    return {"service": service, "tiers": slo_service.policy_config(policy)}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.core.clock import MINUTE
 from opsloop.slo import events
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData, Objective
 from opsloop.slo.models import SLO, EventBucket
 from opsloop.slo.prometheus import PrometheusClient
@@ -27,7 +27,7 @@ Point = tuple[datetime, float | None]
 def burndown(
     session: Session, slo: SLO, now: datetime, prometheus: PrometheusClient | None
 ) -> list[Point]:
-    defn = slos.definition(slo)
+    defn = slo_service.definition(slo)
     period = budget_window(defn, now, slo.period_started_at)
     budget = Objective(defn.objective).error_budget
     count = PUSH_POINTS if slo.source == "push" else PROMETHEUS_POINTS

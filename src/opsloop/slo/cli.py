@@ -12,7 +12,7 @@ from rich.table import Column, Table
 from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, settings
 from opsloop.slo import evaluation
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import generate_rule_file
 
@@ -50,7 +50,7 @@ def apply(
         applied = [
             a
             for text, name in texts
-            for a in slos.apply_specs(session, cli_principal(), text, name)
+            for a in slo_service.apply_specs(session, cli_principal(), text, name)
         ]
     for a in applied:
         console.print(f"{a.service}/{a.name}: {a.outcome}")
@@ -63,7 +63,7 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     with database().read() as session:
-        text = slos.export_specs(session, fmt, service)
+        text = slo_service.export_specs(session, fmt, service)
     _emit(text, output)
 
 
@@ -74,7 +74,11 @@ def rules(
 ) -> None:
     """Prometheus recording and multiwindow burn-rate alert rules for the SLOs."""
     with database().read() as session:
-        defs = [slos.definition(s) for s in slos.list_slos(session, service) if s.source != "push"]
+        defs = [
+            slo_service.definition(s)
+            for s in slo_service.list_slos(session, service)
+            if s.source != "push"
+        ]
     _emit(generate_rule_file(defs), output)
 
 
@@ -89,7 +93,9 @@ def _emit(text: str, output: Path | None) -> None:
 def _fresh(service: str | None = None, ref: str | None = None) -> list[tuple[Any, dict[str, Any]]]:
     db = database()
     with db.read() as session:
-        chosen = [slos.get_slo(session, ref)] if ref else slos.list_slos(session, service)
+        chosen = (
+            [slo_service.get_slo(session, ref)] if ref else slo_service.list_slos(session, service)
+        )
     client = _prometheus()
     try:
         statuses = evaluation.evaluate(
@@ -187,14 +193,14 @@ def _exhaustion(r: dict[str, Any]) -> str:
 def reset(name: str, reason: Annotated[str, typer.Option(help="why (recorded)")]) -> None:
     """Start a new budget period for a rolling SLO (audited)."""
     with database().write() as session:
-        period = slos.reset_budget(session, cli_principal(), name, reason)
+        period = slo_service.reset_budget(session, cli_principal(), name, reason)
     console.print(f"new budget period from {period.started_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @slo.command("delete")
 def delete(name: str) -> None:
     with database().write() as session:
-        slos.delete_slo(session, cli_principal(), name)
+        slo_service.delete_slo(session, cli_principal(), name)
     console.print(f"deleted {name}")
 
 
@@ -213,7 +219,7 @@ def evaluate_now() -> None:
 @policy_app.command("show")
 def policy_show(service: str) -> None:
     with database().read() as session:
-        tiers = slos.policy_config(slos.policy_for(session, service))
+        tiers = slo_service.policy_config(slo_service.policy_for(session, service))
     print(yaml.safe_dump({"service": service, "tiers": tiers}, sort_keys=False), end="")
 
 
@@ -228,5 +234,5 @@ def policy_set(service: str, file: Annotated[str, typer.Option("--file", "-f")])
     if not isinstance(config, dict):
         fail(f"{name}: expected a mapping with 'tiers'")
     with database().write() as session:
-        slos.set_policy(session, cli_principal(), service, config)
+        slo_service.set_policy(session, cli_principal(), service, config)
     console.print(f"policy of {service} updated")

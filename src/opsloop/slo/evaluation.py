@@ -22,7 +22,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database
 from opsloop.slo import events
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
@@ -60,12 +60,12 @@ def evaluate(
                 row.service,
                 row.name,
                 row.source,
-                defn := slos.parse_stored(row.spec),
+                defn := slo_service.parse_stored(row.spec),
                 budget_window(defn, now, row.period_started_at),
             )
             for row in session.execute(query)
         ]
-        policies = {s: slos.policy_for(session, s) for s in {t.service for t in targets}}
+        policies = {s: slo_service.policy_for(session, s) for s in {t.service for t in targets}}
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
     for target in targets:
         if target.source != "push":

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from opsloop.core import clock
 from opsloop.core.errors import NotFound
 from opsloop.slo import charts, evaluation
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.api import prometheus_client
 from opsloop.slo.models import AlertEvent
 from opsloop.web.routes import DB, Active, render
@@ -21,8 +21,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/slos", response_class=HTMLResponse)
 def slo_list(request: Request, db: DB, active: Active, service: str | None = None) -> Response:
     with db.read() as session:
-        rows = slos.list_slos(session, service)
-        latest = slos.latest_results(session, [s.id for s in rows])
+        rows = slo_service.list_slos(session, service)
+        latest = slo_service.latest_results(session, [s.id for s in rows])
     items = [{"slo": slo, "status": latest.get(slo.id)} for slo in rows]
     return render(request, "slo_list.html", active, items=items, service=service)
 
@@ -33,8 +33,8 @@ def slo_detail(request: Request, slo_id: int, db: DB, active: Active) -> Respons
     prometheus = prometheus_client(request)
     try:
         with db.read() as session:
-            slo = slos.get_slo(session, slo_id)
-            summary = slos.summary(slos.definition(slo))
+            slo = slo_service.get_slo(session, slo_id)
+            summary = slo_service.summary(slo_service.definition(slo))
             history = list(
                 session.scalars(
                     select(AlertEvent)
@@ -43,7 +43,7 @@ def slo_detail(request: Request, slo_id: int, db: DB, active: Active) -> Respons
                     .limit(50)
                 )
             )
-            periods = slos.periods(session, slo.id)
+            periods = slo_service.periods(session, slo.id)
             points = charts.burndown(session, slo, now, prometheus)
     except NotFound:
         return render(request, "not_found.html", active, status_code=404)
