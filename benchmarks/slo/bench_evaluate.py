@@ -59,7 +59,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database, UTCDateTime
 from opsloop.slo import evaluation, events
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.math import EventCounts, NoData
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.status import SLOStatus
@@ -115,7 +115,7 @@ def create_slos(db: Database, count: int) -> list[int]:
     ids = []
     with db.write() as session:
         for index in range(count):
-            defn = slos.pushed_definition(
+            defn = slo_service.pushed_definition(
                 service=f"bench-{index // SLOS_PER_SERVICE:04d}",
                 name=f"availability-{index:05d}",
                 objective=objective_of(index),
@@ -126,7 +126,7 @@ def create_slos(db: Database, count: int) -> list[int]:
                 owner="bench",
                 labels={},
             )
-            ids.append(slos.apply_definition(session, SYSTEM, defn).slo_id)
+            ids.append(slo_service.apply_definition(session, SYSTEM, defn).slo_id)
     return ids
 
 
@@ -402,7 +402,7 @@ def reset_to_cold(db: Database) -> None:
         session.execute(delete(Evaluation))
         session.execute(delete(AlertEvent))
         session.execute(update(SLO).values(policy_state="no_data"))
-    slos.parse_stored.cache_clear()
+    slo_service.parse_stored.cache_clear()
 
 
 def profile_evaluate(db: Database, now: datetime, path: Path) -> str:

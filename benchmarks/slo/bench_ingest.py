@@ -59,7 +59,7 @@ from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
 from opsloop.slo import ingestion
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, EventBucket
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -91,7 +91,7 @@ def capacity(start: datetime, end: datetime, size: int) -> int:
 
 
 def create_slo(db: Database, name: str) -> int:
-    defn = slos.pushed_definition(
+    defn = slo_service.pushed_definition(
         service="bench-ingest",
         name=name,
         objective=99.5,
@@ -103,7 +103,7 @@ def create_slo(db: Database, name: str) -> int:
         labels={},
     )
     with db.write() as session:
-        return slos.apply_definition(session, SYSTEM, defn).slo_id
+        return slo_service.apply_definition(session, SYSTEM, defn).slo_id
 
 
 def push(db: Database, slo_id: int, batch: Batch) -> float:

@@ -12,7 +12,7 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.events import floor_minute
 from tests.cli_run import Invoked, assert_clean_failure, invoke, run
 
@@ -32,12 +32,12 @@ PUSHED = {
 def make_slos(db: Database) -> None:
     now = floor_minute(clock.now())
     with db.write() as session:
-        slos.apply_specs(
+        slo_service.apply_specs(
             session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text(), "fixture"
         )
         for ref, (objective, good, history) in PUSHED.items():
             name, service = ref.split("-")
-            defn = slos.pushed_definition(
+            defn = slo_service.pushed_definition(
                 service=service,
                 name=name,
                 objective=objective,
@@ -48,11 +48,13 @@ def make_slos(db: Database) -> None:
                 owner="",
                 labels={},
             )
-            slo = slos.get_slo(session, slos.apply_definition(session, SYSTEM, defn).slo_id)
+            slo = slo_service.get_slo(
+                session, slo_service.apply_definition(session, SYSTEM, defn).slo_id
+            )
             minutes = [(now - timedelta(minutes=i), good, 1000) for i in range(1, 61)]
             if history:
                 minutes += [(now - timedelta(minutes=i), 1000, 1000) for i in range(61, 1441)]
-            slos.push_events(session, SYSTEM, slo, minutes)
+            slo_service.push_events(session, SYSTEM, slo, minutes)
 
 
 def audit_count(db: Database) -> int:
@@ -140,7 +142,7 @@ def test_delete_asks_or_needs_yes(cli, db: Database) -> None:  # type: ignore[no
     assert "search/burning" in line and "--yes" in line
     before = audit_count(db)
     with db.read() as session:
-        assert slos.get_slo(session, "search/burning")
+        assert slo_service.get_slo(session, "search/burning")
     deleted = cli("slo", "delete", "burning", "--yes")
     assert deleted.returncode == 0 and "deleted search/burning" in deleted.stdout
     assert audit_count(db) == before + 1
@@ -198,7 +200,7 @@ def test_export_writes_what_fits_and_names_the_rest(cli, db: Database, tmp_path:
         "error: none of the SLOs can be expressed as sloth",
     ]
     with db.write() as session:
-        slos.apply_specs(session, SYSTEM, (FIXTURES / "sloth_service.yaml").read_text(), "f")
+        slo_service.apply_specs(session, SYSTEM, (FIXTURES / "sloth_service.yaml").read_text(), "f")
     out = tmp_path / "sloth.yaml"
     result = cli("slo", "export", "--format", "sloth", "-o", str(out))
     assert result.returncode == 1

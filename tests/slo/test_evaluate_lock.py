@@ -13,7 +13,7 @@ from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.scheduler import job_lock
 from opsloop.slo import ingestion, jobs
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.models import Evaluation
 
 
@@ -21,7 +21,7 @@ def test_evaluating_by_hand_waits_for_a_running_scheduled_evaluation(
     db: Database, tmp_path: Path, frozen_clock: clock.FrozenClock
 ) -> None:
     settings = Settings(database_url=db.url, data_dir=tmp_path, scheduler_enabled=False)
-    defn = slos.pushed_definition(
+    defn = slo_service.pushed_definition(
         service="checkout",
         name="availability",
         objective=99.0,
@@ -33,7 +33,9 @@ def test_evaluating_by_hand_waits_for_a_running_scheduled_evaluation(
         labels={},
     )
     with db.write() as session:
-        slo = slos.get_slo(session, slos.apply_definition(session, SYSTEM, defn).slo_id)
+        slo = slo_service.get_slo(
+            session, slo_service.apply_definition(session, SYSTEM, defn).slo_id
+        )
         raw = [(clock.now() - timedelta(minutes=1), 98, 100)]
         ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=raw)
     done: list[Any] = []

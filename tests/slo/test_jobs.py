@@ -11,7 +11,7 @@ from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.scheduler import Scheduler
 from opsloop.slo import ingestion
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.jobs import jobs
 from opsloop.slo.models import Evaluation
 
@@ -21,7 +21,7 @@ def test_the_job_evaluates_every_interval_and_records_results(
 ) -> None:
     frozen_clock.current = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     settings = Settings(database_url=db.url, data_dir=tmp_path, slo_evaluation_interval_seconds=60)
-    defn = slos.pushed_definition(
+    defn = slo_service.pushed_definition(
         service="api",
         name="availability",
         objective=99.0,
@@ -33,8 +33,8 @@ def test_the_job_evaluates_every_interval_and_records_results(
         labels={},
     )
     with db.write() as session:
-        slo_id = slos.apply_definition(session, SYSTEM, defn).slo_id
-        slo = slos.get_slo(session, slo_id)
+        slo_id = slo_service.apply_definition(session, SYSTEM, defn).slo_id
+        slo = slo_service.get_slo(session, slo_id)
         now = clock.now()
         ingestion.push_events(
             session, principal=SYSTEM, slo=slo, raw=[(now - timedelta(minutes=1), 98, 100)]
@@ -48,5 +48,5 @@ def test_the_job_evaluates_every_interval_and_records_results(
     frozen_clock.advance(timedelta(minutes=1))
     assert scheduler.run_due() == ["slo-evaluation"]
     with db.read() as session:
-        state = slos.get_slo(session, slo_id).policy_state
+        state = slo_service.get_slo(session, slo_id).policy_state
     assert state == "freeze"  # 2 % errors against a 1 % budget: overspent

@@ -407,12 +407,14 @@ def test_evaluation_pipeline_with_prometheus_source(env: Env, db: Any, frozen_cl
     from opsloop.core.audit import service as audit
     from opsloop.core.auth.roles import SYSTEM
     from opsloop.slo import evaluation
-    from opsloop.slo import service as slos
+    from opsloop.slo import service as slo_service
 
     at = env.scenario.end
     frozen_clock.current = at
     with db.write() as session:
-        applied = {(a.service, a.name): a.slo_id for a in slos.apply_specs(session, SYSTEM, SPECS)}
+        applied = {
+            (a.service, a.name): a.slo_id for a in slo_service.apply_specs(session, SYSTEM, SPECS)
+        }
     with PrometheusClient(env.url) as client:
         # Two evaluations 2m apart, as the scheduler runs them: the page's "for" is 2m.
         evaluation.evaluate(db, at - timedelta(minutes=2), prometheus=client)

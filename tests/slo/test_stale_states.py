@@ -15,7 +15,7 @@ from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
 from opsloop.slo import evaluation
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.models import AlertEvent
 from opsloop.slo.prometheus import PrometheusClient
 
@@ -52,7 +52,9 @@ def alert_events(db: Database) -> list[tuple[str, bool]]:
 
 def test_an_outage_keeps_firing_alerts_and_the_freeze(db: Database) -> None:
     with db.write() as session:
-        slos.apply_specs(session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text())
+        slo_service.apply_specs(
+            session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text()
+        )
     prometheus = FlakyPrometheus()
     transport = httpx.MockTransport(prometheus)
     client = PrometheusClient("http://prometheus.test", retries=0, transport=transport)
@@ -82,7 +84,7 @@ def test_an_outage_keeps_firing_alerts_and_the_freeze(db: Database) -> None:
         assert kept["page-1h"] == ("firing", True) and kept["ticket-1d"] == ("pending", True)
     assert alert_events(db) == [("page-1h", True), ("page-6h", True)]  # nothing resolved
     with db.read() as session:
-        state = slos.service_state(session, "checkout")
+        state = slo_service.service_state(session, "checkout")
     assert state["state"] == "freeze" and state["blocks_changes"] is True
 
     prometheus.up = True  # back: the tickets' condition has held since T0, past their 15m
@@ -97,7 +99,9 @@ def test_a_reset_starts_a_budget_whose_state_is_unknown(
     db: Database, frozen_clock: clock.FrozenClock
 ) -> None:
     with db.write() as session:
-        slos.apply_specs(session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text())
+        slo_service.apply_specs(
+            session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text()
+        )
     prometheus = FlakyPrometheus()
     transport = httpx.MockTransport(prometheus)
     client = PrometheusClient("http://prometheus.test", retries=0, transport=transport)
@@ -105,7 +109,7 @@ def test_a_reset_starts_a_budget_whose_state_is_unknown(
     prometheus.up = False
     frozen_clock.current = T0 + 5 * M
     with db.write() as session:
-        slos.reset_budget(session, SYSTEM, "checkout/availability", "incident fixed")
+        slo_service.reset_budget(session, SYSTEM, "checkout/availability", "incident fixed")
     after = evaluate(db, client, T0 + 6 * M)
     # The freeze belonged to the old budget; the new one has not been measured yet.
     assert after["policy"]["state"] == "no_data" and after["policy"]["stale"] is False

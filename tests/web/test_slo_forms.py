@@ -15,7 +15,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
 from opsloop.slo import evaluation
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from tests.helpers import bearer
 from tests.web.pages import is_html, sign_in
 
@@ -25,7 +25,7 @@ SPEC = (Path(__file__).parents[1] / "slo" / "fixtures" / "checkout_availability.
 
 def _slo_count(db: Database) -> int:
     with db.read() as session:
-        return len(slos.list_slos(session))
+        return len(slo_service.list_slos(session))
 
 
 def _create(client: TestClient, tokens: dict[Role, str], objective: float = 99.9) -> int:
@@ -59,7 +59,7 @@ def test_an_approver_creates_a_pushed_slo_from_the_form(
     assert response.status_code == 303
     slo_id = int(response.headers["location"].rsplit("/", 1)[1])
     with db.read() as session:
-        slo = slos.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, slo_id)
         assert (slo.service, slo.name, slo.objective, slo.source) == (
             "api",
             "availability",
@@ -168,7 +168,7 @@ def test_an_admin_resets_a_rolling_slo_with_a_reason(
 
     assert done.status_code == 303
     with db.read() as session:
-        reasons = [p.reason for p in slos.periods(session, slo_id)]
+        reasons = [p.reason for p in slo_service.periods(session, slo_id)]
     assert reasons == ["SLO created", "monitoring fault"]
 
 
@@ -189,7 +189,7 @@ def test_an_approver_sees_no_reset_or_delete_and_is_refused(
 
     assert (reset.status_code, delete.status_code) == (403, 403)
     with db.read() as session:
-        assert len(slos.periods(session, slo_id)) == 1
+        assert len(slo_service.periods(session, slo_id)) == 1
     assert _slo_count(db) == 1
 
 
@@ -243,7 +243,7 @@ def test_an_admin_edits_the_budget_policy_and_others_only_read_it(
     assert saved.status_code == 200 and "Saved." in saved.text
 
     with db.read() as session:
-        tiers = slos.policy_config(slos.policy_for(session, "api"))
+        tiers = slo_service.policy_config(slo_service.policy_for(session, "api"))
     assert [(t["state"], t["approver"]) for t in tiers] == [("monitor", None), ("freeze", "VP")]
     assert client.get("/services/nope/policy").status_code == 404
 

@@ -31,7 +31,7 @@ from opsloop.core.schemas import (
     tidy,
 )
 from opsloop.slo import charts, evaluation, ingestion
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.deps import prometheus_client
 from opsloop.slo.models import SLO
 from opsloop.slo.rules import generate_rule_file
@@ -67,7 +67,7 @@ YAML_OUT = {"application/yaml": {"schema": {"description": "YAML text"}}}
 
 
 def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
-    summary = slos.summary(slos.definition(slo))
+    summary = slo_service.summary(slo_service.definition(slo))
     return SLOOut(
         id=slo.id,
         service=slo.service,
@@ -88,13 +88,13 @@ def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
     )
 
 
-def applied_out(applied: slos.Applied) -> AppliedOut:
+def applied_out(applied: slo_service.Applied) -> AppliedOut:
     return AppliedOut(
         id=applied.slo_id, service=applied.service, name=applied.name, outcome=applied.outcome
     )
 
 
-def _created_or_ok(response: Response, applied: list[slos.Applied]) -> None:
+def _created_or_ok(response: Response, applied: list[slo_service.Applied]) -> None:
     """201 when something new exists afterwards, 200 for an update or an unchanged re-send."""
     created = any(a.outcome == "created" for a in applied)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -111,9 +111,9 @@ def _applied_responses(model: Any) -> dict[int | str, dict[str, Any]]:
 def list_slos(
     _: Viewer, session: ReadSession, paging: PageQuery, service: ServiceFilter = None
 ) -> Page[SLOOut]:
-    rows = [s for s in slos.list_slos(session, service) if paging.admits(s.id)]
+    rows = [s for s in slo_service.list_slos(session, service) if paging.admits(s.id)]
     rows = sorted(rows, key=lambda s: s.id)[: paging.limit + 1]
-    latest = slos.latest_results(session, [s.id for s in rows])
+    latest = slo_service.latest_results(session, [s.id for s in rows])
     return page_of([slo_out(s, latest.get(s.id)) for s in rows], lambda s: s.id, paging)
 
 
@@ -147,7 +147,7 @@ async def apply_specs(
         raise ValidationFailed("spec must be UTF-8", field="body") from None
     db: Database = request.app.state.db
     with db.write() as session:
-        applied = slos.apply_specs(session, principal, text, "request body")
+        applied = slo_service.apply_specs(session, principal, text, "request body")
         if not applied:
             raise ValidationFailed("the spec holds no SLO (nothing was applied)", field="body")
     await run_in_threadpool(evaluate_applied, request, applied)
@@ -164,16 +164,16 @@ async def apply_specs(
 def create_pushed(
     body: PushedSLOCreate, response: Response, principal: Approver, request: Request
 ) -> AppliedOut:
-    defn = slos.pushed_definition(**body.model_dump())
+    defn = slo_service.pushed_definition(**body.model_dump())
     db: Database = request.app.state.db
     with db.write() as session:
-        applied = slos.apply_definition(session, principal, defn)
+        applied = slo_service.apply_definition(session, principal, defn)
     evaluate_applied(request, [applied])
     _created_or_ok(response, [applied])
     return applied_out(applied)
 
 
-def evaluate_applied(request: Request, applied: list[slos.Applied]) -> None:
+def evaluate_applied(request: Request, applied: list[slo_service.Applied]) -> None:
     """Evaluate new and changed SLOs once committed, so they show a status at once rather
     than after the scheduler's next tick."""
     changed = [a.slo_id for a in applied if a.outcome != "unchanged"]
@@ -194,7 +194,9 @@ def export_specs(
     format: Literal["openslo", "sloth"] = "openslo",
     service: ServiceFilter = None,
 ) -> Response:
-    return Response(slos.export_specs(session, format, service), media_type="application/yaml")
+    return Response(
+        slo_service.export_specs(session, format, service), media_type="application/yaml"
+    )
 
 
 @router.get(
@@ -204,19 +206,23 @@ def export_specs(
 )
 def rules(_: Viewer, session: ReadSession, service: ServiceFilter = None) -> Response:
     """Prometheus recording and alert rules for every Prometheus-sourced SLO."""
-    defs = [slos.definition(s) for s in slos.list_slos(session, service) if s.source != "push"]
+    defs = [
+        slo_service.definition(s)
+        for s in slo_service.list_slos(session, service)
+        if s.source != "push"
+    ]
     return Response(generate_rule_file(defs), media_type="application/yaml")
 
 
 @router.get("/slos/{slo_id:int}", response_model=SLOOut, responses=NOT_FOUND)
 def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
-    slo = slos.get_slo(session, slo_id)
-    return slo_out(slo, slos.latest_results(session, [slo.id]).get(slo.id))
+    slo = slo_service.get_slo(session, slo_id)
+    return slo_out(slo, slo_service.latest_results(session, [slo.id]).get(slo.id))
 
 
 @router.delete("/slos/{slo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
-    slos.delete_slo(session, principal, slo_id)
+    slo_service.delete_slo(session, principal, slo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -240,7 +246,7 @@ def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
 
 @router.get("/slos/{slo_id:int}/burndown", responses=NOT_FOUND)
 def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     points = charts.burndown(session, slo, clock.now(), prometheus_client(request))
     return {"points": [{"at": at.isoformat(), "remaining": tidy(value)} for at, value in points]}
 
@@ -251,7 +257,7 @@ def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> d
 def push_events(
     slo_id: Id, body: EventBatch, principal: Responder, session: DataWriteSession
 ) -> PushResult:
-    slo = slos.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, slo_id)
     raw = [(e.timestamp, e.good, e.total) for e in body.events]
     return PushResult(
         accepted=ingestion.push_events(session, principal=principal, slo=slo, raw=raw)
@@ -269,14 +275,14 @@ def push_bulk(body: BulkEventBatch, principal: Responder, session: DataWriteSess
     "/slos/{slo_id:int}/reset", response_model=PeriodOut, responses={**WITH_BODY, **NOT_FOUND}
 )
 def reset(slo_id: Id, body: ResetIn, principal: Admin, session: WriteSession) -> PeriodOut:
-    period = slos.reset_budget(session, principal, slo_id, body.reason)
+    period = slo_service.reset_budget(session, principal, slo_id, body.reason)
     return PeriodOut.model_validate(period, from_attributes=True)
 
 
 @router.get("/slos/{slo_id:int}/periods", response_model=Page[PeriodOut], responses=NOT_FOUND)
 def periods(slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery) -> Page[PeriodOut]:
-    slo = slos.get_slo(session, slo_id)
-    rows = slos.periods(session, slo.id)
+    slo = slo_service.get_slo(session, slo_id)
+    rows = slo_service.periods(session, slo.id)
     page = page_of(rows, lambda p: p.id, paging)
     return Page(
         items=[PeriodOut.model_validate(p, from_attributes=True) for p in page.items],
@@ -289,8 +295,10 @@ def alert_history(
     slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery
 ) -> Page[AlertEventOut]:
     """Newest first."""
-    slo = slos.get_slo(session, slo_id)
-    rows = slos.alert_history(session, slo.id, limit=paging.limit + 1, before_id=paging.after)
+    slo = slo_service.get_slo(session, slo_id)
+    rows = slo_service.alert_history(
+        session, slo.id, limit=paging.limit + 1, before_id=paging.after
+    )
     page = page_of(rows, lambda e: e.id, paging, descending=True)
     return Page(
         items=[AlertEventOut.model_validate(e, from_attributes=True) for e in page.items],
@@ -303,12 +311,15 @@ def alert_history(
 )
 def budget_state(service: ServicePath, _: Viewer, session: ReadSession) -> ServiceBudgetState:
     """The error-budget policy state of a service: change management blocks during a freeze."""
-    return ServiceBudgetState(**slos.service_state(session, service))
+    return ServiceBudgetState(**slo_service.service_state(session, service))
 
 
 @router.get("/services/{service}/policy")
 def get_policy(service: ServicePath, _: Viewer, session: ReadSession) -> dict[str, Any]:
-    return {"service": service, "tiers": slos.policy_config(slos.policy_for(session, service))}
+    return {
+        "service": service,
+        "tiers": slo_service.policy_config(slo_service.policy_for(session, service)),
+    }
 
 
 @router.put("/services/{service}/policy", responses=WITH_BODY)
@@ -316,5 +327,5 @@ def put_policy(
     service: ServicePath, body: PolicyIn, principal: Admin, session: WriteSession
 ) -> dict[str, Any]:
     config = {"tiers": [t.model_dump(exclude_none=True) for t in body.tiers]}
-    policy = slos.set_policy(session, principal, service, config)
-    return {"service": service, "tiers": slos.policy_config(policy)}
+    policy = slo_service.set_policy(session, principal, service, config)
+    return {"service": service, "tiers": slo_service.policy_config(policy)}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.core.clock import MINUTE
 from opsloop.slo import events
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData, Objective
 from opsloop.slo.models import SLO, EventBucket
 from opsloop.slo.periods import calendar_window
@@ -42,7 +42,7 @@ class Burndown:
 def burndown_chart(
     session: Session, slo: SLO, now: datetime, prometheus: PrometheusClient | None
 ) -> Burndown:
-    window = slos.definition(slo).window
+    window = slo_service.definition(slo).window
     if isinstance(window, CalendarWindow):
         period = calendar_window(now, window.unit, window.time_zone)
         start, end = period.start, period.end
@@ -54,7 +54,7 @@ def burndown_chart(
 def burndown(
     session: Session, slo: SLO, now: datetime, prometheus: PrometheusClient | None
 ) -> list[Point]:
-    defn = slos.definition(slo)
+    defn = slo_service.definition(slo)
     period = budget_window(defn, now, slo.period_started_at)
     budget = Objective(defn.objective).error_budget
     count = PUSH_POINTS if slo.source == "push" else PROMETHEUS_POINTS

@@ -14,7 +14,7 @@ from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
 from opsloop.core.errors import NotFound, OpsloopError
 from opsloop.slo import evaluation, jobs
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.cli_format import exhaustion_text, health, percent, status_table, times
 from opsloop.slo.exporting import export_what_fits
 from opsloop.slo.prometheus import PrometheusClient
@@ -59,14 +59,14 @@ def _prometheus() -> PrometheusClient | None:
 
 def _chosen(session: Any, service: str | None) -> list[Any]:
     """The SLOs a command works on; an unknown service is a usage error."""
-    found = slos.list_slos(session, service)
+    found = slo_service.list_slos(session, service)
     if service and not found:
         fail(f"no SLOs for service {service!r}{_known_services(session)}")
     return found
 
 
 def _known_services(session: Any) -> str:
-    names = sorted({s.service for s in slos.list_slos(session)})
+    names = sorted({s.service for s in slo_service.list_slos(session)})
     return f"; services: {', '.join(names)}" if names else "; there are no SLOs yet"
 
 
@@ -79,7 +79,7 @@ def _naming_hint(ref: str) -> Iterator[None]:
         if exc.field != "slo":
             raise
         with database().read() as session:
-            known = [f"{s.service}/{s.name}" for s in slos.list_slos(session)]
+            known = [f"{s.service}/{s.name}" for s in slo_service.list_slos(session)]
         fail(f"no SLO {ref!r}; {_closest(ref, known)}")
 
 
@@ -109,14 +109,14 @@ def apply(
     """Create or update SLOs from OpenSLO v1 / Sloth prometheus/v1 YAML (all files or none)."""
     texts = [_read(f) for f in files]
     for text, name in texts:
-        if not slos.parse_specs(text, name):
+        if not slo_service.parse_specs(text, name):
             fail(f"{name}: the file holds no SLO documents (nothing was applied)")
     db = database()
     with db.write() as session:
         applied = [
             a
             for text, name in texts
-            for a in slos.apply_specs(session, cli_principal(), text, name)
+            for a in slo_service.apply_specs(session, cli_principal(), text, name)
         ]
     for a in applied:
         console.print(f"{a.service}/{a.name}: {a.outcome}")
@@ -166,7 +166,7 @@ def rules(service: ServiceFilter = None, output: OutputFile = None) -> None:
         chosen = _chosen(session, service)
     if not chosen:
         fail(f"there are no SLOs yet; {NEW_SLO_HINT}")
-    defs = [slos.definition(s) for s in chosen if s.source != "push"]
+    defs = [slo_service.definition(s) for s in chosen if s.source != "push"]
     if not defs:
         scope = f"service {service!r}" if service else "any service"
         fail(f"no Prometheus SLOs for {scope}: push SLOs need no rules (nothing was written)")
@@ -186,7 +186,7 @@ def _fresh(service: str | None = None, ref: str | None = None) -> list[tuple[Any
     with db.read() as session:
         if ref:
             with _naming_hint(ref):
-                chosen = [slos.get_slo(session, ref)]
+                chosen = [slo_service.get_slo(session, ref)]
         else:
             chosen = _chosen(session, service)
     client = _prometheus()
@@ -254,7 +254,7 @@ def reset(
 ) -> None:
     """Start a new budget period for a rolling SLO (audited)."""
     with _naming_hint(name), database().write() as session:
-        period = slos.reset_budget(session, cli_principal(), name, reason)
+        period = slo_service.reset_budget(session, cli_principal(), name, reason)
     console.print(f"new budget period from {period.started_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -268,7 +268,7 @@ def delete(
     Asks first; without a terminal to ask on, --yes is required.
     """
     with _naming_hint(name), database().read() as session:
-        found = slos.get_slo(session, name)
+        found = slo_service.get_slo(session, name)
         shown = f"{found.service}/{found.name}"
     if not yes:
         if not sys.stdin.isatty():
@@ -276,7 +276,7 @@ def delete(
         if not typer.confirm(f"Delete SLO {shown} and all its history?"):
             fail("nothing was deleted", 1)
     with _naming_hint(name), database().write() as session:
-        slos.delete_slo(session, cli_principal(), found.id)
+        slo_service.delete_slo(session, cli_principal(), found.id)
     console.print(f"deleted {shown}")
 
 
@@ -294,7 +294,7 @@ ServiceArg = Annotated[str, typer.Argument(metavar="SERVICE", help="The service'
 def policy_show(service: ServiceArg) -> None:
     """Print a service's policy tiers as YAML (the default policy if none was set)."""
     with database().read() as session:
-        tiers = slos.policy_config(slos.policy_for(session, service))
+        tiers = slo_service.policy_config(slo_service.policy_for(session, service))
     print(yaml.safe_dump({"service": service, "tiers": tiers}, sort_keys=False), end="")
 
 
@@ -319,13 +319,13 @@ def policy_set(
     if not isinstance(config, dict):
         fail(f"{name}: expected one YAML mapping with 'tiers' (nothing was applied)")
     with database().write() as session:
-        if not slos.list_slos(session, service):
+        if not slo_service.list_slos(session, service):
             fail(
                 f"no SLOs for service {service!r}{_known_services(session)}; "
                 "apply its SLOs first (nothing was applied)"
             )
         try:
-            slos.set_policy(session, cli_principal(), service, config)
+            slo_service.set_policy(session, cli_principal(), service, config)
         except OpsloopError as exc:
             fail(f"{name}: {exc.message} (nothing was applied)")
     console.print(f"policy of {service} updated")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.slo import ingestion
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.events import floor_minute
 
 DAYS = 3
@@ -26,7 +26,7 @@ def seed(session: Session) -> None:
         ("billing", "batch-success", 99.5, "month", 40, 0.001, (timedelta(hours=50), 0.2)),
     ]
     for service, name, objective, window, traffic, base, incident in demos:
-        defn = slos.pushed_definition(
+        defn = slo_service.pushed_definition(
             service=service,
             name=name,
             objective=objective,
@@ -37,8 +37,8 @@ def seed(session: Session) -> None:
             owner=f"{service}-team",
             labels={"demo": "true"},
         )
-        slo_id = slos.apply_definition(session, SYSTEM, defn).slo_id
-        slo = slos.get_slo(session, slo_id)
+        slo_id = slo_service.apply_definition(session, SYSTEM, defn).slo_id
+        slo = slo_service.get_slo(session, slo_id)
         start = now - timedelta(days=DAYS)
         events = []
         for i in range(DAYS * 1440):

@@ -21,7 +21,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows, upsert_for
 from opsloop.slo import events
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
@@ -57,12 +57,12 @@ def evaluate(
             query = query.where(SLO.id.in_(list(slo_ids)))
         targets = []
         for row in session.execute(query):
-            defn = slos.parse_stored(row.spec)
+            defn = slo_service.parse_stored(row.spec)
             period = budget_window(defn, now, row.period_started_at)
             epoch = budget_epoch(defn, period, row.period_started_at)
             targets.append(Target(row.id, row.service, row.name, row.source, defn, period, epoch))
-        policies = {s: slos.policy_for(session, s) for s in {t.service for t in targets}}
-        previous = slos.latest_results(session, [t.slo_id for t in targets])
+        policies = {s: slo_service.policy_for(session, s) for s in {t.service for t in targets}}
+        previous = slo_service.latest_results(session, [t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
     for target in targets:
         if target.source != "push":

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from opsloop.core import clock
 from opsloop.core.db import Database
 from opsloop.slo import charts, evaluation
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.deps import prometheus_client
 
 _FRAMES = {"wide": charts.WIDE, "narrow": charts.NARROW}
@@ -20,15 +20,15 @@ def detail_context(request: Request, db: Database, slo_id: int) -> dict[str, Any
     now = clock.now()
     prometheus = prometheus_client(request)
     with db.read() as session:
-        slo = slos.get_slo(session, slo_id)
-        defn = slos.definition(slo)
+        slo = slo_service.get_slo(session, slo_id)
+        defn = slo_service.definition(slo)
         chart = charts.burndown_chart(session, slo, now, prometheus)
         context = {
             "slo": slo,
-            "summary": slos.summary(defn),
-            "rolling": slos.is_rolling(defn),
-            "history": slos.alert_history(session, slo.id, limit=50),
-            "periods": slos.periods(session, slo.id),
+            "summary": slo_service.summary(defn),
+            "rolling": slo_service.is_rolling(defn),
+            "history": slo_service.alert_history(session, slo.id, limit=50),
+            "periods": slo_service.periods(session, slo.id),
         }
     status = evaluation.evaluate(db, now, prometheus=prometheus, slo_ids=[slo_id], persist=False)
     # Built from numbers and escaped text only.

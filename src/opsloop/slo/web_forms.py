@@ -18,7 +18,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.schemas import Id
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.slo.schemas import PushedSLOCreate
 from opsloop.slo.web_context import detail_context
 from opsloop.web.routes import DB, Active, form_error, render, signed_in_as, writing_as
@@ -102,8 +102,8 @@ def create_pushed(
         except ValidationError as exc:
             raise _pydantic_error(exc) from None
         with db.write() as session:
-            applied = slos.apply_definition(
-                session, active.principal, slos.pushed_definition(**body.model_dump())
+            applied = slo_service.apply_definition(
+                session, active.principal, slo_service.pushed_definition(**body.model_dump())
             )
     except OpsloopError as exc:
         return _new_page(
@@ -134,7 +134,7 @@ async def apply_spec(
         if not text.strip():
             raise ValidationFailed("paste a spec or choose a YAML file", field="spec")
         with db.write() as session:
-            applied = slos.apply_specs(session, active.principal, text, source)
+            applied = slo_service.apply_specs(session, active.principal, text, source)
     except OpsloopError as exc:
         return _new_page(
             request, active, exc.status, spec=spec, error_for="apply", **form_error(exc)
@@ -147,7 +147,7 @@ def confirm_delete(
     request: Request, slo_id: Id, db: DB, active: Annotated[ActiveSession, _page("delete")]
 ) -> Response:
     with db.read() as session:
-        slo = slos.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, slo_id)
     return render(request, "slo_delete.html", active, slo=slo)
 
 
@@ -160,13 +160,13 @@ def delete(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     with db.read() as session:
-        slo = slos.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, slo_id)
     label = f"{slo.service}/{slo.name}"
     if confirm.strip() != label:
         error = ValidationFailed(f"type {label} to confirm", field="confirm")
         return render(request, "slo_delete.html", active, 422, slo=slo, **form_error(error))
     with db.write() as session:
-        slos.delete_slo(session, active.principal, slo_id)
+        slo_service.delete_slo(session, active.principal, slo_id)
     return RedirectResponse("/slos", status_code=303)
 
 
@@ -180,7 +180,7 @@ def reset(
 ) -> Response:
     try:
         with db.write() as session:
-            slos.reset_budget(session, active.principal, slo_id, reason)
+            slo_service.reset_budget(session, active.principal, slo_id, reason)
     except OpsloopError as exc:
         context = detail_context(request, db, slo_id)
         return render(
@@ -200,8 +200,8 @@ def _policy_page(
     request: Request, db: DB, active: ActiveSession, service: str, status: int = 200, **ctx: Any
 ) -> Response:
     with db.read() as session:
-        members = slos.list_slos(session, service)
-        tiers = slos.policy_config(slos.policy_for(session, service))
+        members = slo_service.list_slos(session, service)
+        tiers = slo_service.policy_config(slo_service.policy_for(session, service))
     if not members:
         raise NotFound(f"no SLOs for service {service!r}", field="service")
     text = ctx.pop("text", None) or yaml.safe_dump({"tiers": tiers}, sort_keys=False)
@@ -240,7 +240,7 @@ def set_policy(
         if not isinstance(config, dict):
             raise ValidationFailed("policy needs a 'tiers:' list", field="tiers")
         with db.write() as session:
-            slos.set_policy(session, active.principal, service, config)
+            slo_service.set_policy(session, active.principal, service, config)
     except OpsloopError as exc:
         return _policy_page(request, db, active, service, exc.status, text=tiers, **form_error(exc))
     return _policy_page(request, db, active, service, saved=True)

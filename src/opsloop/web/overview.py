@@ -16,7 +16,7 @@ from opsloop.core.audit.chain import Verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.db import Database
-from opsloop.slo import service as slos
+from opsloop.slo import service as slo_service
 from opsloop.web.audit_pages import newest_first
 from opsloop.web.routes import DB, Active, may, render
 
@@ -54,8 +54,8 @@ class PolicyGroup:
 
 def slo_health(session: Session) -> list[SLOHealth]:
     """Every SLO with its last evaluation, the least budget left first, no data last."""
-    rows = slos.list_slos(session)
-    latest = slos.latest_results(session, [s.id for s in rows])
+    rows = slo_service.list_slos(session)
+    latest = slo_service.latest_results(session, [s.id for s in rows])
     items = [SLOHealth(s, latest.get(s.id)) for s in rows]
     return sorted(
         items,
