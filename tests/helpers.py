@@ -87,7 +87,7 @@ def running_server(
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120  # workers start slowly on a loaded machine
+            deadline = time.monotonic() + 300  # workers start slowly on a loaded machine
             while time.monotonic() < deadline:
                 if server.poll() is not None:
                     pytest.fail(
