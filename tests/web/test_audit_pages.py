@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
@@ -126,8 +126,13 @@ def test_verify_reports_a_tampered_record(
 ) -> None:
     sign_in(client, "approver")
     drop_append_only_guard(db)
-    with db.engine.begin() as conn:
-        conn.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(actor="mallory"))
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(actor="mallory"))
+    finally:
+        if db.dialect == "postgresql":  # the PostgreSQL database is shared by later tests
+            with db.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE audit_records ENABLE TRIGGER USER"))
 
     page = client.get("/audit/verify", headers={"HX-Request": "1"}).text
     overview = client.get("/").text
