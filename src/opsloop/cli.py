@@ -184,6 +184,9 @@ def serve(
         access_log=False,
         proxy_headers=True,
         http=HeaderTimeoutProtocol,
+        # A worker imports the whole app before it answers the supervisor's health check; on a
+        # busy machine that takes longer than uvicorn's 5 s default and workers get killed.
+        timeout_worker_healthcheck=60,
     )
 
 

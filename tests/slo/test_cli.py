@@ -12,6 +12,7 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
+from opsloop.slo import evaluation, ingestion
 from opsloop.slo import service as slo_service
 from opsloop.slo.events import floor_minute
 from tests.cli_run import Invoked, assert_clean_failure, invoke, run
@@ -54,7 +55,9 @@ def make_slos(db: Database) -> None:
             minutes = [(now - timedelta(minutes=i), good, 1000) for i in range(1, 61)]
             if history:
                 minutes += [(now - timedelta(minutes=i), 1000, 1000) for i in range(61, 1441)]
-            slo_service.push_events(session, SYSTEM, slo, minutes)
+            ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=minutes)
+    # An evaluation 3 minutes ago saw the burn start, so the page (for: 2m) fires by now.
+    evaluation.evaluate(db, now - timedelta(minutes=3))
 
 
 def audit_count(db: Database) -> int:

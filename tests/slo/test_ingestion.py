@@ -75,7 +75,7 @@ def test_a_push_is_recorded_with_who_and_which_request_not_audited(
         (
             slo_id,
             "responder",
-            "push-1",
+            response.headers["X-Request-ID"],  # the server's own id; the client's is not trusted
             3,
             NOW - timedelta(minutes=3),
             NOW - timedelta(minutes=1),

@@ -213,7 +213,7 @@ def test_push_needs_responder_and_a_pushed_slo(
         content=spec,
         headers={**bearer(tokens[Role.approver]), "content-type": "application/yaml"},
     )
-    assert applied.status_code == 200, applied.text
+    assert applied.status_code == 201, applied.text
     [prometheus_slo] = [a["id"] for a in applied.json() if a["service"] == "checkout"]
     before = counts(db)
     refused = push(client, tokens[Role.responder], prometheus_slo, events)

@@ -154,7 +154,11 @@ def _integrity_error(exc: IntegrityError) -> JSONResponse:
     return JSONResponse(error_body("conflict", message, field), status_code=409)
 
 
-def _database_unavailable(exc: Exception) -> JSONResponse:
+#: Errors that mean the database cannot be reached or is overloaded, not a bug.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def database_unavailable(exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
     return JSONResponse(
         error_body(
@@ -198,11 +202,8 @@ class InternalErrorMiddleware:
 def _internal_error(request_id: str, exc: Exception) -> JSONResponse:
     log.error("unhandled error (request id %s)", request_id, exc_info=exc)
     message = f"internal error; the server log has the details under request id {request_id}"
-    return JSONResponse(
-        error_body("internal", message),
-        status_code=500,
-        headers={"X-Request-ID": request_id} if request_id else None,
-    )
+    # The observability middleware around every response adds X-Request-ID.
+    return JSONResponse(error_body("internal", message), status_code=500)
 
 
 def install(app: FastAPI) -> None:
@@ -216,13 +217,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InterfaceError)
     @app.exception_handler(PoolTimeout)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        return _database_unavailable(exc)
+        return database_unavailable(exc)
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         # A connection dropped mid-statement shows up as whatever error the driver raised.
         if exc.connection_invalidated:
-            return _database_unavailable(exc)
+            return database_unavailable(exc)
         request_id = getattr(request.state, "request_id", "") or current_request_id()
         return _internal_error(request_id, exc)
 

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsloop.core import api_errors
+from opsloop.core.api_errors import DATABASE_DOWN
 from opsloop.core.auth.roles import Principal
 from opsloop.core.errors import OpsloopError
 
@@ -161,6 +163,10 @@ class ApiAuthGate:
         except OpsloopError as exc:
             state["auth_error"] = exc
             await self.app(scope, _refusing(exc), _closing(send))
+            return
+        except DATABASE_DOWN as exc:
+            # Outside the app's exception handlers: answer as they would (503, Retry-After).
+            await api_errors.database_unavailable(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
