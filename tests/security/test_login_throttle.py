@@ -131,3 +131,12 @@ def test_concurrent_guesses_cannot_pass_the_limit(db: Database, dana: str) -> No
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
+
+
+def test_a_username_no_account_can_have_is_a_failed_sign_in_not_an_error(
+    client: TestClient, db: Database, dana: str
+) -> None:
+    # PostgreSQL refuses NUL bytes in text; the name must never reach a query as it is.
+    for name in ["da\x00na", "x" * 300, "da\nna"]:
+        assert attempt(client, name, PASSWORD)[0] == 401
+    assert attempt(client, dana, PASSWORD)[0] == 303

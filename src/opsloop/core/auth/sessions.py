@@ -20,6 +20,9 @@ from opsloop.core.auth.throttle import ThrottlePolicy
 from opsloop.core.db import Database
 from opsloop.core.errors import Unauthorized
 
+# users.username is VARCHAR(64).
+_USERNAME_LENGTH = 64
+
 
 @dataclass(frozen=True)
 class ActiveSession:
@@ -29,6 +32,14 @@ class ActiveSession:
 
 
 ANONYMOUS = "anonymous"
+
+
+def _could_be_a_username(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return name.isprintable() and len(name) <= _USERNAME_LENGTH
 
 
 def login(
@@ -49,6 +60,10 @@ def login(
     against an existing account, and every lock (of an account or of an address). Failures
     for unknown usernames are only counted; they reach the trail through the address lock.
     """
+    if not _could_be_a_username(username):
+        # Looked up and counted as the empty name, which no account has: PostgreSQL refuses
+        # a NUL byte in text, and such a name cannot match a user anyway.
+        username = ""
     account, address = throttle.account_key(username), throttle.address_key(client_address)
     limits = {account: policy.max_failures, address: policy.max_failures_per_address}
     with db.write() as session:
