@@ -432,5 +432,5 @@ def test_evaluation_pipeline_with_prometheus_source(env: Env, db: Any, frozen_cl
     batch = statuses[applied[("batch", "availability")]].to_json()
     assert batch["burn_rates"]["5m"] is None  # no traffic: no data, not a perfect score
     with db.read() as session:
-        fired = list(audit.iterate(session, audit.AuditFilter(action="slo.alert.firing")))
+        fired = list(audit.iterate(session, flt=audit.AuditFilter(action="slo.alert.firing")))
     assert fired, "the page should have been recorded as firing"

@@ -259,7 +259,9 @@ def test_alerts_fire_and_resolve_with_history_and_audit(
     resolved = {h["alert"] for h in latest if not h["firing"]}
     assert "page-1h" in resolved
     with db.read() as session:
-        actions = [r.action for r in audit.iterate(session, audit.AuditFilter(entity_type="slo"))]
+        actions = [
+            r.action for r in audit.iterate(session, flt=audit.AuditFilter(entity_type="slo"))
+        ]
     assert "slo.alert.firing" in actions and "slo.alert.resolved" in actions
     assert "slo.policy_state" in actions
 
@@ -301,7 +303,7 @@ def test_policy_state_is_recorded_and_exposed_per_service(
     with db.read() as session:
         changes = [
             audit.to_dict(r)["changes"]["policy_state"]
-            for r in audit.iterate(session, audit.AuditFilter(action="slo.policy_state"))
+            for r in audit.iterate(session, flt=audit.AuditFilter(action="slo.policy_state"))
         ]
     assert [c["after"] for c in changes] == ["optimize", "freeze"]
 

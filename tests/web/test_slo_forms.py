@@ -66,7 +66,7 @@ def test_an_approver_creates_a_pushed_slo_from_the_form(
             99.9,
             "push",
         )
-        [record], _ = audit.page(session, audit.AuditFilter(action="slo.create"))
+        [record], _ = audit.page(session, flt=audit.AuditFilter(action="slo.create"))
     assert record.actor == "approver"
 
 

@@ -138,7 +138,7 @@ def test_admin_manages_users_and_tokens_through_the_service(
     with db.read() as session:
         user = auth.get_user(session, "newbie")
         assert (user.role, user.disabled) == ("approver", True)
-        actions = [r.action for r in audit.page(session, audit.AuditFilter(actor="admin"))[0]]
+        actions = [r.action for r in audit.page(session, flt=audit.AuditFilter(actor="admin"))[0]]
     assert actions[-5:] == [
         "user.create",
         "user.update",

@@ -172,7 +172,14 @@ def _alert_changes(
         )
         action = "slo.alert.firing" if alert["firing"] else "slo.alert.resolved"
         details = {k: alert[k] for k in ("alert", "severity", "factor", "long_burn", "short_burn")}
-        audit.record(session, SYSTEM, action, "slo", target.slo_id, after=details)
+        audit.record(
+            session,
+            principal=SYSTEM,
+            action=action,
+            entity_type="slo",
+            entity_id=target.slo_id,
+            after=details,
+        )
 
 
 def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStatus]) -> None:
@@ -188,10 +195,10 @@ def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStat
         slo.policy_state, slo.policy_state_since = decided, now
         audit.record(
             session,
-            SYSTEM,
-            "slo.policy_state",
-            "slo",
-            slo_id,
+            principal=SYSTEM,
+            action="slo.policy_state",
+            entity_type="slo",
+            entity_id=slo_id,
             before={"policy_state": state},
             after={"policy_state": decided},
         )

@@ -147,7 +147,14 @@ def apply_definition(session: Session, principal: Principal, defn: SLODefinition
                 slo_id=slo.id, started_at=now, reason="SLO created", started_by=principal.actor
             )
         )
-        audit.record(session, principal, "slo.create", "slo", slo.id, after=summary(defn))
+        audit.record(
+            session,
+            principal=principal,
+            action="slo.create",
+            entity_type="slo",
+            entity_id=slo.id,
+            after=summary(defn),
+        )
         return Applied(slo.id, slo.service, slo.name, "created")
     if slo.spec == spec:
         return Applied(slo.id, slo.service, slo.name, "unchanged")
@@ -155,7 +162,13 @@ def apply_definition(session: Session, principal: Principal, defn: SLODefinition
     slo.source = source_of(defn)
     slo.spec, slo.objective, slo.owner, slo.updated_at = spec, defn.objective, defn.owner, now
     audit.record(
-        session, principal, "slo.update", "slo", slo.id, before=before, after=summary(defn)
+        session,
+        principal=principal,
+        action="slo.update",
+        entity_type="slo",
+        entity_id=slo.id,
+        before=before,
+        after=summary(defn),
     )
     return Applied(slo.id, slo.service, slo.name, "updated")
 
@@ -214,7 +227,14 @@ def delete_slo(session: Session, principal: Principal, ref: str | int) -> None:
     require(principal, Role.admin)
     slo = get_slo(session, ref)
     before = summary(definition(slo))
-    audit.record(session, principal, "slo.delete", "slo", slo.id, before=before)
+    audit.record(
+        session,
+        principal=principal,
+        action="slo.delete",
+        entity_type="slo",
+        entity_id=slo.id,
+        before=before,
+    )
     session.delete(slo)
 
 
@@ -245,10 +265,10 @@ def reset_budget(
     slo.period_started_at = now
     audit.record(
         session,
-        principal,
-        "slo.reset",
-        "slo",
-        slo.id,
+        principal=principal,
+        action="slo.reset",
+        entity_type="slo",
+        entity_id=slo.id,
         before=before,
         after={"period_started_at": now, "reason": reason.strip()},
     )
@@ -307,10 +327,10 @@ def set_policy(
         row.tiers, row.updated_at = json.dumps(tiers), clock.now()
     audit.record(
         session,
-        principal,
-        "slo.policy.set",
-        "service",
-        service,
+        principal=principal,
+        action="slo.policy.set",
+        entity_type="service",
+        entity_id=service,
         before=before,
         after={"tiers": tiers},
     )

@@ -97,7 +97,14 @@ def create_user(
             session.flush()
     except IntegrityError:
         raise Conflict(f"user {username!r} already exists", field="username") from None
-    audit.record(session, principal, "user.create", "user", user.id, after=_user_fields(user))
+    audit.record(
+        session,
+        principal=principal,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        after=_user_fields(user),
+    )
     return user
 
 
@@ -130,7 +137,15 @@ def update_user(
     after = _user_fields(user)
     if after != before:
         user.updated_at = clock.now()
-        audit.record(session, principal, "user.update", "user", user.id, before=before, after=after)
+        audit.record(
+            session,
+            principal=principal,
+            action="user.update",
+            entity_type="user",
+            entity_id=user.id,
+            before=before,
+            after=after,
+        )
     return user
 
 
@@ -147,10 +162,10 @@ def set_password(session: Session, principal: Principal, username: str, password
     # The audit trail notes that the password changed, never any form of the password.
     audit.record(
         session,
-        principal,
-        "user.set_password",
-        "user",
-        user.id,
+        principal=principal,
+        action="user.set_password",
+        entity_type="user",
+        entity_id=user.id,
         before={"password": "set" if had_password else "unset"},
         after={"password": "changed", "sessions_ended": ended},
     )
@@ -231,10 +246,10 @@ def create_token(
     session.flush()
     audit.record(
         session,
-        principal,
-        "token.create",
-        "api_token",
-        token.id,
+        principal=principal,
+        action="token.create",
+        entity_type="api_token",
+        entity_id=token.id,
         after=_token_fields(token, username),
     )
     return token, plaintext
@@ -269,10 +284,10 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple
         token.revoked_at = clock.now()
         audit.record(
             session,
-            principal,
-            "token.revoke",
-            "api_token",
-            token.id,
+            principal=principal,
+            action="token.revoke",
+            entity_type="api_token",
+            entity_id=token.id,
             before=before,
             after=_token_fields(token, username),
         )
