@@ -79,7 +79,7 @@ def test_tampering_in_the_database_is_detected(db: Database, statement: str, bad
 def test_a_failed_write_leaves_no_record(db: Database) -> None:
     _seed(db, 1)
     with pytest.raises(Conflict), db.write() as session:
-        auth.create_user(session, SYSTEM, "user0", Role.viewer)
+        auth.create_user(session, principal=SYSTEM, username="user0", role=Role.viewer)
     with db.read() as session:
         assert audit.count(session) == 1
 
@@ -92,7 +92,7 @@ def test_record_outside_a_write_transaction_is_refused(db: Database) -> None:
 def test_filters_and_pagination(db: Database) -> None:
     _seed(db, 7)
     with db.write() as session:
-        auth.update_user(session, SYSTEM, "user3", role=Role.admin)
+        auth.update_user(session, principal=SYSTEM, username="user3", role=Role.admin)
     with db.read() as session:
         first, cursor = audit.page(session, flt=audit.AuditFilter(action="user.create"), limit=4)
         assert [r.seq for r in first] == [1, 2, 3, 4] and cursor == 4
@@ -119,7 +119,9 @@ def test_concurrent_writers_keep_the_chain_linear(db: Database) -> None:
             barrier.wait()
             for i in range(per_thread):
                 with db.write() as session:
-                    auth.create_user(session, principal, f"t{n}-{i}", Role.viewer)
+                    auth.create_user(
+                        session, principal=principal, username=f"t{n}-{i}", role=Role.viewer
+                    )
         except BaseException as exc:  # collected and re-raised in the main thread
             errors.append(exc)
 

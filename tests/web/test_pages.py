@@ -421,7 +421,7 @@ def test_a_disabled_users_session_stops_working(
     assert client.get("/", follow_redirects=False).status_code == 200
 
     with db.write() as session:
-        auth.update_user(session, SYSTEM, dana, disabled=True)
+        auth.update_user(session, principal=SYSTEM, username=dana, disabled=True)
 
     _assert_login_redirect(client.get("/", follow_redirects=False))
     token = _login_form_token(client)

@@ -52,7 +52,7 @@ def _user_fields(user: User) -> dict[str, Any]:
     }
 
 
-def get_user(session: Session, username: str) -> User:
+def get_user(session: Session, *, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user named {username!r}", field="username")
@@ -65,10 +65,10 @@ def list_users(session: Session) -> list[User]:
 
 def create_user(
     session: Session,
+    *,
     principal: Principal,
     username: str,
     role: Role,
-    *,
     display_name: str = "",
     password: str | None = None,
 ) -> User:
@@ -110,15 +110,15 @@ def create_user(
 
 def update_user(
     session: Session,
+    *,
     principal: Principal,
     username: str,
-    *,
     role: Role | None = None,
     disabled: bool | None = None,
     display_name: str | None = None,
 ) -> User:
     require(principal, Role.admin)
-    user = get_user(session, username)
+    user = get_user(session, username=username)
     before = _user_fields(user)
     loses_admin = (role is not None and role != Role.admin) or disabled is True
     if loses_admin and user.role == Role.admin.value and not user.disabled:
@@ -149,8 +149,8 @@ def update_user(
     return user
 
 
-def set_password(session: Session, principal: Principal, username: str, password: str) -> None:
-    user = get_user(session, username)
+def set_password(session: Session, *, principal: Principal, username: str, password: str) -> None:
+    user = get_user(session, username=username)
     if user.id != principal.user_id:
         require(principal, Role.admin)
     had_password = user.password_hash is not None
@@ -210,15 +210,15 @@ def _token_fields(token: ApiToken, username: str) -> dict[str, Any]:
 
 def create_token(
     session: Session,
+    *,
     principal: Principal,
     username: str,
     role: Role,
-    *,
     name: str = "",
     expires_in: timedelta | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its only plaintext copy."""
-    user = get_user(session, username)
+    user = get_user(session, username=username)
     if user.id != principal.user_id:
         require(principal, Role.admin)
     if not user.role.allows(role):
@@ -256,7 +256,7 @@ def create_token(
 
 
 def list_tokens(
-    session: Session, principal: Principal, username: str | None = None
+    session: Session, *, principal: Principal, username: str | None = None
 ) -> list[tuple[ApiToken, str]]:
     query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
     if username is not None:
@@ -268,7 +268,7 @@ def list_tokens(
     return [(t, u) for t, u in session.execute(query.order_by(ApiToken.id))]
 
 
-def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple[ApiToken, str]:
+def revoke_token(session: Session, *, principal: Principal, token_id: int) -> tuple[ApiToken, str]:
     row = session.execute(
         select(ApiToken, User.username)
         .join(User, User.id == ApiToken.user_id)
@@ -294,7 +294,9 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple
     return token, username
 
 
-def authenticate_token_until(session: Session, plaintext: str) -> tuple[Principal, datetime | None]:
+def authenticate_token_until(
+    session: Session, *, plaintext: str
+) -> tuple[Principal, datetime | None]:
     """The token's principal and when the token expires (None: it does not)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         raise Unauthorized("malformed token")
@@ -329,7 +331,7 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
-def password_matches(session: Session, username: str, password: str) -> bool:
+def password_matches(session: Session, *, username: str, password: str) -> bool:
     """Whether ``password`` is the user's current one (False for unknown or password-less users)."""
     user = session.scalar(select(User).where(User.username == username))
     return verify_password(user.password_hash if user else None, password)

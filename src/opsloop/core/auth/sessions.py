@@ -135,7 +135,7 @@ def end_sessions(session: Session, *, user_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def lookup(session: Session, cookie: str) -> ActiveSession | None:
+def lookup(session: Session, *, cookie: str) -> ActiveSession | None:
     row = session.execute(
         select(WebSession.csrf_token, WebSession.expires_at, User)
         .join(User, User.id == WebSession.user_id)
@@ -150,7 +150,7 @@ def lookup(session: Session, cookie: str) -> ActiveSession | None:
     return ActiveSession(principal, csrf, user.display_name or user.username)
 
 
-def logout(session: Session, cookie: str) -> None:
+def logout(session: Session, *, cookie: str) -> None:
     row = session.scalar(select(WebSession).where(WebSession.id_hash == digest(cookie)))
     if row is None:
         return
