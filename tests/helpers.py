@@ -24,12 +24,12 @@ BIN = Path(sys.executable).parent
 
 def make_user(db: Database, username: str, role: Role, password: str | None = None) -> None:
     with db.write() as session:
-        auth.create_user(session, SYSTEM, username, role, password=password)
+        auth.create_user(session, principal=SYSTEM, username=username, role=role, password=password)
 
 
 def make_token(db: Database, username: str, role: Role) -> str:
     with db.write() as session:
-        _, plaintext = auth.create_token(session, SYSTEM, username, role)
+        _, plaintext = auth.create_token(session, principal=SYSTEM, username=username, role=role)
     return plaintext
 
 

@@ -126,7 +126,7 @@ def create_slos(db: Database, count: int) -> list[int]:
                 owner="bench",
                 labels={},
             )
-            ids.append(slo_service.apply_definition(session, SYSTEM, defn).slo_id)
+            ids.append(slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id)
     return ids
 
 
@@ -316,7 +316,7 @@ def evaluate_once(
 ) -> dict[str, Any]:
     alerts_before, audit_before = written(db)
     meter.start()
-    statuses = evaluation.evaluate(db, now)
+    statuses = evaluation.evaluate(db, now=now)
     cpu = meter.stop()
     alerts_after, audit_after = written(db)
     check_statuses(data, statuses, ids, now)
@@ -342,7 +342,7 @@ def measure_evaluate(
 
     def unpersisted(now: datetime) -> dict[str, Any]:
         meter.start()
-        statuses = evaluation.evaluate(db, now, persist=False)
+        statuses = evaluation.evaluate(db, now=now, persist=False)
         result = {"now": now.isoformat(), **meter.stop()}
         check_statuses(data, statuses, ids, now)
         return result
@@ -408,7 +408,7 @@ def reset_to_cold(db: Database) -> None:
 def profile_evaluate(db: Database, now: datetime, path: Path) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
-    evaluation.evaluate(db, now)
+    evaluation.evaluate(db, now=now)
     profiler.disable()
     profiler.dump_stats(path)
     out = io.StringIO()

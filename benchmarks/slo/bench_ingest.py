@@ -103,7 +103,7 @@ def create_slo(db: Database, name: str) -> int:
         labels={},
     )
     with db.write() as session:
-        return slo_service.apply_definition(session, SYSTEM, defn).slo_id
+        return slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id
 
 
 def push(db: Database, slo_id: int, batch: Batch) -> float:

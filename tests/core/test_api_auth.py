@@ -87,7 +87,7 @@ def test_revoked_token_stops_working(
     assert client.delete(f"/api/v1/tokens/{token_id}", headers=admin).status_code == 200
     assert_error(client.get("/api/v1/me", headers=bearer(secret)), 401, "unauthorized")
     with db.read() as session:
-        actions = [r.action for r in audit.iterate(session, audit.AuditFilter(actor="admin"))]
+        actions = [r.action for r in audit.iterate(session, flt=audit.AuditFilter(actor="admin"))]
     assert actions == ["token.create", "token.revoke"]
 
 
@@ -156,7 +156,7 @@ def test_create_user_is_audited_with_actor(
     server_id = response.headers["x-request-id"]
     assert len(server_id) == 32
     with db.read() as session:
-        rows, _ = audit.page(session, audit.AuditFilter(action="user.create", actor="admin"))
+        rows, _ = audit.page(session, flt=audit.AuditFilter(action="user.create", actor="admin"))
     assert len(rows) == 1
     assert (rows[0].request_id, rows[0].client_request_id) == (server_id, "req-abc")
     assert audit.to_dict(rows[0])["changes"]["role"] == {"before": None, "after": "responder"}

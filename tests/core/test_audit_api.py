@@ -62,7 +62,7 @@ def test_the_server_id_is_recorded_and_the_client_id_kept_beside_it(
         assert response.status_code == 201
         server_ids.append(response.headers["x-request-id"])
     with db.read() as session:
-        rows, _ = audit.page(session, audit.AuditFilter(action="user.create", actor="admin"))
+        rows, _ = audit.page(session, flt=audit.AuditFilter(action="user.create", actor="admin"))
     assert [(r.request_id, r.client_request_id) for r in rows] == [
         (server_ids[0], "reused-id"),
         (server_ids[1], "reused-id"),

@@ -31,7 +31,7 @@ def _verify(db: Database) -> Verification:
 def test_writes_leave_linked_records(db: Database) -> None:
     _seed(db, 3)
     with db.read() as session:
-        rows, cursor = audit.page(session, audit.AuditFilter(), limit=10)
+        rows, cursor = audit.page(session, flt=audit.AuditFilter(), limit=10)
     assert [r.seq for r in rows] == [1, 2, 3] and cursor is None
     assert rows[0].action == "user.create" and rows[0].actor == "system"
     assert rows[1].prev_hash == rows[0].hash
@@ -79,29 +79,29 @@ def test_tampering_in_the_database_is_detected(db: Database, statement: str, bad
 def test_a_failed_write_leaves_no_record(db: Database) -> None:
     _seed(db, 1)
     with pytest.raises(Conflict), db.write() as session:
-        auth.create_user(session, SYSTEM, "user0", Role.viewer)
+        auth.create_user(session, principal=SYSTEM, username="user0", role=Role.viewer)
     with db.read() as session:
         assert audit.count(session) == 1
 
 
 def test_record_outside_a_write_transaction_is_refused(db: Database) -> None:
     with pytest.raises(RuntimeError, match="write transaction"), db.read() as session:
-        audit.record(session, SYSTEM, "x", "y", 1)
+        audit.record(session, principal=SYSTEM, action="x", entity_type="y", entity_id=1)
 
 
 def test_filters_and_pagination(db: Database) -> None:
     _seed(db, 7)
     with db.write() as session:
-        auth.update_user(session, SYSTEM, "user3", role=Role.admin)
+        auth.update_user(session, principal=SYSTEM, username="user3", role=Role.admin)
     with db.read() as session:
-        first, cursor = audit.page(session, audit.AuditFilter(action="user.create"), limit=4)
+        first, cursor = audit.page(session, flt=audit.AuditFilter(action="user.create"), limit=4)
         assert [r.seq for r in first] == [1, 2, 3, 4] and cursor == 4
         rest, cursor = audit.page(
-            session, audit.AuditFilter(action="user.create"), after_seq=4, limit=4
+            session, flt=audit.AuditFilter(action="user.create"), after_seq=4, limit=4
         )
         assert [r.seq for r in rest] == [5, 6, 7] and cursor is None
         updates, _ = audit.page(
-            session, audit.AuditFilter(entity_type="user", action="user.update")
+            session, flt=audit.AuditFilter(entity_type="user", action="user.update")
         )
         assert len(updates) == 1 and audit.to_dict(updates[0])["changes"] == {
             "role": {"before": "viewer", "after": "admin"}
@@ -119,7 +119,9 @@ def test_concurrent_writers_keep_the_chain_linear(db: Database) -> None:
             barrier.wait()
             for i in range(per_thread):
                 with db.write() as session:
-                    auth.create_user(session, principal, f"t{n}-{i}", Role.viewer)
+                    auth.create_user(
+                        session, principal=principal, username=f"t{n}-{i}", role=Role.viewer
+                    )
         except BaseException as exc:  # collected and re-raised in the main thread
             errors.append(exc)
 
@@ -133,5 +135,5 @@ def test_concurrent_writers_keep_the_chain_linear(db: Database) -> None:
     assert result.ok, result
     assert result.checked == threads * per_thread
     with db.read() as session:
-        actors = {r.actor for r in audit.iterate(session, audit.AuditFilter())}
+        actors = {r.actor for r in audit.iterate(session, flt=audit.AuditFilter())}
     assert actors == {f"writer{n}" for n in range(threads)}

@@ -46,7 +46,7 @@ def _rewrite_from(db: Database, seq: int) -> None:
     """Edit record ``seq`` and recompute every later hash, as someone who knows the (public)
     hashing rule can."""
     with db.read() as session:
-        links = [audit.as_link(r) for r in audit.iterate(session, audit.AuditFilter())]
+        links = [audit.as_link(r) for r in audit.iterate(session, flt=audit.AuditFilter())]
     prev = links[seq - 2].hash if seq > 1 else GENESIS
     with append_only_guard_dropped(db), db.engine.begin() as conn:
         for link in links[seq - 1 :]:

@@ -122,7 +122,7 @@ def test_timestamps_come_back_aware_utc(db: Database) -> None:
     from opsloop.core.auth import service
 
     with db.read() as session:
-        user = service.get_user(session, "tz")
+        user = service.get_user(session, username="tz")
     assert user.created_at.utcoffset() is not None
     assert user.created_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
 

@@ -40,4 +40,4 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
     lines = (tmp_path / "server.log").read_text().splitlines()
     assert any('"route": "/healthz"' in line and '"request_id"' in line for line in lines)
     with db.read() as session:  # the server ran on this backend: its first start seeded it
-        assert auth.get_user(session, "admin").role is Role.admin
+        assert auth.get_user(session, username="admin").role is Role.admin

@@ -48,7 +48,7 @@ def test_slo_source_is_a_member(db: Database) -> None:
         labels={},
     )
     with db.write() as session:
-        slo_service.apply_definition(session, SYSTEM, defn)
+        slo_service.apply_definition(session, principal=SYSTEM, defn=defn)
     with db.read() as session:
         slo = session.scalars(select(SLO)).one()
         assert slo.source is Source.push

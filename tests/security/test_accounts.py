@@ -36,7 +36,7 @@ def test_a_password_change_ends_the_users_sessions(
     assert attempt(client, dana, PASSWORD)[0] == 303
     assert _signed_in(client)
     with db.write() as session:
-        auth.set_password(session, SYSTEM, dana, "a brand new password")
+        auth.set_password(session, principal=SYSTEM, username=dana, password="a brand new password")
     assert not _signed_in(client)
 
 
@@ -46,9 +46,9 @@ def test_re_enabling_a_user_does_not_revive_old_sessions(
     make_user(db, "root", Role.admin)  # so that dana is not the last admin
     assert attempt(client, dana, PASSWORD)[0] == 303
     with db.write() as session:
-        auth.update_user(session, SYSTEM, dana, disabled=True)
+        auth.update_user(session, principal=SYSTEM, username=dana, disabled=True)
     with db.write() as session:
-        auth.update_user(session, SYSTEM, dana, disabled=False)
+        auth.update_user(session, principal=SYSTEM, username=dana, disabled=False)
     assert not _signed_in(client)
 
 
@@ -59,7 +59,7 @@ def test_the_last_admin_cannot_be_demoted_or_disabled(client: TestClient, db: Da
     assert demote.status_code == 409
     assert "last enabled admin" in demote.json()["error"]["message"]
     with pytest.raises(Conflict), db.write() as session:
-        auth.update_user(session, SYSTEM, "root", disabled=True)
+        auth.update_user(session, principal=SYSTEM, username="root", disabled=True)
     make_user(db, "second", Role.admin)
     ok = client.patch("/api/v1/users/root", json={"role": "viewer"}, headers=bearer(token))
     assert ok.status_code == 200
@@ -74,7 +74,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one(db: Database) -> None:
     def demote(target: str, hold: bool) -> None:
         try:
             with db.write() as session:
-                auth.update_user(session, SYSTEM, target, role=Role.viewer)
+                auth.update_user(session, principal=SYSTEM, username=target, role=Role.viewer)
                 if hold:
                     first_done.set()
                     release.wait(10)
@@ -107,7 +107,7 @@ def test_a_user_created_twice_at_once_is_one_201_and_one_409(
 
     def hold_first() -> None:
         with db.write() as session:
-            auth.create_user(session, SYSTEM, "erin", Role.viewer)
+            auth.create_user(session, principal=SYSTEM, username="erin", role=Role.viewer)
             holding.set()
             release.wait(10)
 
@@ -226,7 +226,7 @@ def test_replicas_starting_together_create_one_admin(db: Database, tmp_path: Pat
 
 def _lookup(db: Database, token: str) -> Principal:
     with db.read() as session:
-        return auth.authenticate_token_until(session, token)[0]
+        return auth.authenticate_token_until(session, plaintext=token)[0]
 
 
 def test_a_revoked_token_is_not_kept_by_a_recache_before_the_commit(db: Database) -> None:
@@ -237,7 +237,7 @@ def test_a_revoked_token_is_not_kept_by_a_recache_before_the_commit(db: Database
     cache = TokenCache(ttl=timedelta(minutes=5))
 
     with db.write() as session:
-        revoke_at_commit = auth.list_tokens(session, SYSTEM, "fred")[0][0].id
+        revoke_at_commit = auth.list_tokens(session, principal=SYSTEM, username="fred")[0][0].id
 
         def concurrent_request(_: object) -> None:
             # Runs just before the commit: the database still says the token is valid.
@@ -245,7 +245,7 @@ def test_a_revoked_token_is_not_kept_by_a_recache_before_the_commit(db: Database
             cache.put(token, _lookup(db, token), None, generation=generation)
 
         event.listen(session, "before_commit", concurrent_request, once=True)
-        auth.revoke_token(session, SYSTEM, revoke_at_commit)
+        auth.revoke_token(session, principal=SYSTEM, token_id=revoke_at_commit)
         clear_after_commit(session, cache)
 
     assert cache.get(token) is None
@@ -258,7 +258,11 @@ def test_a_lookup_read_before_the_commit_is_not_stored_after_the_clear(db: Datab
     generation = cache.generation
     stale = _lookup(db, token)  # read while the token was valid
     with db.write() as session:
-        auth.revoke_token(session, SYSTEM, auth.list_tokens(session, SYSTEM, "gus")[0][0].id)
+        auth.revoke_token(
+            session,
+            principal=SYSTEM,
+            token_id=auth.list_tokens(session, principal=SYSTEM, username="gus")[0][0].id,
+        )
         clear_after_commit(session, cache)
     cache.put(token, stale, None, generation=generation)  # the slow request finishes now
     assert cache.get(token) is None

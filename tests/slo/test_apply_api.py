@@ -40,7 +40,7 @@ def test_apply_is_idempotent_and_audited(
     third = apply(client, tokens[Role.approver], changed)
     assert sorted(a["outcome"] for a in third.json()) == ["unchanged", "updated"]
     with db.read() as session:
-        updates = list(audit.iterate(session, audit.AuditFilter(action="slo.update")))
+        updates = list(audit.iterate(session, flt=audit.AuditFilter(action="slo.update")))
     assert len(updates) == 1
     assert audit.to_dict(updates[0])["changes"]["objective"] == {"before": 99.9, "after": 99.5}
     listed = client.get("/api/v1/slos", headers=bearer(tokens[Role.viewer])).json()["items"]

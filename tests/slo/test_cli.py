@@ -34,7 +34,10 @@ def make_slos(db: Database) -> None:
     now = floor_minute(clock.now())
     with db.write() as session:
         slo_service.apply_specs(
-            session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text(), "fixture"
+            session,
+            principal=SYSTEM,
+            text=(FIXTURES / "checkout_availability.yaml").read_text(),
+            source="fixture",
         )
         for ref, (objective, good, history) in PUSHED.items():
             name, service = ref.split("-")
@@ -50,14 +53,15 @@ def make_slos(db: Database) -> None:
                 labels={},
             )
             slo = slo_service.get_slo(
-                session, slo_service.apply_definition(session, SYSTEM, defn).slo_id
+                session,
+                ref=slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id,
             )
             minutes = [(now - timedelta(minutes=i), good, 1000) for i in range(1, 61)]
             if history:
                 minutes += [(now - timedelta(minutes=i), 1000, 1000) for i in range(61, 1441)]
             ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=minutes)
     # An evaluation 3 minutes ago saw the burn start, so the page (for: 2m) fires by now.
-    evaluation.evaluate(db, now - timedelta(minutes=3))
+    evaluation.evaluate(db, now=now - timedelta(minutes=3))
 
 
 def audit_count(db: Database) -> int:
@@ -145,7 +149,7 @@ def test_delete_asks_or_needs_yes(cli, db: Database) -> None:  # type: ignore[no
     assert "search/burning" in line and "--yes" in line
     before = audit_count(db)
     with db.read() as session:
-        assert slo_service.get_slo(session, "search/burning")
+        assert slo_service.get_slo(session, ref="search/burning")
     deleted = cli("slo", "delete", "burning", "--yes")
     assert deleted.returncode == 0 and "deleted search/burning" in deleted.stdout
     assert audit_count(db) == before + 1
@@ -203,7 +207,12 @@ def test_export_writes_what_fits_and_names_the_rest(cli, db: Database, tmp_path:
         "error: none of the SLOs can be expressed as sloth",
     ]
     with db.write() as session:
-        slo_service.apply_specs(session, SYSTEM, (FIXTURES / "sloth_service.yaml").read_text(), "f")
+        slo_service.apply_specs(
+            session,
+            principal=SYSTEM,
+            text=(FIXTURES / "sloth_service.yaml").read_text(),
+            source="f",
+        )
     out = tmp_path / "sloth.yaml"
     result = cli("slo", "export", "--format", "sloth", "-o", str(out))
     assert result.returncode == 1

@@ -178,7 +178,7 @@ def test_evaluation_changing_two_slos_racing_a_push_does_not_deadlock(
     evaluated: list[Any] = []
     pushed: list[Any] = []
     with holding_audit_lock(pg):
-        evaluating = in_thread(lambda: evaluation.evaluate(pg, NOW), evaluated)
+        evaluating = in_thread(lambda: evaluation.evaluate(pg, now=NOW), evaluated)
         settle(pg, [evaluating])
         pushing = in_thread(
             lambda: api.post(

@@ -34,7 +34,7 @@ def test_evaluating_by_hand_waits_for_a_running_scheduled_evaluation(
     )
     with db.write() as session:
         slo = slo_service.get_slo(
-            session, slo_service.apply_definition(session, SYSTEM, defn).slo_id
+            session, ref=slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id
         )
         raw = [(clock.now() - timedelta(minutes=1), 98, 100)]
         ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=raw)

@@ -33,8 +33,8 @@ def test_the_job_evaluates_every_interval_and_records_results(
         labels={},
     )
     with db.write() as session:
-        slo_id = slo_service.apply_definition(session, SYSTEM, defn).slo_id
-        slo = slo_service.get_slo(session, slo_id)
+        slo_id = slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id
+        slo = slo_service.get_slo(session, ref=slo_id)
         now = clock.now()
         ingestion.push_events(
             session, principal=SYSTEM, slo=slo, raw=[(now - timedelta(minutes=1), 98, 100)]
@@ -48,5 +48,5 @@ def test_the_job_evaluates_every_interval_and_records_results(
     frozen_clock.advance(timedelta(minutes=1))
     assert scheduler.run_due() == ["slo-evaluation"]
     with db.read() as session:
-        state = slo_service.get_slo(session, slo_id).policy_state
+        state = slo_service.get_slo(session, ref=slo_id).policy_state
     assert state == "freeze"  # 2 % errors against a 1 % budget: overspent

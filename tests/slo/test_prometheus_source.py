@@ -413,12 +413,13 @@ def test_evaluation_pipeline_with_prometheus_source(env: Env, db: Any, frozen_cl
     frozen_clock.current = at
     with db.write() as session:
         applied = {
-            (a.service, a.name): a.slo_id for a in slo_service.apply_specs(session, SYSTEM, SPECS)
+            (a.service, a.name): a.slo_id
+            for a in slo_service.apply_specs(session, principal=SYSTEM, text=SPECS)
         }
     with PrometheusClient(env.url) as client:
         # Two evaluations 2m apart, as the scheduler runs them: the page's "for" is 2m.
-        evaluation.evaluate(db, at - timedelta(minutes=2), prometheus=client)
-        statuses = evaluation.evaluate(db, at, prometheus=client)
+        evaluation.evaluate(db, now=at - timedelta(minutes=2), prometheus=client)
+        statuses = evaluation.evaluate(db, now=at, prometheus=client)
     defn = env.defs[("checkout", "availability")]
     records = env.rules[group_name(defn)]["records"]
     result = statuses[applied[("checkout", "availability")]].to_json()
@@ -432,5 +433,5 @@ def test_evaluation_pipeline_with_prometheus_source(env: Env, db: Any, frozen_cl
     batch = statuses[applied[("batch", "availability")]].to_json()
     assert batch["burn_rates"]["5m"] is None  # no traffic: no data, not a perfect score
     with db.read() as session:
-        fired = list(audit.iterate(session, audit.AuditFilter(action="slo.alert.firing")))
+        fired = list(audit.iterate(session, flt=audit.AuditFilter(action="slo.alert.firing")))
     assert fired, "the page should have been recorded as firing"

@@ -87,7 +87,7 @@ def test_a_spent_budget_stays_exhausted_without_recent_traffic(
     # against a 0.1 % budget -> consumed 2, remaining -1. Nothing since.
     start = NOW - timedelta(days=2)
     assert push(client, tokens[Role.responder], slo_id, minutes(start, 60, 998, 1000)).status_code
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     status = fresh(client, tokens[Role.viewer], slo_id)
     assert status["budget"]["remaining"] == pytest.approx(-1.0)
     assert status["burn_rates"]["1h"] is None  # no traffic in the last hour

@@ -230,21 +230,21 @@ def test_alerts_fire_and_resolve_with_history_and_audit(
     writer = tokens[Role.responder]
     # One hour at 2 % errors = 20x: page-1h (14.4x) holds on both 1h and 5m windows.
     push(client, writer, slo_id, minutes(NOW - timedelta(minutes=60), 60, 980, 1000))
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     alerts_url = f"/api/v1/slos/{slo_id}/alerts"
     assert client.get(alerts_url, headers=bearer(tokens[Role.viewer])).json()["items"] == []
     stored = client.get(f"/api/v1/slos/{slo_id}", headers=bearer(tokens[Role.viewer])).json()
     states = {a["alert"]: a["state"] for a in stored["status"]["alerts"]}
     assert states["page-1h"] == states["page-6h"] == "pending"  # for: 2m not yet over
     at_now.advance(timedelta(minutes=1))
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     assert client.get(alerts_url, headers=bearer(tokens[Role.viewer])).json()["items"] == []
     at_now.advance(timedelta(minutes=1))  # the condition has now held for 2m
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     history = client.get(alerts_url, headers=bearer(tokens[Role.viewer])).json()["items"]
     firing = {h["alert"] for h in history if h["firing"]}
     assert {"page-1h", "page-6h"} <= firing
-    evaluation.evaluate(db, clock.now())  # no change, no new events
+    evaluation.evaluate(db, now=clock.now())  # no change, no new events
     assert len(
         client.get(f"/api/v1/slos/{slo_id}/alerts", headers=bearer(tokens[Role.viewer])).json()[
             "items"
@@ -253,13 +253,15 @@ def test_alerts_fire_and_resolve_with_history_and_audit(
     # Two healthy hours later the short windows are clean again: the pages resolve.
     at_now.advance(timedelta(hours=2))
     push(client, writer, slo_id, minutes(clock.now() - timedelta(minutes=120), 120, 1000, 1000))
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     viewer = bearer(tokens[Role.viewer])
     latest = client.get(f"/api/v1/slos/{slo_id}/alerts", headers=viewer).json()["items"]
     resolved = {h["alert"] for h in latest if not h["firing"]}
     assert "page-1h" in resolved
     with db.read() as session:
-        actions = [r.action for r in audit.iterate(session, audit.AuditFilter(entity_type="slo"))]
+        actions = [
+            r.action for r in audit.iterate(session, flt=audit.AuditFilter(entity_type="slo"))
+        ]
     assert "slo.alert.firing" in actions and "slo.alert.resolved" in actions
     assert "slo.policy_state" in actions
 
@@ -275,7 +277,7 @@ def test_policy_state_is_recorded_and_exposed_per_service(
         slo_id,
         minutes(NOW - timedelta(minutes=10), 10, 9994, 10000),
     )
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     state = client.get(
         "/api/v1/services/checkout/budget-state", headers=bearer(tokens[Role.viewer])
     ).json()
@@ -289,7 +291,7 @@ def test_policy_state_is_recorded_and_exposed_per_service(
         slo_id,
         minutes(NOW - timedelta(minutes=10), 10, 99905, 100000),
     )
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     state = client.get(
         "/api/v1/services/checkout/budget-state", headers=bearer(tokens[Role.viewer])
     ).json()
@@ -301,7 +303,7 @@ def test_policy_state_is_recorded_and_exposed_per_service(
     with db.read() as session:
         changes = [
             audit.to_dict(r)["changes"]["policy_state"]
-            for r in audit.iterate(session, audit.AuditFilter(action="slo.policy_state"))
+            for r in audit.iterate(session, flt=audit.AuditFilter(action="slo.policy_state"))
         ]
     assert [c["after"] for c in changes] == ["optimize", "freeze"]
 
@@ -407,7 +409,7 @@ def test_metrics_export_slo_series(
         slo_id,
         minutes(NOW - timedelta(minutes=10), 10, 9994, 10000),
     )
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(client.get("/metrics").text)

@@ -40,7 +40,7 @@ class FlakyPrometheus:
 
 
 def evaluate(db: Database, client: PrometheusClient, at: datetime) -> dict[str, Any]:
-    [status] = evaluation.evaluate(db, at, prometheus=client).values()
+    [status] = evaluation.evaluate(db, now=at, prometheus=client).values()
     return status.to_json()
 
 
@@ -53,7 +53,7 @@ def alert_events(db: Database) -> list[tuple[str, bool]]:
 def test_an_outage_keeps_firing_alerts_and_the_freeze(db: Database) -> None:
     with db.write() as session:
         slo_service.apply_specs(
-            session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text()
+            session, principal=SYSTEM, text=(FIXTURES / "checkout_availability.yaml").read_text()
         )
     prometheus = FlakyPrometheus()
     transport = httpx.MockTransport(prometheus)
@@ -84,7 +84,7 @@ def test_an_outage_keeps_firing_alerts_and_the_freeze(db: Database) -> None:
         assert kept["page-1h"] == ("firing", True) and kept["ticket-1d"] == ("pending", True)
     assert alert_events(db) == [("page-1h", True), ("page-6h", True)]  # nothing resolved
     with db.read() as session:
-        state = slo_service.service_state(session, "checkout")
+        state = slo_service.service_state(session, service="checkout")
     assert state["state"] == "freeze" and state["blocks_changes"] is True
 
     prometheus.up = True  # back: the tickets' condition has held since T0, past their 15m
@@ -100,7 +100,7 @@ def test_a_reset_starts_a_budget_whose_state_is_unknown(
 ) -> None:
     with db.write() as session:
         slo_service.apply_specs(
-            session, SYSTEM, (FIXTURES / "checkout_availability.yaml").read_text()
+            session, principal=SYSTEM, text=(FIXTURES / "checkout_availability.yaml").read_text()
         )
     prometheus = FlakyPrometheus()
     transport = httpx.MockTransport(prometheus)
@@ -109,7 +109,9 @@ def test_a_reset_starts_a_budget_whose_state_is_unknown(
     prometheus.up = False
     frozen_clock.current = T0 + 5 * M
     with db.write() as session:
-        slo_service.reset_budget(session, SYSTEM, "checkout/availability", "incident fixed")
+        slo_service.reset_budget(
+            session, principal=SYSTEM, ref="checkout/availability", reason="incident fixed"
+        )
     after = evaluate(db, client, T0 + 6 * M)
     # The freeze belonged to the old budget; the new one has not been measured yet.
     assert after["policy"]["state"] == "no_data" and after["policy"]["stale"] is False

@@ -45,7 +45,7 @@ def test_sign_in_overview_navigation_and_sign_out(db: Database, tmp_path: Path) 
         _sign_in_look_around_and_sign_out(base, password, tmp_path)
     # The server really ran on this backend: its first start seeded this database.
     with db.read() as session:
-        assert auth.get_user(session, "admin").role is Role.admin
+        assert auth.get_user(session, username="admin").role is Role.admin
 
 
 def _sign_in_look_around_and_sign_out(base: str, password: str, tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ def test_right_password_redirects_to_next_with_a_safe_session_cookie(
     assert _session_count(db) == 1
     assert _audit_count(db) == audit_before + 1
     with db.read() as session:
-        last, _ = audit.page(session, audit.AuditFilter(action="auth.login"))
+        last, _ = audit.page(session, flt=audit.AuditFilter(action="auth.login"))
     assert [r.actor for r in last] == ["dana"]
 
     page = client.get("/audit")
@@ -318,7 +318,7 @@ def test_logout_with_csrf_ends_the_session(client: TestClient, db: Database, dan
     assert response.headers["location"] == "/login"
     assert _session_count(db) == 0
     with db.read() as session:
-        records, _ = audit.page(session, audit.AuditFilter(action="auth.logout"))
+        records, _ = audit.page(session, flt=audit.AuditFilter(action="auth.logout"))
     assert [r.actor for r in records] == ["dana"]
     # Even a client that kept the old cookie is signed out: the server forgot the session.
     client.cookies.set(SESSION_COOKIE, cookie)
@@ -421,7 +421,7 @@ def test_a_disabled_users_session_stops_working(
     assert client.get("/", follow_redirects=False).status_code == 200
 
     with db.write() as session:
-        auth.update_user(session, SYSTEM, dana, disabled=True)
+        auth.update_user(session, principal=SYSTEM, username=dana, disabled=True)
 
     _assert_login_redirect(client.get("/", follow_redirects=False))
     token = _login_form_token(client)

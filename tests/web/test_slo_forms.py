@@ -59,14 +59,14 @@ def test_an_approver_creates_a_pushed_slo_from_the_form(
     assert response.status_code == 303
     slo_id = int(response.headers["location"].rsplit("/", 1)[1])
     with db.read() as session:
-        slo = slo_service.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, ref=slo_id)
         assert (slo.service, slo.name, slo.objective, slo.source) == (
             "api",
             "availability",
             99.9,
             "push",
         )
-        [record], _ = audit.page(session, audit.AuditFilter(action="slo.create"))
+        [record], _ = audit.page(session, flt=audit.AuditFilter(action="slo.create"))
     assert record.actor == "approver"
 
 
@@ -168,7 +168,7 @@ def test_an_admin_resets_a_rolling_slo_with_a_reason(
 
     assert done.status_code == 303
     with db.read() as session:
-        reasons = [p.reason for p in slo_service.periods(session, slo_id)]
+        reasons = [p.reason for p in slo_service.periods(session, slo_id=slo_id)]
     assert reasons == ["SLO created", "monitoring fault"]
 
 
@@ -189,7 +189,7 @@ def test_an_approver_sees_no_reset_or_delete_and_is_refused(
 
     assert (reset.status_code, delete.status_code) == (403, 403)
     with db.read() as session:
-        assert len(slo_service.periods(session, slo_id)) == 1
+        assert len(slo_service.periods(session, slo_id=slo_id)) == 1
     assert _slo_count(db) == 1
 
 
@@ -243,7 +243,7 @@ def test_an_admin_edits_the_budget_policy_and_others_only_read_it(
     assert saved.status_code == 200 and "Saved." in saved.text
 
     with db.read() as session:
-        tiers = slo_service.policy_config(slo_service.policy_for(session, "api"))
+        tiers = slo_service.policy_config(slo_service.policy_for(session, service="api"))
     assert [(t["state"], t["approver"]) for t in tiers] == [("monitor", None), ("freeze", "VP")]
     assert client.get("/services/nope/policy").status_code == 404
 
@@ -268,9 +268,9 @@ def test_the_overview_orders_slos_by_budget_left_and_lists_firing_alerts(
             headers=bearer(tokens[Role.responder]),
         )
         assert pushed.status_code == 200
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     frozen_clock.advance(timedelta(minutes=2))  # the page alerts' for: 2m, pending until then
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     sign_in(client, "viewer")
 
     page = client.get("/").text

@@ -46,9 +46,9 @@ def test_list_and_detail_show_status_policy_and_burndown(
         headers=bearer(tokens[Role.responder]),
     )
     assert pushed.status_code == 200
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     frozen_clock.advance(timedelta(minutes=2))  # the page alerts' for: 2m, pending until then
-    evaluation.evaluate(db, clock.now())
+    evaluation.evaluate(db, now=clock.now())
     _login(client)
     listing = client.get("/slos").text
     assert "checkout/availability" in listing

@@ -67,7 +67,7 @@ def test_below_admin_there_is_no_user_control_and_posts_are_refused(
         assert "this needs the admin role" in response.text
     assert _audit_count(db) == before
     with db.read() as session:
-        assert auth.get_user(session, "viewer").role == "viewer"
+        assert auth.get_user(session, username="viewer").role == "viewer"
 
 
 def test_a_write_without_the_csrf_token_gets_the_styled_403_page_and_changes_nothing(
@@ -125,7 +125,9 @@ def test_admin_manages_users_and_tokens_through_the_service(
     assert plaintext not in client.get("/users").text
 
     with db.read() as session:
-        token_id = next(t.id for t, _ in auth.list_tokens(session, SYSTEM, "newbie"))
+        token_id = next(
+            t.id for t, _ in auth.list_tokens(session, principal=SYSTEM, username="newbie")
+        )
     revoked = client.post(
         f"/tokens/{token_id}/revoke", data={"csrf_token": csrf}, follow_redirects=False
     )
@@ -136,9 +138,9 @@ def test_admin_manages_users_and_tokens_through_the_service(
     )
     assert disabled.status_code == 303
     with db.read() as session:
-        user = auth.get_user(session, "newbie")
+        user = auth.get_user(session, username="newbie")
         assert (user.role, user.disabled) == ("approver", True)
-        actions = [r.action for r in audit.page(session, audit.AuditFilter(actor="admin"))[0]]
+        actions = [r.action for r in audit.page(session, flt=audit.AuditFilter(actor="admin"))[0]]
     assert actions[-5:] == [
         "user.create",
         "user.update",

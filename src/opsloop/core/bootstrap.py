@@ -36,7 +36,14 @@ def _demo_users(session: Session) -> dict[str, str]:
     created = {}
     for username, role, name in DEMO_USERS:
         password = _new_password()
-        auth.create_user(session, SYSTEM, username, role, display_name=name, password=password)
+        auth.create_user(
+            session,
+            principal=SYSTEM,
+            username=username,
+            role=role,
+            display_name=name,
+            password=password,
+        )
         created[username] = password
     return created
 
@@ -60,9 +67,9 @@ def first_start(
         password = given or _new_password()
         auth.create_user(
             session,
-            SYSTEM,
-            ADMIN_USERNAME,
-            Role.admin,
+            principal=SYSTEM,
+            username=ADMIN_USERNAME,
+            role=Role.admin,
             display_name="Administrator",
             password=password,
         )

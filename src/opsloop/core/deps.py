@@ -96,7 +96,7 @@ async def authenticate_bearer(app_state: Any, header: str) -> Principal:
 
     def lookup() -> tuple[Principal, datetime | None]:
         with db.read() as session:
-            return auth.authenticate_token_until(session, token)
+            return auth.authenticate_token_until(session, plaintext=token)
 
     principal, expires_at = await run_in_threadpool(lookup)
     cache.put(token, principal, expires_at, generation=generation)

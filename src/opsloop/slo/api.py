@@ -111,9 +111,9 @@ def _applied_responses(model: Any) -> dict[int | str, dict[str, Any]]:
 def list_slos(
     _: Viewer, session: ReadSession, paging: PageQuery, service: ServiceFilter = None
 ) -> Page[SLOOut]:
-    rows = [s for s in slo_service.list_slos(session, service) if paging.admits(s.id)]
+    rows = [s for s in slo_service.list_slos(session, service=service) if paging.admits(s.id)]
     rows = sorted(rows, key=lambda s: s.id)[: paging.limit + 1]
-    latest = slo_service.latest_results(session, [s.id for s in rows])
+    latest = slo_service.latest_results(session, slo_ids=[s.id for s in rows])
     return page_of([slo_out(s, latest.get(s.id)) for s in rows], lambda s: s.id, paging)
 
 
@@ -147,7 +147,9 @@ async def apply_specs(
         raise ValidationFailed("spec must be UTF-8", field="body") from None
     db: Database = request.app.state.db
     with db.write() as session:
-        applied = slo_service.apply_specs(session, principal, text, "request body")
+        applied = slo_service.apply_specs(
+            session, principal=principal, text=text, source="request body"
+        )
         if not applied:
             raise ValidationFailed("the spec holds no SLO (nothing was applied)", field="body")
     await run_in_threadpool(evaluate_applied, request, applied)
@@ -167,7 +169,7 @@ def create_pushed(
     defn = slo_service.pushed_definition(**body.model_dump())
     db: Database = request.app.state.db
     with db.write() as session:
-        applied = slo_service.apply_definition(session, principal, defn)
+        applied = slo_service.apply_definition(session, principal=principal, defn=defn)
     evaluate_applied(request, [applied])
     _created_or_ok(response, [applied])
     return applied_out(applied)
@@ -180,7 +182,7 @@ def evaluate_applied(request: Request, applied: list[slo_service.Applied]) -> No
     if changed:
         db: Database = request.app.state.db
         prometheus = prometheus_client(request)
-        evaluation.evaluate(db, clock.now(), prometheus=prometheus, slo_ids=changed)
+        evaluation.evaluate(db, now=clock.now(), prometheus=prometheus, slo_ids=changed)
 
 
 @router.get(
@@ -195,7 +197,8 @@ def export_specs(
     service: ServiceFilter = None,
 ) -> Response:
     return Response(
-        slo_service.export_specs(session, format, service), media_type="application/yaml"
+        slo_service.export_specs(session, fmt=format, service=service),
+        media_type="application/yaml",
     )
 
 
@@ -208,7 +211,7 @@ def rules(_: Viewer, session: ReadSession, service: ServiceFilter = None) -> Res
     """Prometheus recording and alert rules for every Prometheus-sourced SLO."""
     defs = [
         slo_service.definition(s)
-        for s in slo_service.list_slos(session, service)
+        for s in slo_service.list_slos(session, service=service)
         if s.source != "push"
     ]
     return Response(generate_rule_file(defs), media_type="application/yaml")
@@ -216,13 +219,13 @@ def rules(_: Viewer, session: ReadSession, service: ServiceFilter = None) -> Res
 
 @router.get("/slos/{slo_id:int}", response_model=SLOOut, responses=NOT_FOUND)
 def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
-    slo = slo_service.get_slo(session, slo_id)
-    return slo_out(slo, slo_service.latest_results(session, [slo.id]).get(slo.id))
+    slo = slo_service.get_slo(session, ref=slo_id)
+    return slo_out(slo, slo_service.latest_results(session, slo_ids=[slo.id]).get(slo.id))
 
 
 @router.delete("/slos/{slo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
-    slo_service.delete_slo(session, principal, slo_id)
+    slo_service.delete_slo(session, principal=principal, ref=slo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -233,7 +236,7 @@ def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
     # take two connections per request.
     statuses = evaluation.evaluate(
         request.app.state.db,
-        clock.now(),
+        now=clock.now(),
         prometheus=prometheus_client(request),
         slo_ids=[slo_id],
         persist=False,
@@ -246,7 +249,7 @@ def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
 
 @router.get("/slos/{slo_id:int}/burndown", responses=NOT_FOUND)
 def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> dict[str, Any]:
-    slo = slo_service.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, ref=slo_id)
     points = charts.burndown(session, slo, clock.now(), prometheus_client(request))
     return {"points": [{"at": at.isoformat(), "remaining": tidy(value)} for at, value in points]}
 
@@ -257,7 +260,7 @@ def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> d
 def push_events(
     slo_id: Id, body: EventBatch, principal: Responder, session: DataWriteSession
 ) -> PushResult:
-    slo = slo_service.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, ref=slo_id)
     raw = [(e.timestamp, e.good, e.total) for e in body.events]
     return PushResult(
         accepted=ingestion.push_events(session, principal=principal, slo=slo, raw=raw)
@@ -275,14 +278,14 @@ def push_bulk(body: BulkEventBatch, principal: Responder, session: DataWriteSess
     "/slos/{slo_id:int}/reset", response_model=PeriodOut, responses={**WITH_BODY, **NOT_FOUND}
 )
 def reset(slo_id: Id, body: ResetIn, principal: Admin, session: WriteSession) -> PeriodOut:
-    period = slo_service.reset_budget(session, principal, slo_id, body.reason)
+    period = slo_service.reset_budget(session, principal=principal, ref=slo_id, reason=body.reason)
     return PeriodOut.model_validate(period, from_attributes=True)
 
 
 @router.get("/slos/{slo_id:int}/periods", response_model=Page[PeriodOut], responses=NOT_FOUND)
 def periods(slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery) -> Page[PeriodOut]:
-    slo = slo_service.get_slo(session, slo_id)
-    rows = slo_service.periods(session, slo.id)
+    slo = slo_service.get_slo(session, ref=slo_id)
+    rows = slo_service.periods(session, slo_id=slo.id)
     page = page_of(rows, lambda p: p.id, paging)
     return Page(
         items=[PeriodOut.model_validate(p, from_attributes=True) for p in page.items],
@@ -295,9 +298,9 @@ def alert_history(
     slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery
 ) -> Page[AlertEventOut]:
     """Newest first."""
-    slo = slo_service.get_slo(session, slo_id)
+    slo = slo_service.get_slo(session, ref=slo_id)
     rows = slo_service.alert_history(
-        session, slo.id, limit=paging.limit + 1, before_id=paging.after
+        session, slo_id=slo.id, limit=paging.limit + 1, before_id=paging.after
     )
     page = page_of(rows, lambda e: e.id, paging, descending=True)
     return Page(
@@ -311,14 +314,14 @@ def alert_history(
 )
 def budget_state(service: ServicePath, _: Viewer, session: ReadSession) -> ServiceBudgetState:
     """The error-budget policy state of a service: change management blocks during a freeze."""
-    return ServiceBudgetState(**slo_service.service_state(session, service))
+    return ServiceBudgetState(**slo_service.service_state(session, service=service))
 
 
 @router.get("/services/{service}/policy")
 def get_policy(service: ServicePath, _: Viewer, session: ReadSession) -> dict[str, Any]:
     return {
         "service": service,
-        "tiers": slo_service.policy_config(slo_service.policy_for(session, service)),
+        "tiers": slo_service.policy_config(slo_service.policy_for(session, service=service)),
     }
 
 
@@ -327,5 +330,5 @@ def put_policy(
     service: ServicePath, body: PolicyIn, principal: Admin, session: WriteSession
 ) -> dict[str, Any]:
     config = {"tiers": [t.model_dump(exclude_none=True) for t in body.tiers]}
-    policy = slo_service.set_policy(session, principal, service, config)
+    policy = slo_service.set_policy(session, principal=principal, service=service, config=config)
     return {"service": service, "tiers": slo_service.policy_config(policy)}

@@ -59,7 +59,7 @@ def _prometheus() -> PrometheusClient | None:
 
 def _chosen(session: Any, service: str | None) -> list[Any]:
     """The SLOs a command works on; an unknown service is a usage error."""
-    found = slo_service.list_slos(session, service)
+    found = slo_service.list_slos(session, service=service)
     if service and not found:
         fail(f"no SLOs for service {service!r}{_known_services(session)}")
     return found
@@ -116,7 +116,9 @@ def apply(
         applied = [
             a
             for text, name in texts
-            for a in slo_service.apply_specs(session, cli_principal(), text, name)
+            for a in slo_service.apply_specs(
+                session, principal=cli_principal(), text=text, source=name
+            )
         ]
     for a in applied:
         console.print(f"{a.service}/{a.name}: {a.outcome}")
@@ -124,7 +126,7 @@ def apply(
     if changed:  # show a status at once rather than after the scheduler's next tick
         client = _prometheus()
         try:
-            evaluation.evaluate(db, clock.now(), prometheus=client, slo_ids=changed)
+            evaluation.evaluate(db, now=clock.now(), prometheus=client, slo_ids=changed)
         finally:
             if client:
                 client.close()
@@ -186,13 +188,13 @@ def _fresh(service: str | None = None, ref: str | None = None) -> list[tuple[Any
     with db.read() as session:
         if ref:
             with _naming_hint(ref):
-                chosen = [slo_service.get_slo(session, ref)]
+                chosen = [slo_service.get_slo(session, ref=ref)]
         else:
             chosen = _chosen(session, service)
     client = _prometheus()
     try:
         statuses = evaluation.evaluate(
-            db, clock.now(), prometheus=client, slo_ids=[s.id for s in chosen], persist=False
+            db, now=clock.now(), prometheus=client, slo_ids=[s.id for s in chosen], persist=False
         )
     finally:
         if client:
@@ -254,7 +256,9 @@ def reset(
 ) -> None:
     """Start a new budget period for a rolling SLO (audited)."""
     with _naming_hint(name), database().write() as session:
-        period = slo_service.reset_budget(session, cli_principal(), name, reason)
+        period = slo_service.reset_budget(
+            session, principal=cli_principal(), ref=name, reason=reason
+        )
     console.print(f"new budget period from {period.started_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -268,7 +272,7 @@ def delete(
     Asks first; without a terminal to ask on, --yes is required.
     """
     with _naming_hint(name), database().read() as session:
-        found = slo_service.get_slo(session, name)
+        found = slo_service.get_slo(session, ref=name)
         shown = f"{found.service}/{found.name}"
     if not yes:
         if not sys.stdin.isatty():
@@ -276,7 +280,7 @@ def delete(
         if not typer.confirm(f"Delete SLO {shown} and all its history?"):
             fail("nothing was deleted", 1)
     with _naming_hint(name), database().write() as session:
-        slo_service.delete_slo(session, cli_principal(), found.id)
+        slo_service.delete_slo(session, principal=cli_principal(), ref=found.id)
     console.print(f"deleted {shown}")
 
 
@@ -294,7 +298,7 @@ ServiceArg = Annotated[str, typer.Argument(metavar="SERVICE", help="The service'
 def policy_show(service: ServiceArg) -> None:
     """Print a service's policy tiers as YAML (the default policy if none was set)."""
     with database().read() as session:
-        tiers = slo_service.policy_config(slo_service.policy_for(session, service))
+        tiers = slo_service.policy_config(slo_service.policy_for(session, service=service))
     print(yaml.safe_dump({"service": service, "tiers": tiers}, sort_keys=False), end="")
 
 
@@ -319,13 +323,15 @@ def policy_set(
     if not isinstance(config, dict):
         fail(f"{name}: expected one YAML mapping with 'tiers' (nothing was applied)")
     with database().write() as session:
-        if not slo_service.list_slos(session, service):
+        if not slo_service.list_slos(session, service=service):
             fail(
                 f"no SLOs for service {service!r}{_known_services(session)}; "
                 "apply its SLOs first (nothing was applied)"
             )
         try:
-            slo_service.set_policy(session, cli_principal(), service, config)
+            slo_service.set_policy(
+                session, principal=cli_principal(), service=service, config=config
+            )
         except OpsloopError as exc:
             fail(f"{name}: {exc.message} (nothing was applied)")
     console.print(f"policy of {service} updated")

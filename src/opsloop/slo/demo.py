@@ -37,8 +37,8 @@ def seed(session: Session) -> None:
             owner=f"{service}-team",
             labels={"demo": "true"},
         )
-        slo_id = slo_service.apply_definition(session, SYSTEM, defn).slo_id
-        slo = slo_service.get_slo(session, slo_id)
+        slo_id = slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id
+        slo = slo_service.get_slo(session, ref=slo_id)
         start = now - timedelta(days=DAYS)
         events = []
         for i in range(DAYS * 1440):

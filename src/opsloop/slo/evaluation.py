@@ -44,8 +44,8 @@ class Target:
 
 def evaluate(
     db: Database,
-    now: datetime,
     *,
+    now: datetime,
     prometheus: PrometheusClient | None = None,
     slo_ids: Iterable[int] | None = None,
     persist: bool = True,
@@ -61,8 +61,10 @@ def evaluate(
             period = budget_window(defn, now, row.period_started_at)
             epoch = budget_epoch(defn, period, row.period_started_at)
             targets.append(Target(row.id, row.service, row.name, row.source, defn, period, epoch))
-        policies = {s: slo_service.policy_for(session, s) for s in {t.service for t in targets}}
-        previous = slo_service.latest_results(session, [t.slo_id for t in targets])
+        policies = {
+            s: slo_service.policy_for(session, service=s) for s in {t.service for t in targets}
+        }
+        previous = slo_service.latest_results(session, slo_ids=[t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
     for target in targets:
         if target.source != "push":
@@ -83,7 +85,7 @@ def evaluate(
         )
     if persist and statuses:
         with db.write() as session:
-            record(session, now, {t.slo_id: t for t in targets}, statuses)
+            record(session, now=now, targets={t.slo_id: t for t in targets}, statuses=statuses)
     return statuses
 
 
@@ -122,7 +124,7 @@ def _prometheus_ratios(client: PrometheusClient | None, target: Target, now: dat
 
 
 def record(
-    session: Session, now: datetime, targets: dict[int, Target], statuses: dict[int, SLOStatus]
+    session: Session, *, now: datetime, targets: dict[int, Target], statuses: dict[int, SLOStatus]
 ) -> None:
     """Store the evaluations; alert and policy-state changes get an event and an audit record.
 
@@ -172,7 +174,14 @@ def _alert_changes(
         )
         action = "slo.alert.firing" if alert["firing"] else "slo.alert.resolved"
         details = {k: alert[k] for k in ("alert", "severity", "factor", "long_burn", "short_burn")}
-        audit.record(session, SYSTEM, action, "slo", target.slo_id, after=details)
+        audit.record(
+            session,
+            principal=SYSTEM,
+            action=action,
+            entity_type="slo",
+            entity_id=target.slo_id,
+            after=details,
+        )
 
 
 def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStatus]) -> None:
@@ -188,10 +197,10 @@ def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStat
         slo.policy_state, slo.policy_state_since = decided, now
         audit.record(
             session,
-            SYSTEM,
-            "slo.policy_state",
-            "slo",
-            slo_id,
+            principal=SYSTEM,
+            action="slo.policy_state",
+            entity_type="slo",
+            entity_id=slo_id,
             before={"policy_state": state},
             after={"policy_state": decided},
         )

@@ -34,7 +34,7 @@ class Export:
 def export_what_fits(session: Session, *, fmt: str, service_name: str | None = None) -> Export:
     if fmt not in FORMATS:
         raise ValidationFailed(f"unknown format {fmt!r}; use openslo or sloth", field="format")
-    defs = [service.definition(s) for s in service.list_slos(session, service_name)]
+    defs = [service.definition(s) for s in service.list_slos(session, service=service_name)]
     if fmt == "openslo":
         return Export(to_openslo(defs), [f"{d.service}/{d.name}" for d in defs], [])
     fitting, skipped = [], []

@@ -20,7 +20,7 @@ EVALUATION_JOB = "slo-evaluation"
 def _evaluate_all(settings: Settings, db: Database, now: datetime) -> dict[int, SLOStatus]:
     client = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
     try:
-        return evaluation.evaluate(db, now, prometheus=client)
+        return evaluation.evaluate(db, now=now, prometheus=client)
     finally:
         if client is not None:
             client.close()

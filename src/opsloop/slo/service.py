@@ -103,14 +103,16 @@ def parse_specs(text: str, source: str) -> list[SLODefinition]:
 
 
 def apply_specs(
-    session: Session, principal: Principal, text: str, source: str = "spec"
+    session: Session, *, principal: Principal, text: str, source: str = "spec"
 ) -> list[Applied]:
     """Create or update every SLO of a spec file, all or nothing; idempotent."""
     require(principal, Role.approver)
-    return [apply_definition(session, principal, d) for d in parse_specs(text, source)]
+    return [
+        apply_definition(session, principal=principal, defn=d) for d in parse_specs(text, source)
+    ]
 
 
-def apply_definition(session: Session, principal: Principal, defn: SLODefinition) -> Applied:
+def apply_definition(session: Session, *, principal: Principal, defn: SLODefinition) -> Applied:
     spec = to_openslo([defn])
     try:
         stored = parse_stored(spec)
@@ -147,7 +149,14 @@ def apply_definition(session: Session, principal: Principal, defn: SLODefinition
                 slo_id=slo.id, started_at=now, reason="SLO created", started_by=principal.actor
             )
         )
-        audit.record(session, principal, "slo.create", "slo", slo.id, after=summary(defn))
+        audit.record(
+            session,
+            principal=principal,
+            action="slo.create",
+            entity_type="slo",
+            entity_id=slo.id,
+            after=summary(defn),
+        )
         return Applied(slo.id, slo.service, slo.name, "created")
     if slo.spec == spec:
         return Applied(slo.id, slo.service, slo.name, "unchanged")
@@ -155,7 +164,13 @@ def apply_definition(session: Session, principal: Principal, defn: SLODefinition
     slo.source = source_of(defn)
     slo.spec, slo.objective, slo.owner, slo.updated_at = spec, defn.objective, defn.owner, now
     audit.record(
-        session, principal, "slo.update", "slo", slo.id, before=before, after=summary(defn)
+        session,
+        principal=principal,
+        action="slo.update",
+        entity_type="slo",
+        entity_id=slo.id,
+        before=before,
+        after=summary(defn),
     )
     return Applied(slo.id, slo.service, slo.name, "updated")
 
@@ -165,7 +180,7 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def get_slo(session: Session, ref: str | int) -> SLO:
+def get_slo(session: Session, *, ref: str | int) -> SLO:
     """Find an SLO by id or by ``service/name`` (or a bare name when it is unique)."""
     if isinstance(ref, int) or _is_number(str(ref)):
         found = session.get(SLO, int(ref)) if 0 < int(ref) <= MAX_ID else None
@@ -182,21 +197,21 @@ def get_slo(session: Session, ref: str | int) -> SLO:
     return found
 
 
-def latest_results(session: Session, slo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def latest_results(session: Session, *, slo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The scheduler's last evaluation of each SLO (missing when it has not run yet)."""
     query = select(Evaluation.slo_id, Evaluation.result).where(Evaluation.slo_id.in_(slo_ids))
     return {slo_id: json.loads(raw) for slo_id, raw in session.execute(query)}
 
 
-def list_slos(session: Session, service: str | None = None) -> list[SLO]:
+def list_slos(session: Session, *, service: str | None = None) -> list[SLO]:
     query = select(SLO).order_by(SLO.service, SLO.name)
     if service:
         query = query.where(SLO.service == service)
     return list(session.scalars(query))
 
 
-def export_specs(session: Session, fmt: str, service: str | None = None) -> str:
-    defs = [definition(s) for s in list_slos(session, service)]
+def export_specs(session: Session, *, fmt: str, service: str | None = None) -> str:
+    defs = [definition(s) for s in list_slos(session, service=service)]
     if fmt == "openslo":
         return to_openslo(defs)
     if fmt == "sloth":
@@ -210,22 +225,29 @@ def export_specs(session: Session, fmt: str, service: str | None = None) -> str:
     raise ValidationFailed(f"unknown format {fmt!r}; use openslo or sloth", field="format")
 
 
-def delete_slo(session: Session, principal: Principal, ref: str | int) -> None:
+def delete_slo(session: Session, *, principal: Principal, ref: str | int) -> None:
     require(principal, Role.admin)
-    slo = get_slo(session, ref)
+    slo = get_slo(session, ref=ref)
     before = summary(definition(slo))
-    audit.record(session, principal, "slo.delete", "slo", slo.id, before=before)
+    audit.record(
+        session,
+        principal=principal,
+        action="slo.delete",
+        entity_type="slo",
+        entity_id=slo.id,
+        before=before,
+    )
     session.delete(slo)
 
 
 def reset_budget(
-    session: Session, principal: Principal, ref: str | int, reason: str
+    session: Session, *, principal: Principal, ref: str | int, reason: str
 ) -> BudgetPeriod:
     """Start a new budget period for a rolling SLO; the old period stays in the history."""
     require(principal, Role.admin)
     if not reason.strip():
         raise ValidationFailed("a reset needs a reason", field="reason")
-    slo = get_slo(session, ref)
+    slo = get_slo(session, ref=ref)
     if isinstance(definition(slo).window, CalendarWindow):
         raise ValidationFailed(
             "calendar SLOs start a fresh budget at each period start; reset is for rolling SLOs",
@@ -245,23 +267,23 @@ def reset_budget(
     slo.period_started_at = now
     audit.record(
         session,
-        principal,
-        "slo.reset",
-        "slo",
-        slo.id,
+        principal=principal,
+        action="slo.reset",
+        entity_type="slo",
+        entity_id=slo.id,
         before=before,
         after={"period_started_at": now, "reason": reason.strip()},
     )
     return period
 
 
-def periods(session: Session, slo_id: int) -> list[BudgetPeriod]:
+def periods(session: Session, *, slo_id: int) -> list[BudgetPeriod]:
     query = select(BudgetPeriod).where(BudgetPeriod.slo_id == slo_id)
     return list(session.scalars(query.order_by(BudgetPeriod.started_at)))
 
 
 def alert_history(
-    session: Session, slo_id: int, *, limit: int = 100, before_id: int | None = None
+    session: Session, *, slo_id: int, limit: int = 100, before_id: int | None = None
 ) -> list[AlertEvent]:
     """The SLO's alert transitions, newest first (ids grow with time), before ``before_id``."""
     query = select(AlertEvent).where(AlertEvent.slo_id == slo_id)
@@ -270,7 +292,7 @@ def alert_history(
     return list(session.scalars(query.order_by(AlertEvent.id.desc()).limit(limit)))
 
 
-def policy_for(session: Session, service: str) -> ErrorBudgetPolicy:
+def policy_for(session: Session, *, service: str) -> ErrorBudgetPolicy:
     row = session.get(ServicePolicy, service)
     if row is None:
         return DEFAULT_POLICY
@@ -291,7 +313,7 @@ def policy_config(policy: ErrorBudgetPolicy) -> list[dict[str, Any]]:
 
 
 def set_policy(
-    session: Session, principal: Principal, service: str, config: dict[str, Any]
+    session: Session, *, principal: Principal, service: str, config: dict[str, Any]
 ) -> ErrorBudgetPolicy:
     require(principal, Role.admin)
     try:
@@ -307,22 +329,22 @@ def set_policy(
         row.tiers, row.updated_at = json.dumps(tiers), clock.now()
     audit.record(
         session,
-        principal,
-        "slo.policy.set",
-        "service",
-        service,
+        principal=principal,
+        action="slo.policy.set",
+        entity_type="service",
+        entity_id=service,
         before=before,
         after={"tiers": tiers},
     )
     return policy
 
 
-def service_state(session: Session, service: str) -> dict[str, Any]:
+def service_state(session: Session, *, service: str) -> dict[str, Any]:
     """The worst policy state among a service's SLOs: what change management checks."""
-    members = list_slos(session, service)
+    members = list_slos(session, service=service)
     if not members:
         raise NotFound(f"no SLOs for service {service!r}", field="service")
-    policy = policy_for(session, service)
+    policy = policy_for(session, service=service)
     order = {state: rank for rank, state in enumerate(policy.states)}
     known = [s for s in members if s.policy_state in order]
     worst = max(known, key=lambda s: order[s.policy_state]) if known else None

@@ -23,8 +23,8 @@ router.include_router(forms_router)  # first: /slos/new must not be read as /slo
 @router.get("/slos", response_class=HTMLResponse)
 def slo_list(request: Request, db: DB, active: Active, service: str | None = None) -> Response:
     with db.read() as session:
-        rows = slo_service.list_slos(session, service)
-        latest = slo_service.latest_results(session, [s.id for s in rows])
+        rows = slo_service.list_slos(session, service=service)
+        latest = slo_service.latest_results(session, slo_ids=[s.id for s in rows])
     items = [{"slo": slo, "status": latest.get(slo.id)} for slo in rows]
     return render(request, "slo_list.html", active, items=items, service=service, slo_roles=ROLES)
 

@@ -20,17 +20,19 @@ def detail_context(request: Request, db: Database, slo_id: int) -> dict[str, Any
     now = clock.now()
     prometheus = prometheus_client(request)
     with db.read() as session:
-        slo = slo_service.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, ref=slo_id)
         defn = slo_service.definition(slo)
         chart = charts.burndown_chart(session, slo, now, prometheus)
         context = {
             "slo": slo,
             "summary": slo_service.summary(defn),
             "rolling": slo_service.is_rolling(defn),
-            "history": slo_service.alert_history(session, slo.id, limit=50),
-            "periods": slo_service.periods(session, slo.id),
+            "history": slo_service.alert_history(session, slo_id=slo.id, limit=50),
+            "periods": slo_service.periods(session, slo_id=slo.id),
         }
-    status = evaluation.evaluate(db, now, prometheus=prometheus, slo_ids=[slo_id], persist=False)
+    status = evaluation.evaluate(
+        db, now=now, prometheus=prometheus, slo_ids=[slo_id], persist=False
+    )
     # Built from numbers and escaped text only.
     svg = {name: Markup(charts.burndown_svg(chart, frame)) for name, frame in _FRAMES.items()}  # noqa: S704
     return {**context, "status": status[slo_id].to_json(), "chart": svg}

@@ -103,7 +103,9 @@ def create_pushed(
             raise _pydantic_error(exc) from None
         with db.write() as session:
             applied = slo_service.apply_definition(
-                session, active.principal, slo_service.pushed_definition(**body.model_dump())
+                session,
+                principal=active.principal,
+                defn=slo_service.pushed_definition(**body.model_dump()),
             )
     except OpsloopError as exc:
         return _new_page(
@@ -134,7 +136,9 @@ async def apply_spec(
         if not text.strip():
             raise ValidationFailed("paste a spec or choose a YAML file", field="spec")
         with db.write() as session:
-            applied = slo_service.apply_specs(session, active.principal, text, source)
+            applied = slo_service.apply_specs(
+                session, principal=active.principal, text=text, source=source
+            )
     except OpsloopError as exc:
         return _new_page(
             request, active, exc.status, spec=spec, error_for="apply", **form_error(exc)
@@ -147,7 +151,7 @@ def confirm_delete(
     request: Request, slo_id: Id, db: DB, active: Annotated[ActiveSession, _page("delete")]
 ) -> Response:
     with db.read() as session:
-        slo = slo_service.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, ref=slo_id)
     return render(request, "slo_delete.html", active, slo=slo)
 
 
@@ -160,13 +164,13 @@ def delete(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     with db.read() as session:
-        slo = slo_service.get_slo(session, slo_id)
+        slo = slo_service.get_slo(session, ref=slo_id)
     label = f"{slo.service}/{slo.name}"
     if confirm.strip() != label:
         error = ValidationFailed(f"type {label} to confirm", field="confirm")
         return render(request, "slo_delete.html", active, 422, slo=slo, **form_error(error))
     with db.write() as session:
-        slo_service.delete_slo(session, active.principal, slo_id)
+        slo_service.delete_slo(session, principal=active.principal, ref=slo_id)
     return RedirectResponse("/slos", status_code=303)
 
 
@@ -180,7 +184,7 @@ def reset(
 ) -> Response:
     try:
         with db.write() as session:
-            slo_service.reset_budget(session, active.principal, slo_id, reason)
+            slo_service.reset_budget(session, principal=active.principal, ref=slo_id, reason=reason)
     except OpsloopError as exc:
         context = detail_context(request, db, slo_id)
         return render(
@@ -200,8 +204,8 @@ def _policy_page(
     request: Request, db: DB, active: ActiveSession, service: str, status: int = 200, **ctx: Any
 ) -> Response:
     with db.read() as session:
-        members = slo_service.list_slos(session, service)
-        tiers = slo_service.policy_config(slo_service.policy_for(session, service))
+        members = slo_service.list_slos(session, service=service)
+        tiers = slo_service.policy_config(slo_service.policy_for(session, service=service))
     if not members:
         raise NotFound(f"no SLOs for service {service!r}", field="service")
     text = ctx.pop("text", None) or yaml.safe_dump({"tiers": tiers}, sort_keys=False)
@@ -240,7 +244,9 @@ def set_policy(
         if not isinstance(config, dict):
             raise ValidationFailed("policy needs a 'tiers:' list", field="tiers")
         with db.write() as session:
-            slo_service.set_policy(session, active.principal, service, config)
+            slo_service.set_policy(
+                session, principal=active.principal, service=service, config=config
+            )
     except OpsloopError as exc:
         return _policy_page(request, db, active, service, exc.status, text=tiers, **form_error(exc))
     return _policy_page(request, db, active, service, saved=True)

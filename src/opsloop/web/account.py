@@ -36,9 +36,16 @@ def change_password(
             raise ValidationFailed("the new passwords do not match", field="confirm")
         with db.write() as session:
             # Someone at an unlocked screen must not be able to take the account over.
-            if not auth.password_matches(session, active.principal.actor, current):
+            if not auth.password_matches(
+                session, username=active.principal.actor, password=current
+            ):
                 raise ValidationFailed("the current password is wrong", field="current")
-            auth.set_password(session, active.principal, active.principal.actor, password)
+            auth.set_password(
+                session,
+                principal=active.principal,
+                username=active.principal.actor,
+                password=password,
+            )
     except OpsloopError as exc:
         return render(request, "account.html", active, exc.status, **form_error(exc))
     return render(request, "account.html", active, done=True)

@@ -42,7 +42,7 @@ def newest_first(
 ) -> tuple[list[AuditRecord], int | None]:
     return audit.page_newest_first(
         session,
-        flt,
+        flt=flt,
         before_seq=before,
         limit=limit,
         exclude_actions=DATA_PLANE_ACTIONS if control_plane else (),

@@ -55,7 +55,7 @@ class PolicyGroup:
 def slo_health(session: Session) -> list[SLOHealth]:
     """Every SLO with its last evaluation, the least budget left first, no data last."""
     rows = slo_service.list_slos(session)
-    latest = slo_service.latest_results(session, [s.id for s in rows])
+    latest = slo_service.latest_results(session, slo_ids=[s.id for s in rows])
     items = [SLOHealth(s, latest.get(s.id)) for s in rows]
     return sorted(
         items,

@@ -80,7 +80,7 @@ def current_session(request: Request, db: DB) -> sessions.ActiveSession:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         with db.read() as session:
-            active = sessions.lookup(session, cookie)
+            active = sessions.lookup(session, cookie=cookie)
         if active is not None:
             return active
     raise LoginRequired
@@ -233,7 +233,7 @@ async def login_submit(
 def logout(request: Request, db: DB, _: Active) -> Response:
     # The session's CSRF token (field or X-CSRF-Token header) was checked by require_csrf.
     with db.write() as session:
-        sessions.logout(session, request.cookies.get(SESSION_COOKIE, ""))
+        sessions.logout(session, cookie=request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

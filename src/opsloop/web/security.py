@@ -83,7 +83,7 @@ async def require_csrf(request: Request) -> None:
 
     def lookup() -> sessions.ActiveSession | None:
         with db.read() as session:
-            return sessions.lookup(session, cookie)
+            return sessions.lookup(session, cookie=cookie)
 
     active = await run_in_threadpool(lookup)
     if active is None:

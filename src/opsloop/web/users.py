@@ -28,7 +28,7 @@ def _page(
 ) -> Response:
     with db.read() as session:
         users = auth.list_users(session)
-        tokens = auth.list_tokens(session, active.principal)
+        tokens = auth.list_tokens(session, principal=active.principal)
     return render(request, "users.html", active, status_code, users=users, tokens=tokens, **ctx)
 
 
@@ -55,9 +55,9 @@ def create_user(
         with db.write() as session:
             user = auth.create_user(
                 session,
-                active.principal,
-                username.strip(),
-                auth.parse_role(role),
+                principal=active.principal,
+                username=username.strip(),
+                role=auth.parse_role(role),
                 display_name=display_name.strip(),
                 password=password or None,
             )
@@ -84,8 +84,8 @@ def update_user(
         with db.write() as session:
             user = auth.update_user(
                 session,
-                active.principal,
-                username,
+                principal=active.principal,
+                username=username,
                 role=auth.parse_role(role) if role else None,
                 disabled=(disabled == "true") if disabled else None,
             )
@@ -117,9 +117,9 @@ def create_token(
         with db.write() as session:
             token, plaintext = auth.create_token(
                 session,
-                active.principal,
-                user.strip(),
-                auth.parse_role(role),
+                principal=active.principal,
+                username=user.strip(),
+                role=auth.parse_role(role),
                 name=name.strip(),
                 expires_in=timedelta(days=int(days)) if days else None,
             )
@@ -136,7 +136,7 @@ def revoke_token(
 ) -> Response:
     try:
         with db.write() as session:
-            auth.revoke_token(session, active.principal, token_id)
+            auth.revoke_token(session, principal=active.principal, token_id=token_id)
     except OpsloopError as exc:
         return _page(request, db, active, exc.status, **form_error(exc))
     finally:

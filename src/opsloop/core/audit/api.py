@@ -58,7 +58,7 @@ def list_audit(
         entity_type=entity_type,
         entity_id=entity_id,
     )
-    rows, next_seq = service.page(session, flt, after_seq=paging.after or 0, limit=paging.limit)
+    rows, next_seq = service.page(session, flt=flt, after_seq=paging.after or 0, limit=paging.limit)
     return Page(
         items=[AuditRecordOut(**service.to_dict(r, parse_changes=False)) for r in rows],
         next_cursor=encode_cursor(next_seq),

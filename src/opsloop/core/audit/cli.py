@@ -90,7 +90,7 @@ def export(
         since=parse_time(since, "--since"), until=parse_time(until, "--until")
     )
     with database().read() as session:
-        rows = (_export_row(r) for r in service.iterate(session, flt))
+        rows = (_export_row(r) for r in service.iterate(session, flt=flt))
         if output is None:
             _write(rows, fmt, sys.stdout)
         else:

@@ -35,11 +35,11 @@ _AUDIT_LOCK_KEY = AUDIT_LOCK_KEY
 
 def record(
     session: Session,
+    *,
     principal: Principal,
     action: str,
     entity_type: str,
     entity_id: object,
-    *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditRecord:
@@ -97,7 +97,7 @@ class AuditFilter:
 
 
 def page(
-    session: Session, flt: AuditFilter, *, after_seq: int = 0, limit: int = 50
+    session: Session, *, flt: AuditFilter, after_seq: int = 0, limit: int = 50
 ) -> tuple[list[AuditRecord], int | None]:
     """Records in sequence order after ``after_seq``; returns the next cursor or None."""
     query = flt.apply(select(AuditRecord)).where(AuditRecord.seq > after_seq)
@@ -109,7 +109,7 @@ def page(
     return rows, (rows[-1].seq if more and rows else None)
 
 
-def iterate(session: Session, flt: AuditFilter) -> Iterator[AuditRecord]:
+def iterate(session: Session, *, flt: AuditFilter) -> Iterator[AuditRecord]:
     query = flt.apply(select(AuditRecord)).order_by(AuditRecord.seq)
     yield from session.scalars(query.execution_options(yield_per=1000))
 
@@ -149,8 +149,8 @@ def count(session: Session) -> int:
 
 def page_newest_first(
     session: Session,
-    flt: AuditFilter,
     *,
+    flt: AuditFilter,
     before_seq: int | None = None,
     limit: int = 50,
     exclude_actions: tuple[str, ...] = (),

@@ -75,9 +75,9 @@ def list_users(_: Admin, session: ReadSession, paging: PageQuery) -> Page[UserOu
 def create_user(body: UserCreate, principal: Admin, session: WriteSession) -> UserOut:
     user = service.create_user(
         session,
-        principal,
-        body.username,
-        body.role,
+        principal=principal,
+        username=body.username,
+        role=body.role,
         display_name=body.display_name,
         password=body.password,
     )
@@ -90,8 +90,8 @@ def update_user(
 ) -> UserOut:
     user = service.update_user(
         session,
-        principal,
-        username,
+        principal=principal,
+        username=username,
         role=body.role,
         disabled=body.disabled,
         display_name=body.display_name,
@@ -104,7 +104,7 @@ def update_user(
 def list_tokens(
     principal: Viewer, session: ReadSession, paging: PageQuery, user: UsernameQuery = None
 ) -> Page[TokenOut]:
-    rows = service.list_tokens(session, principal, user)
+    rows = service.list_tokens(session, principal=principal, username=user)
     return page_of([_token_out(t, u) for t, u in rows], lambda t: t.id, paging)
 
 
@@ -118,7 +118,12 @@ def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) ->
     username = body.user or principal.actor
     expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
     token, plaintext = service.create_token(
-        session, principal, username, body.role, name=body.name, expires_in=expires
+        session,
+        principal=principal,
+        username=username,
+        role=body.role,
+        name=body.name,
+        expires_in=expires,
     )
     return TokenCreated(**_token_out(token, username).model_dump(), token=plaintext)
 
@@ -126,7 +131,7 @@ def create_token(body: TokenCreate, principal: Viewer, session: WriteSession) ->
 @router.delete("/tokens/{token_id:int}", response_model=TokenOut, responses=errors(404))
 def revoke_token(token_id: Id, principal: Viewer, session: WriteSession, cache: Cache) -> TokenOut:
     try:
-        token, username = service.revoke_token(session, principal, token_id)
+        token, username = service.revoke_token(session, principal=principal, token_id=token_id)
     except Forbidden:
         # Someone else's token is answered like a missing one: no probing for which ids exist.
         raise NotFound(f"no token with id {token_id}", field="id") from None

@@ -47,7 +47,12 @@ def user_create(
     password = _read_password(True) if password_stdin else None
     with database().write() as session:
         user = service.create_user(
-            session, cli_principal(), username, parsed, display_name=display_name, password=password
+            session,
+            principal=cli_principal(),
+            username=username,
+            role=parsed,
+            display_name=display_name,
+            password=password,
         )
     console.print(f"created user {user.username} ({user.role})")
 
@@ -80,7 +85,9 @@ def user_set_password(username: Username, password_stdin: PasswordStdin = False)
     """Set a user's web password (asked twice on the terminal, or read from stdin)."""
     password = _read_password(password_stdin)
     with database().write() as session:
-        service.set_password(session, cli_principal(), username, password)
+        service.set_password(
+            session, principal=cli_principal(), username=username, password=password
+        )
     console.print(f"password of {username} changed")
 
 
@@ -106,8 +113,8 @@ def user_update(
     with database().write() as session:
         user = service.update_user(
             session,
-            cli_principal(),
-            username,
+            principal=cli_principal(),
+            username=username,
             role=parsed,
             disabled=disabled,
             display_name=display_name,
@@ -132,7 +139,12 @@ def token_create(
     expires = timedelta(days=expires_days) if expires_days else None
     with database().write() as session:
         token, plaintext = service.create_token(
-            session, cli_principal(), user, parsed, name=name, expires_in=expires
+            session,
+            principal=cli_principal(),
+            username=user,
+            role=parsed,
+            name=name,
+            expires_in=expires,
         )
     print(plaintext)
     typer.echo(
@@ -150,7 +162,7 @@ def token_list(
 ) -> None:
     """List API tokens (never the tokens themselves, only their first characters)."""
     with database().read() as session:
-        rows = service.list_tokens(session, cli_principal(), user)
+        rows = service.list_tokens(session, principal=cli_principal(), username=user)
     table = Table("id", "user", "name", "prefix", "role", "expires", "revoked")
     for t, username in rows:
         table.add_row(
@@ -171,5 +183,5 @@ def token_revoke(
 ) -> None:
     """Revoke an API token at once (audited)."""
     with database().write() as session:
-        service.revoke_token(session, cli_principal(), token_id)
+        service.revoke_token(session, principal=cli_principal(), token_id=token_id)
     console.print(f"token {token_id} revoked")

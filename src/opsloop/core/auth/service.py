@@ -52,7 +52,7 @@ def _user_fields(user: User) -> dict[str, Any]:
     }
 
 
-def get_user(session: Session, username: str) -> User:
+def get_user(session: Session, *, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user named {username!r}", field="username")
@@ -65,10 +65,10 @@ def list_users(session: Session) -> list[User]:
 
 def create_user(
     session: Session,
+    *,
     principal: Principal,
     username: str,
     role: Role,
-    *,
     display_name: str = "",
     password: str | None = None,
 ) -> User:
@@ -97,21 +97,28 @@ def create_user(
             session.flush()
     except IntegrityError:
         raise Conflict(f"user {username!r} already exists", field="username") from None
-    audit.record(session, principal, "user.create", "user", user.id, after=_user_fields(user))
+    audit.record(
+        session,
+        principal=principal,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        after=_user_fields(user),
+    )
     return user
 
 
 def update_user(
     session: Session,
+    *,
     principal: Principal,
     username: str,
-    *,
     role: Role | None = None,
     disabled: bool | None = None,
     display_name: str | None = None,
 ) -> User:
     require(principal, Role.admin)
-    user = get_user(session, username)
+    user = get_user(session, username=username)
     before = _user_fields(user)
     loses_admin = (role is not None and role != Role.admin) or disabled is True
     if loses_admin and user.role == Role.admin.value and not user.disabled:
@@ -130,12 +137,20 @@ def update_user(
     after = _user_fields(user)
     if after != before:
         user.updated_at = clock.now()
-        audit.record(session, principal, "user.update", "user", user.id, before=before, after=after)
+        audit.record(
+            session,
+            principal=principal,
+            action="user.update",
+            entity_type="user",
+            entity_id=user.id,
+            before=before,
+            after=after,
+        )
     return user
 
 
-def set_password(session: Session, principal: Principal, username: str, password: str) -> None:
-    user = get_user(session, username)
+def set_password(session: Session, *, principal: Principal, username: str, password: str) -> None:
+    user = get_user(session, username=username)
     if user.id != principal.user_id:
         require(principal, Role.admin)
     had_password = user.password_hash is not None
@@ -147,10 +162,10 @@ def set_password(session: Session, principal: Principal, username: str, password
     # The audit trail notes that the password changed, never any form of the password.
     audit.record(
         session,
-        principal,
-        "user.set_password",
-        "user",
-        user.id,
+        principal=principal,
+        action="user.set_password",
+        entity_type="user",
+        entity_id=user.id,
         before={"password": "set" if had_password else "unset"},
         after={"password": "changed", "sessions_ended": ended},
     )
@@ -195,15 +210,15 @@ def _token_fields(token: ApiToken, username: str) -> dict[str, Any]:
 
 def create_token(
     session: Session,
+    *,
     principal: Principal,
     username: str,
     role: Role,
-    *,
     name: str = "",
     expires_in: timedelta | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its only plaintext copy."""
-    user = get_user(session, username)
+    user = get_user(session, username=username)
     if user.id != principal.user_id:
         require(principal, Role.admin)
     if not user.role.allows(role):
@@ -231,17 +246,17 @@ def create_token(
     session.flush()
     audit.record(
         session,
-        principal,
-        "token.create",
-        "api_token",
-        token.id,
+        principal=principal,
+        action="token.create",
+        entity_type="api_token",
+        entity_id=token.id,
         after=_token_fields(token, username),
     )
     return token, plaintext
 
 
 def list_tokens(
-    session: Session, principal: Principal, username: str | None = None
+    session: Session, *, principal: Principal, username: str | None = None
 ) -> list[tuple[ApiToken, str]]:
     query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
     if username is not None:
@@ -253,7 +268,7 @@ def list_tokens(
     return [(t, u) for t, u in session.execute(query.order_by(ApiToken.id))]
 
 
-def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple[ApiToken, str]:
+def revoke_token(session: Session, *, principal: Principal, token_id: int) -> tuple[ApiToken, str]:
     row = session.execute(
         select(ApiToken, User.username)
         .join(User, User.id == ApiToken.user_id)
@@ -269,17 +284,19 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> tuple
         token.revoked_at = clock.now()
         audit.record(
             session,
-            principal,
-            "token.revoke",
-            "api_token",
-            token.id,
+            principal=principal,
+            action="token.revoke",
+            entity_type="api_token",
+            entity_id=token.id,
             before=before,
             after=_token_fields(token, username),
         )
     return token, username
 
 
-def authenticate_token_until(session: Session, plaintext: str) -> tuple[Principal, datetime | None]:
+def authenticate_token_until(
+    session: Session, *, plaintext: str
+) -> tuple[Principal, datetime | None]:
     """The token's principal and when the token expires (None: it does not)."""
     if not plaintext.startswith(TOKEN_PREFIX):
         raise Unauthorized("malformed token")
@@ -314,7 +331,7 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
-def password_matches(session: Session, username: str, password: str) -> bool:
+def password_matches(session: Session, *, username: str, password: str) -> bool:
     """Whether ``password`` is the user's current one (False for unknown or password-less users)."""
     user = session.scalar(select(User).where(User.username == username))
     return verify_password(user.password_hash if user else None, password)

@@ -101,7 +101,9 @@ def _open_session(session: Session, user: User, now: datetime, lifetime: timedel
         )
     )
     principal = Principal(actor=user.username, role=user.role, user_id=user.id)
-    audit.record(session, principal, "auth.login", "user", user.id)
+    audit.record(
+        session, principal=principal, action="auth.login", entity_type="user", entity_id=user.id
+    )
     return cookie
 
 
@@ -118,12 +120,28 @@ def _audit_failure(
         is_account = count.key.startswith("user:")
         if is_account and user is None:
             continue
-        entity = ("user", user.id) if is_account and user else ("client_address", client_address)
+        entity_type, entity_id = (
+            ("user", user.id) if is_account and user else ("client_address", client_address)
+        )
         details = {"failures": count.failures, "client_address": client_address}
         if count.locked:
-            audit.record(session, actor, "auth.login_locked", *entity, after=details)
+            audit.record(
+                session,
+                principal=actor,
+                action="auth.login_locked",
+                entity_type=entity_type,
+                entity_id=entity_id,
+                after=details,
+            )
         elif is_account and count.failures == 1:
-            audit.record(session, actor, "auth.login_failed", *entity, after=details)
+            audit.record(
+                session,
+                principal=actor,
+                action="auth.login_failed",
+                entity_type=entity_type,
+                entity_id=entity_id,
+                after=details,
+            )
 
 
 def end_sessions(session: Session, *, user_id: int) -> int:
@@ -132,7 +150,7 @@ def end_sessions(session: Session, *, user_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def lookup(session: Session, cookie: str) -> ActiveSession | None:
+def lookup(session: Session, *, cookie: str) -> ActiveSession | None:
     row = session.execute(
         select(WebSession.csrf_token, WebSession.expires_at, User)
         .join(User, User.id == WebSession.user_id)
@@ -147,7 +165,7 @@ def lookup(session: Session, cookie: str) -> ActiveSession | None:
     return ActiveSession(principal, csrf, user.display_name or user.username)
 
 
-def logout(session: Session, cookie: str) -> None:
+def logout(session: Session, *, cookie: str) -> None:
     row = session.scalar(select(WebSession).where(WebSession.id_hash == digest(cookie)))
     if row is None:
         return
@@ -155,4 +173,10 @@ def logout(session: Session, cookie: str) -> None:
     session.delete(row)
     if user is not None:
         principal = Principal(actor=user.username, role=user.role, user_id=user.id)
-        audit.record(session, principal, "auth.logout", "user", user.id)
+        audit.record(
+            session,
+            principal=principal,
+            action="auth.logout",
+            entity_type="user",
+            entity_id=user.id,
+        )
