@@ -64,7 +64,7 @@ def main() -> None:
         "OPSLOOP_DATA_DIR": str(data_dir),
         "OPSLOOP_PORT": str(port),
         "OPSLOOP_SLO_EVALUATION_INTERVAL_SECONDS": "5",
-        "OPSLOOP_LOG_LEVEL": "WARNING",
+        "OPSLOOP_LOG_LEVEL": "warning",
     }
     server = subprocess.Popen(
         [OPSLOOP, "serve", "--workers", str(args.workers)],
@@ -82,7 +82,7 @@ def main() -> None:
                 pass
             time.sleep(0.5)
         else:
-            raise SystemExit("server did not become ready")
+            raise SystemExit(f"server did not become ready; see {data_dir}/server.log")
         admin = subprocess.run(
             [OPSLOOP, "token", "create", "--user", "admin", "--role", "admin"],
             env=env,
@@ -106,7 +106,7 @@ def run_load(base: str, url: str, admin: str, seconds: int, clients: int) -> str
         for i in range(4):
             body = {"service": "load", "name": f"s{i}", "objective": 99.9}
             slo_ids.append(setup.post("/api/v1/slos", json=body).raise_for_status().json()["id"])
-    statuses: collections.Counter[int] = collections.Counter()
+    statuses: collections.Counter[int | str] = collections.Counter()
     latencies: list[float] = []
     acked: dict[tuple[int, str], tuple[int, int]] = {}
     lock = threading.Lock()
@@ -125,26 +125,32 @@ def run_load(base: str, url: str, admin: str, seconds: int, clients: int) -> str
                 minute += timedelta(minutes=1)
                 stamp = minute.isoformat().replace("+00:00", "Z")
                 t0 = time.perf_counter()
-                if pick < 0.425:
-                    event = {"timestamp": stamp, "good": 99, "total": 100}
-                    response = http.post(f"/api/v1/slos/{mine}/events", json={"events": [event]})
-                    writes = [(mine, stamp)]
-                elif pick < 0.85:
-                    events = [
-                        {"slo": str(mine), "timestamp": stamp, "good": 98, "total": 100},
-                        {"slo": str(other), "timestamp": stamp, "good": 98, "total": 100},
-                    ]
-                    response = http.post("/api/v1/events", json={"events": events})
-                    writes = [(mine, stamp), (other, stamp)]
-                elif pick < 0.95:
-                    body = {"role": "viewer", "name": f"load-{number}"}
-                    response = http.post("/api/v1/tokens", json=body)
-                    writes = []
-                else:
-                    body = {"service": "load", "name": f"c{number}-{rnd.randrange(10**9)}",
-                            "objective": 99.5}  # fmt: skip
-                    response = http.post("/api/v1/slos", json=body)
-                    writes = []
+                try:
+                    if pick < 0.425:
+                        event = {"timestamp": stamp, "good": 99, "total": 100}
+                        path = f"/api/v1/slos/{mine}/events"
+                        response = http.post(path, json={"events": [event]})
+                        writes = [(mine, stamp)]
+                    elif pick < 0.85:
+                        events = [
+                            {"slo": str(mine), "timestamp": stamp, "good": 98, "total": 100},
+                            {"slo": str(other), "timestamp": stamp, "good": 98, "total": 100},
+                        ]
+                        response = http.post("/api/v1/events", json={"events": events})
+                        writes = [(mine, stamp), (other, stamp)]
+                    elif pick < 0.95:
+                        body = {"role": "viewer", "name": f"load-{number}"}
+                        response = http.post("/api/v1/tokens", json=body)
+                        writes = []
+                    else:
+                        body = {"service": "load", "name": f"c{number}-{rnd.randrange(10**9)}",
+                                "objective": 99.5}  # fmt: skip
+                        response = http.post("/api/v1/slos", json=body)
+                        writes = []
+                except httpx.TransportError:  # the server dropped the connection
+                    with lock:
+                        statuses["connection reset"] += 1
+                    continue
                 elapsed = time.perf_counter() - t0
                 with lock:
                     statuses[response.status_code] += 1
