@@ -26,7 +26,7 @@ def _y_labels(svg: str, frame: Frame) -> dict[str, float]:
 
 def test_value_ticks_are_round_and_few() -> None:
     assert value_ticks(0.0, 1.0, 6) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    # -898 % (the newcomer's blown budget): steps of 200 % down to -1 000 %.
+    # -898 % (a 99.9 % SLO after one minute at 1 % errors): steps of 200 % down to -1 000 %.
     assert value_ticks(-8.98, 1.0, 6) == [-10.0, -8.0, -6.0, -4.0, -2.0, 0.0]
     assert value_ticks(-0.3, 1.0, 5) == [-0.5, 0.0, 0.5, 1.0]
 
