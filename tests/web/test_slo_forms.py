@@ -67,7 +67,9 @@ def test_an_approver_creates_a_pushed_slo_from_the_form(
             "push",
         )
         [record], _ = audit.page(session, flt=audit.AuditFilter(action="slo.create"))
+        evaluated = slo_service.latest_results(session, slo_ids=[slo_id])
     assert record.actor == "approver"
+    assert slo_id in evaluated  # the new SLO has a status at once, not after the next tick
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from opsloop.core.schemas import (
 )
 from opsloop.slo import charts, evaluation, ingestion
 from opsloop.slo import service as slo_service
-from opsloop.slo.deps import prometheus_client
+from opsloop.slo.deps import evaluate_applied, prometheus_client
 from opsloop.slo.models import SLO
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
@@ -173,16 +173,6 @@ def create_pushed(
     evaluate_applied(request, [applied])
     _created_or_ok(response, [applied])
     return applied_out(applied)
-
-
-def evaluate_applied(request: Request, applied: list[slo_service.Applied]) -> None:
-    """Evaluate new and changed SLOs once committed, so they show a status at once rather
-    than after the scheduler's next tick."""
-    changed = [a.slo_id for a in applied if a.outcome != "unchanged"]
-    if changed:
-        db: Database = request.app.state.db
-        prometheus = prometheus_client(request)
-        evaluation.evaluate(db, now=clock.now(), prometheus=prometheus, slo_ids=changed)
 
 
 @router.get(

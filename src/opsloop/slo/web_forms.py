@@ -12,6 +12,7 @@ import yaml
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from opsloop.core import api_errors
 from opsloop.core.auth.roles import Role
@@ -19,6 +20,7 @@ from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.schemas import Id
 from opsloop.slo import service as slo_service
+from opsloop.slo.deps import evaluate_applied
 from opsloop.slo.schemas import PushedSLOCreate
 from opsloop.slo.web_context import detail_context
 from opsloop.web.routes import DB, Active, form_error, render, signed_in_as, writing_as
@@ -111,6 +113,7 @@ def create_pushed(
         return _new_page(
             request, active, exc.status, form=form, error_for="create", **form_error(exc)
         )
+    evaluate_applied(request, [applied])
     return RedirectResponse(f"/slos/{applied.slo_id}", status_code=303)
 
 
@@ -143,6 +146,7 @@ async def apply_spec(
         return _new_page(
             request, active, exc.status, spec=spec, error_for="apply", **form_error(exc)
         )
+    await run_in_threadpool(evaluate_applied, request, applied)
     return _new_page(request, active, applied=applied)
 
 
