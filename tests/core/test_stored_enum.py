@@ -37,15 +37,7 @@ def test_a_value_outside_the_enum_never_reaches_the_table(db: Database) -> None:
 
 def test_slo_source_is_a_member(db: Database) -> None:
     defn = slo_service.pushed_definition(
-        service="shop",
-        name="checkout",
-        objective=99.0,
-        window="month",
-        time_zone="UTC",
-        sli_kind="availability",
-        description="",
-        owner="",
-        labels={},
+        service="shop", name="checkout", objective=99.0, window="month"
     )
     with db.write() as session:
         slo_service.apply_definition(session, principal=SYSTEM, defn=defn)

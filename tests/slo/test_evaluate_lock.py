@@ -22,15 +22,7 @@ def test_evaluating_by_hand_waits_for_a_running_scheduled_evaluation(
 ) -> None:
     settings = Settings(database_url=db.url, data_dir=tmp_path, scheduler_enabled=False)
     defn = slo_service.pushed_definition(
-        service="checkout",
-        name="availability",
-        objective=99.0,
-        window="7d",
-        time_zone="UTC",
-        sli_kind="availability",
-        description="",
-        owner="",
-        labels={},
+        service="checkout", name="availability", objective=99.0, window="7d"
     )
     with db.write() as session:
         slo = slo_service.get_slo(

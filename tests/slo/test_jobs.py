@@ -22,15 +22,7 @@ def test_the_job_evaluates_every_interval_and_records_results(
     frozen_clock.current = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     settings = Settings(database_url=db.url, data_dir=tmp_path, slo_evaluation_interval_seconds=60)
     defn = slo_service.pushed_definition(
-        service="api",
-        name="availability",
-        objective=99.0,
-        window="7d",
-        time_zone="UTC",
-        sli_kind="availability",
-        description="",
-        owner="",
-        labels={},
+        service="api", name="availability", objective=99.0, window="7d"
     )
     with db.write() as session:
         slo_id = slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id

@@ -7,7 +7,7 @@ evaluation (reading SLIs and deciding states) lives in :mod:`opsloop.slo.evaluat
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -368,12 +368,12 @@ def pushed_definition(
     service: str,
     name: str,
     objective: float,
-    window: str,
-    time_zone: str,
-    sli_kind: SLIKind,
-    description: str,
-    owner: str,
-    labels: dict[str, str],
+    window: str = "30d",
+    time_zone: str = "UTC",
+    sli_kind: SLIKind = "availability",
+    description: str = "",
+    owner: str = "",
+    labels: Mapping[str, str] | None = None,
 ) -> SLODefinition:
     """Build a pushed SLO from plain fields, reporting problems like a spec would."""
     try:
@@ -391,7 +391,7 @@ def pushed_definition(
             window=time_window,
             description=description,
             owner=owner,
-            labels=labels,
+            labels=dict(labels or {}),
             sli_kind=sli_kind,
         )
     except SpecError as exc:
