@@ -170,6 +170,19 @@ def database_unavailable(exc: Exception) -> JSONResponse:
     )
 
 
+class ResponseWatch:
+    """Passes messages on to ``send`` and tells whether the response has started: until then an
+    error can still be answered with a response of its own, after it only by closing."""
+
+    def __init__(self, send: Send) -> None:
+        self.started = False
+        self._send = send
+
+    async def send(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+
 class InternalErrorMiddleware:
     """Answers an unexpected exception with the JSON 500 itself instead of letting it reach
     Starlette's ServerErrorMiddleware, which re-raises after responding: the server then closes
@@ -182,17 +195,11 @@ class InternalErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watch = ResponseWatch(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watch.send)
         except Exception as exc:
-            if started:
+            if watch.started:
                 raise
             request_id = scope.get("state", {}).get("request_id", "") or current_request_id()
             response = _internal_error(request_id, exc)

@@ -119,18 +119,12 @@ class BodyGuard:
                 body_done = not message.get("more_body", False)
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watch = api_errors.ResponseWatch(send)
         try:
-            await self.app(scope, guarded_receive, tracking_send)
+            await self.app(scope, guarded_receive, watch.send)
         except HTTPException as exc:
             # Raised from receive() where no handler turned it into a response.
-            if started or exc.status_code not in (408, 413):
+            if watch.started or exc.status_code not in (408, 413):
                 raise
             code = "payload_too_large" if exc.status_code == 413 else "request_timeout"
             await _send_json(send, exc.status_code, code, str(exc.detail), connection="close")
