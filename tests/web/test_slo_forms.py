@@ -241,6 +241,10 @@ def test_an_admin_edits_the_budget_policy_and_others_only_read_it(
     bad = client.post("/services/api/policy", data={"tiers": "tiers: [", "csrf_token": csrf})
     assert bad.status_code == 422 and "policy is not valid YAML" in bad.text
     assert "tiers: [" in bad.text  # the typed text stays
+    deep = client.post(
+        "/services/api/policy", data={"tiers": "tiers: " + "[" * 5000, "csrf_token": csrf}
+    )
+    assert deep.status_code == 422 and "nested deeper than" in deep.text  # the API's YAML limit
     saved = client.post("/services/api/policy", data={"tiers": POLICY, "csrf_token": csrf})
     assert saved.status_code == 200 and "Saved." in saved.text
 

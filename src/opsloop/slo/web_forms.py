@@ -22,6 +22,8 @@ from opsloop.core.schemas import Id
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied
 from opsloop.slo.schemas import PushedSLOCreate
+from opsloop.slo.spec.checks import SpecError
+from opsloop.slo.spec.yaml_io import load_documents
 from opsloop.slo.web_context import detail_context
 from opsloop.web.routes import DB, Active, form_error, render, signed_in_as, writing_as
 
@@ -242,9 +244,12 @@ def set_policy(
 ) -> Response:
     try:
         try:
-            config = yaml.safe_load(tiers)
-        except yaml.YAMLError as exc:
-            raise ValidationFailed(f"policy is not valid YAML: {exc}", field="tiers") from None
+            # The loader `slo apply` and `slo policy set` use: nesting limit, line and column.
+            documents = load_documents(tiers, "policy")
+        except SpecError as exc:
+            where = "; ".join(problem.reason for problem in exc.problems)
+            raise ValidationFailed(f"policy is not valid YAML: {where}", field="tiers") from None
+        config = documents[0] if len(documents) == 1 else None
         if not isinstance(config, dict):
             raise ValidationFailed("policy needs a 'tiers:' list", field="tiers")
         with db.write() as session:
