@@ -37,6 +37,7 @@ from opsloop.slo.models import SLO
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
     DNS_LABEL,
+    MAX_SPEC_BYTES,
     AlertEventOut,
     AppliedOut,
     BulkEventBatch,
@@ -57,7 +58,6 @@ router = APIRouter(
     dependencies=[Depends(plain_params)],
 )
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/plain"}
-MAX_SPEC_BYTES = 1_000_000
 ServiceFilter = Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN)]
 ServicePath = Annotated[str, Path(max_length=63, pattern=DNS_LABEL)]
 NOT_FOUND = errors(404)

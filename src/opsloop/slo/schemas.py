@@ -16,6 +16,8 @@ from opsloop.core.schemas import (
     explain_pattern,
 )
 
+#: The largest OpenSLO/Sloth spec accepted, by the API and by the web form alike.
+MAX_SPEC_BYTES = 1_000_000
 #: Far beyond any real per-minute count, and far below the 64-bit columns' limit even summed
 #: over a quarter of minutes.
 MAX_COUNT = 10**12

@@ -21,7 +21,7 @@ from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.schemas import Id
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied
-from opsloop.slo.schemas import PushedSLOCreate
+from opsloop.slo.schemas import MAX_SPEC_BYTES, PushedSLOCreate
 from opsloop.slo.spec.checks import SpecError
 from opsloop.slo.spec.yaml_io import load_documents
 from opsloop.slo.web_context import detail_context
@@ -37,7 +37,6 @@ ROLES = {
     "delete": Role.admin,
     "policy": Role.admin,
 }
-MAX_SPEC_BYTES = 1_000_000
 PUSHED_FIELDS = ("service", "name", "objective", "window", "time_zone", "sli_kind")
 
 
