@@ -77,6 +77,9 @@ Config = Annotated[Settings, Depends(get_settings)]
 
 
 def current_session(request: Request, db: DB) -> sessions.ActiveSession:
+    checked: sessions.ActiveSession | None = getattr(request.state, "web_session", None)
+    if checked is not None:  # looked up already by require_csrf for this request
+        return checked
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         with db.read() as session:

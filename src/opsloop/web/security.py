@@ -96,3 +96,4 @@ async def require_csrf(request: Request) -> None:
         submitted = value if isinstance(value, str) else None
     if not submitted or not secrets.compare_digest(submitted, active.csrf_token):
         raise CsrfFailed
+    request.state.web_session = active  # the page's own session check reuses this lookup
