@@ -28,7 +28,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import AUDIT_LOCK_KEY, Database
 from opsloop.slo import evaluation
-from opsloop.slo.models import SLO, EventBucket
+from opsloop.slo.models import SLO, EventBucket, EventDay, EventHour
 from tests.conftest import _empty_postgres
 from tests.helpers import bearer, make_token, make_user
 
@@ -158,11 +158,15 @@ def test_bulk_push_racing_a_single_push_does_not_deadlock(
     assert [status_of(r) for r in bulk_results + single_results] == [200, 200]
     with pg.read() as session:
         stored = session.execute(
-            select(EventBucket.slo_id, EventBucket.good, EventBucket.cum_good).order_by(
+            select(EventBucket.slo_id, EventBucket.good).order_by(
                 EventBucket.slo_id, EventBucket.minute
             )
         ).all()
-    assert [tuple(r) for r in stored] == [(first, 1, 1), (second, 5, 5), (second, 3, 8)]
+        by_day = session.execute(
+            select(EventDay.slo_id, EventDay.good).order_by(EventDay.slo_id)
+        ).all()
+    assert [tuple(r) for r in stored] == [(first, 1), (second, 5), (second, 3)]
+    assert [tuple(r) for r in by_day] == [(first, 1), (second, 8)]
 
 
 def test_evaluation_changing_two_slos_racing_a_push_does_not_deadlock(
@@ -201,14 +205,15 @@ def test_evaluation_changing_two_slos_racing_a_push_does_not_deadlock(
     assert sorted(tuple(r) for r in states) == [(slo_id, "freeze") for slo_id in ids]
 
 
-def test_concurrent_pushes_to_one_slo_keep_running_totals_exact(
+def test_concurrent_late_pushes_to_one_slo_keep_the_rollups_exact(
     pg: Database, api: TestClient, writer: str
 ) -> None:
     slo_id = create_pushed(api, writer, "busy")
-    start = NOW - timedelta(minutes=120)
+    # Two hours around midnight, 8 to 10 hours late: batches cross hours and a day.
+    start = NOW.replace(hour=0) - timedelta(hours=1)
     rng = random.Random(6)
-    # 6 clients, 8 batches each, of 1-10 minutes anywhere in the last two hours: batches
-    # overlap and arrive late, so each one rewrites the running totals after its first minute.
+    # 6 clients, 8 batches each, of 1-10 minutes anywhere in those two hours: batches overlap,
+    # so many minutes are sent again with other counts and replace what another client sent.
     batches = []
     for _ in range(6):
         client_batches = []
@@ -235,15 +240,30 @@ def test_concurrent_pushes_to_one_slo_keep_running_totals_exact(
         thread.join(60)
     assert failures == []
     with pg.read() as session:
-        rows = session.execute(
-            select(EventBucket.good, EventBucket.total, EventBucket.cum_good, EventBucket.cum_total)
-            .where(EventBucket.slo_id == slo_id)
-            .order_by(EventBucket.minute)
+        minutes = session.execute(
+            select(EventBucket.minute, EventBucket.good, EventBucket.total).where(
+                EventBucket.slo_id == slo_id
+            )
         ).all()
-    good_sum = total_sum = 0
-    wrong = []
-    for good, total, cum_good, cum_total in rows:
-        good_sum, total_sum = good_sum + good, total_sum + total
-        if (cum_good, cum_total) != (good_sum, total_sum):
-            wrong.append((cum_good, cum_total, good_sum, total_sum))
-    assert wrong == []
+        hours = session.execute(
+            select(EventHour.hour, EventHour.good, EventHour.total).where(
+                EventHour.slo_id == slo_id
+            )
+        ).all()
+        days = session.execute(
+            select(EventDay.day, EventDay.good, EventDay.total).where(EventDay.slo_id == slo_id)
+        ).all()
+    expected_hours: dict[datetime, tuple[int, int]] = {}
+    expected_days: dict[datetime, tuple[int, int]] = {}
+    for minute, good, total in minutes:
+        for sums, key in (
+            (expected_hours, minute.replace(minute=0)),
+            (expected_days, minute.replace(hour=0, minute=0)),
+        ):
+            before = sums.get(key, (0, 0))
+            sums[key] = (before[0] + good, before[1] + total)
+    # Without the SLO row lock, two pushes of one minute both read its old counts and both add
+    # their difference to the hour and the day.
+    assert {h: (g, t) for h, g, t in hours} == expected_hours
+    assert {d: (g, t) for d, g, t in days} == expected_days
+    assert len(expected_days) == 2

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opsloop.core.clock import MINUTE
-from opsloop.slo import events
+from opsloop.slo import event_sums
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData, Objective
 from opsloop.slo.models import SLO, EventBucket
@@ -72,7 +72,8 @@ def burndown(
         return []
     times = [start + span * (i + 1) / count for i in range(count)]
     if slo.source == "push":
-        totals = events.running_totals(session, [slo.id], [period.start, *times]).get(slo.id)
+        # Exact counts from the period start to every point, in one statement.
+        totals = event_sums.counts_before(session, [slo.id], [period.start, *times]).get(slo.id)
         if not totals:
             return [(t, None) for t in times]
         (good0, total0), rest = totals[0], totals[1:]

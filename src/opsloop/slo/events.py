@@ -1,24 +1,26 @@
 """Pushed event counts: validation, idempotent ingestion and window sums.
 
-Counts live in minute buckets with running totals (see :class:`EventBucket`). Sums over a
-window are ``C(<end) - C(<start)`` where ``C(<t)`` is the running total of the newest bucket
-before ``t``: two index seeks per window and SLO, done by the database in one statement for
-any number of SLOs.
+Counts live in minute buckets with hour and day roll-ups kept in step (see
+:class:`~opsloop.slo.models.EventBucket`); window sums are in :mod:`opsloop.slo.event_sums`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from opsloop.core.db import UTCDateTime, lock_rows, upsert_for
 from opsloop.core.errors import ValidationFailed
+from opsloop.slo import event_sums
 from opsloop.slo.math import EventCounts
-from opsloop.slo.models import SLO, EventBucket
+from opsloop.slo.models import SLO, EventBucket, EventDay, EventHour
 
 MAX_BATCH = 10_000
 
@@ -95,99 +97,133 @@ def validate_batch(
     return sorted(out, key=lambda c: c.minute)
 
 
-_RECOMPUTE = text(
-    """
-    UPDATE slo_event_buckets
-    SET cum_good = running.cum_good, cum_total = running.cum_total
-    FROM (
-        SELECT minute,
-               :base_good + SUM(good) OVER (ORDER BY minute ROWS UNBOUNDED PRECEDING) AS cum_good,
-               :base_total + SUM(total) OVER (ORDER BY minute ROWS UNBOUNDED PRECEDING) AS cum_total
-        FROM slo_event_buckets
-        WHERE slo_id = :slo_id AND minute >= :first
-    ) AS running
-    WHERE slo_event_buckets.slo_id = :slo_id AND slo_event_buckets.minute = running.minute
-    """
-).bindparams(bindparam("first", type_=UTCDateTime()))
-
-
 def ingest(session: Session, batches: Mapping[int, Sequence[MinuteCount]]) -> None:
-    """Store counts per SLO (replacing minutes already stored) and bring running totals up to
-    date. Needs a data-plane write transaction (``Database.write(audited=False)``)."""
-    # Pushes to one SLO take turns: the running totals are read and then rewritten. All the
-    # SLOs of a batch are locked up front in id order (the lock order of opsloop.core.db), so
+    """Store counts per SLO, replacing minutes already stored, and add each minute's change to
+    its hour and day roll-ups. Needs a data-plane write transaction
+    (``Database.write(audited=False)``).
+
+    Four statements for any number of SLOs and minutes: read the stored counts of the batch's
+    minutes, upsert the minutes, add the differences to the hours, then to the days. A late
+    minute costs what an in-order one does.
+    """
+    # Pushes to one SLO take turns: the stored counts are read and the roll-ups changed by the
+    # difference, so two pushes of one minute must not both read the old counts. All the SLOs
+    # of a batch are locked up front in id order (the lock order of opsloop.core.db), so
     # overlapping bulk pushes cannot each hold a row the other waits for.
     lock_rows(session, SLO.id, batches)
+    latest: dict[tuple[int, datetime], tuple[int, int]] = {}
     for slo_id in sorted(batches):
-        _ingest_one(session, slo_id, batches[slo_id])
+        for count in batches[slo_id]:
+            # A minute named twice in one call (merged pushes): the later count wins, as if
+            # the pushes had come one after the other.
+            latest[(slo_id, count.minute.astimezone(UTC))] = (count.good, count.total)
+    if not latest:
+        return
+    stored = _stored_counts(session, list(latest))
+    _upsert_minutes(session, latest)
+    hours: dict[tuple[int, datetime], list[int]] = {}
+    days: dict[tuple[int, datetime], list[int]] = {}
+    for (slo_id, minute), (good, total) in latest.items():
+        old_good, old_total = stored.get((slo_id, minute), (0, 0))
+        if (good, total) == (old_good, old_total):
+            continue
+        hour = minute.replace(minute=0)
+        for sums, key in ((hours, (slo_id, hour)), (days, (slo_id, hour.replace(hour=0)))):
+            change = sums.setdefault(key, [0, 0])
+            change[0] += good - old_good
+            change[1] += total - old_total
+    _add_to_rollup(session, EventHour, "hour", hours)
+    _add_to_rollup(session, EventDay, "day", days)
 
 
-def _ingest_one(session: Session, slo_id: int, counts: Sequence[MinuteCount]) -> None:
-    insert = upsert_for(session)
-    rows = [
-        {
-            "slo_id": slo_id,
-            "minute": c.minute,
-            "good": c.good,
-            "total": c.total,
-            "cum_good": 0,
-            "cum_total": 0,
+# Both look the keys up by primary key, one parameter per column however many keys there are:
+# PostgreSQL gets two arrays, SQLite one JSON array (it has no arrays, and a list of
+# ``(slo_id, minute)`` row values makes it scan the table).
+_STORED_PG = text(
+    """
+    SELECT b.slo_id, b.minute, b.good, b.total
+    FROM unnest(CAST(:slo_ids AS integer[]), CAST(:minutes AS timestamptz[])) AS k(slo_id, minute)
+    JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
+    """
+)
+_STORED_SQLITE = text(
+    """
+    SELECT b.slo_id, b.minute, b.good, b.total
+    FROM json_each(:keys) AS k
+    JOIN slo_event_buckets AS b
+      ON b.slo_id = json_extract(k.value, '$[0]') AND b.minute = json_extract(k.value, '$[1]')
+    """
+)
+_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "slo_id": Integer(),
+    "minute": UTCDateTime(),
+    "good": BigInteger(),
+    "total": BigInteger(),
+}
+
+
+def _stored_counts(
+    session: Session, keys: list[tuple[int, datetime]]
+) -> dict[tuple[int, datetime], tuple[int, int]]:
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        statement = _STORED_PG.columns(**_COLUMNS)
+        params: dict[str, Any] = {
+            "slo_ids": [slo_id for slo_id, _ in keys],
+            "minutes": [minute for _, minute in keys],
         }
-        for c in counts
-    ]
-    # One statement with the rows as parameters (not rendered into it): compiled once and
-    # cached, sent in batches by the driver.
+    else:
+        # The minutes as the column stores them, so that they compare equal as text.
+        stored_as = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        assert stored_as is not None
+        statement = _STORED_SQLITE.columns(**_COLUMNS)
+        params = {"keys": json.dumps([[slo_id, stored_as(minute)] for slo_id, minute in keys])}
+    rows = session.execute(statement, params)
+    return {(slo_id, minute): (good, total) for slo_id, minute, good, total in rows}
+
+
+def _upsert_minutes(session: Session, latest: dict[tuple[int, datetime], tuple[int, int]]) -> None:
+    insert = upsert_for(session)
     statement = insert(EventBucket)
     statement = statement.on_conflict_do_update(
         index_elements=["slo_id", "minute"],
         set_={"good": statement.excluded.good, "total": statement.excluded.total},
     )
+    # One statement with the rows as parameters (not rendered into it): compiled once and
+    # cached, sent in batches by the driver.
+    rows = [
+        {"slo_id": slo_id, "minute": minute, "good": good, "total": total}
+        for (slo_id, minute), (good, total) in latest.items()
+    ]
     session.execute(statement, rows)
-    first = counts[0].minute
-    base = running_totals(session, [slo_id], [first]).get(slo_id, [(0, 0)])[0]
-    session.execute(
-        _RECOMPUTE,
-        {"base_good": base[0], "base_total": base[1], "slo_id": slo_id, "first": first},
+
+
+def _add_to_rollup(
+    session: Session,
+    model: type[EventHour] | type[EventDay],
+    key: str,
+    changes: dict[tuple[int, datetime], list[int]],
+) -> None:
+    if not changes:
+        return
+    insert = upsert_for(session)
+    statement = insert(model)
+    statement = statement.on_conflict_do_update(
+        index_elements=["slo_id", key],
+        set_={
+            "good": model.good + statement.excluded.good,
+            "total": model.total + statement.excluded.total,
+        },
     )
-
-
-def running_totals(
-    session: Session, slo_ids: Iterable[int], boundaries: Sequence[datetime]
-) -> dict[int, list[tuple[int, int]]]:
-    """For each SLO, the running (good, total) before each boundary, in one statement."""
-    ids = list(slo_ids)
-    if not ids:
-        return {}
-    columns = []
-    for boundary in boundaries:
-        for running in (EventBucket.cum_good, EventBucket.cum_total):
-            newest_before = (
-                select(running)
-                .where(EventBucket.slo_id == SLO.id, EventBucket.minute < boundary)
-                .order_by(EventBucket.minute.desc())
-                .limit(1)
-                .scalar_subquery()
-            )
-            columns.append(newest_before)
-    statement = select(SLO.id, *columns).where(SLO.id.in_(ids))
-    result: dict[int, list[tuple[int, int]]] = {}
-    for row in session.execute(statement):
-        values = list(row)[1:]
-        result[row[0]] = [
-            (int(values[2 * i] or 0), int(values[2 * i + 1] or 0)) for i in range(len(boundaries))
-        ]
-    return result
+    rows = [
+        {"slo_id": slo_id, key: at, "good": good, "total": total}
+        for (slo_id, at), (good, total) in sorted(changes.items())
+    ]
+    session.execute(statement, rows)
 
 
 def window_counts(
     session: Session, slo_ids: Iterable[int], end: datetime, starts: Sequence[datetime]
 ) -> dict[int, list[EventCounts]]:
     """Good/total counts in ``[start, end)`` for every start, for each SLO."""
-    totals = running_totals(session, slo_ids, [end, *starts])
-    out: dict[int, list[EventCounts]] = {}
-    for slo_id, values in totals.items():
-        end_good, end_total = values[0]
-        out[slo_id] = [
-            EventCounts(good=end_good - good, total=end_total - total) for good, total in values[1:]
-        ]
-    return out
+    return event_sums.window_counts(session, slo_ids, end, starts)

@@ -34,10 +34,10 @@ class SLO(Base):
 class EventBucket(Base):
     """Pushed good/total counts of one minute. A resend replaces the minute, never adds to it.
 
-    ``cum_good``/``cum_total`` are running totals through this minute, so the sum over any
-    window is the difference of two index lookups, whatever the window's length: evaluating
-    30 days costs the same as evaluating 5 minutes. Late data rewrites the running totals of
-    the minutes after it, which is rare and bounded by the SLO period.
+    Every write also adds the minute's change to its hour (:class:`EventHour`) and its UTC day
+    (:class:`EventDay`) in the same transaction, so a window sum reads whole days, whole hours
+    at its edges and single minutes only inside the partial hours (opsloop.slo.event_sums), and
+    a late minute touches three rows however late it is.
     """
 
     __tablename__ = "slo_event_buckets"
@@ -46,10 +46,34 @@ class EventBucket(Base):
     minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     good: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
-    cum_good: Mapped[int] = mapped_column(BigInteger)
-    cum_total: Mapped[int] = mapped_column(BigInteger)
 
     # Clustered on (slo_id, minute) in SQLite too: half the space, one lookup per seek.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class EventHour(Base):
+    """The sums of an SLO's minute buckets in one UTC hour (``hour`` is its first minute)."""
+
+    __tablename__ = "slo_event_hours"
+
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    good: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class EventDay(Base):
+    """The sums of an SLO's minute buckets in one UTC day (``day`` is its midnight)."""
+
+    __tablename__ = "slo_event_days"
+
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    good: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
