@@ -17,7 +17,8 @@ Measured at a fixed ``now``:
 * ``evaluate`` warm: the median of ``--warm-runs`` evaluations, ``now`` one minute later each
   (and the same again with ``persist=False``);
 * ``window_counts``: only the window sums (the 7 alert windows and the budget period) for all
-  SLOs in one call, first call and median of the repeats.
+  SLOs in one call, first call and median of the repeats; once ending at ``now`` and once at an
+  end that reads the most minute and hour rows (``AWKWARD_END``).
 
 Counts of sample SLOs are checked against closed-form expectations after each run, so a fast
 but wrong result fails the benchmark. ``--profile PREFIX`` adds a profiled cold and warm run.
@@ -134,16 +135,34 @@ def create_slos(db: Database, count: int) -> list[int]:
 # Bulk load (setup)
 
 
+# Each minute's hour and day, as the roll-up tables store them (the same as migration 0007).
+ROLLUP_START_PG = {
+    "slo_event_hours": ("hour", "date_trunc('hour', minute, 'UTC')"),
+    "slo_event_days": ("day", "date_trunc('day', minute, 'UTC')"),
+}
+ROLLUP_START_SQLITE = {
+    "slo_event_hours": ("hour", "substr(minute, 1, 13) || ':00:00.000000'"),
+    "slo_event_days": ("day", "substr(minute, 1, 10) || ' 00:00:00.000000'"),
+}
+
+
+def _rollups(starts: dict[str, tuple[str, str]], low: str, high: str) -> list[str]:
+    """Fill the hour and day roll-ups of a range of SLOs from their loaded minutes."""
+    return [
+        f"INSERT INTO {table} (slo_id, {key}, good, total) "
+        f"SELECT slo_id, {start}, SUM(good), SUM(total) FROM slo_event_buckets "
+        f"WHERE slo_id >= {low} AND slo_id <= {high} GROUP BY slo_id, {start}"
+        for table, (key, start) in starts.items()
+    ]
+
+
 def _load_postgresql(db: Database, data: Dataset, ids: Sequence[int]) -> None:
     statement = f"""
-        INSERT INTO slo_event_buckets (slo_id, minute, good, total, cum_good, cum_total)
+        INSERT INTO slo_event_buckets (slo_id, minute, good, total)
         SELECT s.id,
                %(first)s::timestamptz + k * interval '1 minute',
                CASE WHEN k >= s.b AND k < s.b + {BURST_MINUTES} THEN {BURST_GOOD} ELSE {GOOD} END,
-               {TOTAL},
-               {GOOD}::bigint * (k + 1) - {GOOD - BURST_GOOD}::bigint
-                   * GREATEST(0, LEAST(k, s.b + {BURST_MINUTES - 1}) - s.b + 1),
-               {TOTAL}::bigint * (k + 1)
+               {TOTAL}
         FROM (SELECT id, {data.burst_sql("id").replace("%", "%%")} AS b FROM slos
               WHERE id >= %(low)s AND id <= %(high)s) AS s
         CROSS JOIN generate_series(0, {data.minutes - 1}) AS k
@@ -167,6 +186,8 @@ def _load_postgresql(db: Database, data: Dataset, ids: Sequence[int]) -> None:
                         chunk = chunks.pop(0)
                     params = {"first": data.first, "low": chunk[0], "high": chunk[-1]}
                     conn.execute(statement, params)
+                    for rollup in _rollups(ROLLUP_START_PG, "%(low)s", "%(high)s"):
+                        conn.execute(rollup, {"low": chunk[0], "high": chunk[-1]})
         except BaseException as exc:
             failures.append(exc)
 
@@ -179,7 +200,8 @@ def _load_postgresql(db: Database, data: Dataset, ids: Sequence[int]) -> None:
         raise failures[0]
     with psycopg.connect(url, autocommit=True) as conn:
         # What autovacuum would do soon after a load this size: statistics and visibility map.
-        conn.execute("VACUUM (ANALYZE) slo_event_buckets")
+        for table in ("slo_event_buckets", *ROLLUP_START_PG):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def _load_sqlite(db: Database, data: Dataset, ids: Sequence[int]) -> None:
@@ -202,14 +224,11 @@ def _load_sqlite(db: Database, data: Dataset, ids: Sequence[int]) -> None:
             ((k, to_db(data.first + k * MINUTE)) for k in range(data.minutes)),
         )
         statement = f"""
-            INSERT INTO slo_event_buckets (slo_id, minute, good, total, cum_good, cum_total)
+            INSERT INTO slo_event_buckets (slo_id, minute, good, total)
             SELECT s.id, m.minute,
                    CASE WHEN m.k >= s.b AND m.k < s.b + {BURST_MINUTES}
                         THEN {BURST_GOOD} ELSE {GOOD} END,
-                   {TOTAL},
-                   {GOOD} * (m.k + 1) - {GOOD - BURST_GOOD}
-                       * max(0, min(m.k, s.b + {BURST_MINUTES - 1}) - s.b + 1),
-                   {TOTAL} * (m.k + 1)
+                   {TOTAL}
             FROM (SELECT id, {data.burst_sql("id")} AS b FROM slos
                   WHERE id >= ? AND id <= ? ORDER BY id) AS s
             CROSS JOIN bench_minutes AS m
@@ -218,6 +237,8 @@ def _load_sqlite(db: Database, data: Dataset, ids: Sequence[int]) -> None:
         for start in range(0, len(ids), LOAD_CHUNK):
             chunk = ids[start : start + LOAD_CHUNK]
             conn.execute(statement, (chunk[0], chunk[-1]))
+            for rollup in _rollups(ROLLUP_START_SQLITE, ":low", ":high"):
+                conn.execute(rollup, {"low": chunk[0], "high": chunk[-1]})
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
@@ -292,13 +313,17 @@ def check_statuses(
 
 
 def check_windows(
-    data: Dataset, sums: dict[int, list[EventCounts]], ids: Sequence[int], starts: list[datetime]
+    data: Dataset,
+    sums: dict[int, list[EventCounts]],
+    ids: Sequence[int],
+    starts: list[datetime],
+    end: datetime = NOW,
 ) -> None:
     if sorted(sums) != sorted(ids):
         raise AssertionError(f"window sums for {len(sums)} of {len(ids)} SLOs")
     for slo_id in samples(ids):
         for start, got in zip(starts, sums[slo_id], strict=True):
-            check_counts(data, slo_id, got, start, NOW)
+            check_counts(data, slo_id, got, start, end)
 
 
 # ------------------------------------------------------------------------------------------
@@ -370,29 +395,41 @@ def measure_evaluate(
     }
 
 
+#: An end that makes the window sums read the most rows: every boundary 30 minutes from an
+#: hour and 12 hours from a day, so each needs 30 minute rows and 12 hour rows.
+AWKWARD_END = NOW - timedelta(hours=20, minutes=30)
+
+
 def measure_windows(
     db: Database, data: Dataset, ids: Sequence[int], args: argparse.Namespace, meter: CpuMeter
 ) -> dict[str, Any]:
-    starts = [*(NOW - w for w in WINDOWS), NOW - PERIOD]
+    result: dict[str, Any] = {}
+    for name, end in (("", NOW), ("awkward_end_", AWKWARD_END)):
+        starts = [*(end - w for w in WINDOWS), end - PERIOD]
 
-    def once() -> dict[str, Any]:
-        with db.read() as session:
-            meter.start()
-            sums = events.window_counts(session, ids, NOW, starts)
-            result = meter.stop()
-        check_windows(data, sums, ids, starts)
-        return result
+        def once(end: datetime = end, starts: list[datetime] = starts) -> dict[str, Any]:
+            with db.read() as session:
+                meter.start()
+                sums = events.window_counts(session, ids, end, starts)
+                found = meter.stop()
+            check_windows(data, sums, ids, starts, end)
+            return found
 
-    runs = [least_disturbed(meter, args, once) for _ in range(args.warm_runs + 1)]
-    times = [r["wall_s"] for r in runs]
-    log(f"window_counts: first {times[0]:.3f} s, median {statistics.median(times[1:]):.3f} s")
-    return {
-        "windows": len(starts),
-        "index_lookups": len(ids) * (len(starts) + 1) * 2,
-        "first_s": times[0],
-        "median_s": round(statistics.median(times[1:]), 4),
-        "runs": runs,
-    }
+        runs = [least_disturbed(meter, args, once) for _ in range(args.warm_runs + 1)]
+        times = [r["wall_s"] for r in runs]
+        log(
+            f"window_counts ending {end:%m-%d %H:%M}: first {times[0]:.3f} s, "
+            f"median {statistics.median(times[1:]):.3f} s"
+        )
+        result.update(
+            {
+                f"{name}end": end.isoformat(),
+                f"{name}first_s": times[0],
+                f"{name}median_s": round(statistics.median(times[1:]), 4),
+                f"{name}runs": runs,
+            }
+        )
+    return {"windows": len(WINDOWS) + 1, **result}
 
 
 def reset_to_cold(db: Database) -> None:

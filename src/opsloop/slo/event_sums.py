@@ -98,25 +98,35 @@ def plan(boundaries: Sequence[datetime]) -> Plan:
     return Plan(segments, steps, [point_at[minute] for minute in minutes])
 
 
-def _statement(ids: list[int], segments: list[tuple[str, datetime, datetime]]) -> Any:
+def _statement(
+    ids: list[int],
+    segments: list[tuple[str, datetime, datetime]],
+    weights: list[dict[int, int]] | None = None,
+) -> Any:
+    """One row per SLO and segment read: the segment's number and sums, or with ``weights``
+    (one map of segment to weight per output), the weighted sums as ``g_i`` and ``t_i``."""
     wanted = select(SLO.id).where(SLO.id.in_(ids)).cte("wanted")
+
+    def sums(number: int, good: Any, total: Any) -> list[Any]:
+        if weights is None:
+            return [literal_column(str(number)).label("segment"), good, total]
+        columns = []
+        for i, weight in enumerate(weights):
+            factor = weight.get(number, 0)
+            for kind, value in (("g", good), ("t", total)):
+                column = value if factor == 1 else -value if factor == -1 else literal_column("0")
+                columns.append(column.label(f"{kind}_{i}"))
+        return columns
+
     # Every SLO that exists gets a row, with or without counts.
-    parts = [
-        select(
-            wanted.c.id.label("slo_id"),
-            literal_column("-1").label("segment"),
-            literal_column("0").label("good"),
-            literal_column("0").label("total"),
-        )
-    ]
+    zero: Any = literal_column("0")
+    parts = [select(wanted.c.id.label("slo_id"), *sums(-1, zero, zero))]
     for number, (level, low, high) in enumerate(segments):
         table, key = _LEVELS[level]
         parts.append(
             select(
                 table.c.slo_id,
-                literal_column(str(number)),
-                func.sum(table.c.good),
-                func.sum(table.c.total),
+                *sums(number, func.sum(table.c.good), func.sum(table.c.total)),
             )
             .where(
                 table.c.slo_id.in_(select(wanted.c.id)),
@@ -152,21 +162,41 @@ def counts_before(
     return out
 
 
+def _path(layout: Plan, point: int) -> dict[int, int]:
+    """The segments that make up a point's value, with their signs."""
+    out: dict[int, int] = {}
+    while point > 0:
+        earlier, number, sign = layout.steps[point]
+        out[number] = sign
+        point = earlier
+    return out
+
+
 def window_counts(
     session: Session, slo_ids: Iterable[int], end: datetime, starts: Sequence[datetime]
 ) -> dict[int, list[EventCounts]]:
     """Good/total counts in ``[start, end)`` for every start, for each existing SLO; a start at
-    or after ``end`` gives an empty window."""
-    before = counts_before(session, slo_ids, [end, *starts])
+    or after ``end`` gives an empty window.
+
+    The database also does the additions: every segment's sums go into each window with a
+    weight of -1, 0 or 1, so the answer is one row per SLO however many segments were read."""
+    ids = sorted(set(slo_ids))
+    if not ids:
+        return {}
+    layout = plan([end, *starts])
+    to_end = _path(layout, layout.points[0])
     last = ceil_minute(end)
-    empty = [ceil_minute(start) >= last for start in starts]
+    weights = []
+    for start, point in zip(starts, layout.points[1:], strict=True):
+        to_start = _path(layout, point) if ceil_minute(start) < last else to_end
+        weights.append({n: to_end.get(n, 0) - to_start.get(n, 0) for n in {*to_end, *to_start}})
+    parts = _statement(ids, layout.segments, weights).subquery("parts")
+    columns = [func.sum(parts.c[f"{kind}_{i}"]) for i in range(len(starts)) for kind in "gt"]
+    statement = select(parts.c.slo_id, *columns).group_by(parts.c.slo_id)
     out: dict[int, list[EventCounts]] = {}
-    for slo_id, values in before.items():
-        end_good, end_total = values[0]
+    for slo_id, *values in session.execute(statement):
         out[slo_id] = [
-            EventCounts(good=0, total=0)
-            if nothing
-            else EventCounts(good=end_good - good, total=end_total - total)
-            for (good, total), nothing in zip(values[1:], empty, strict=True)
+            EventCounts(good=int(values[2 * i]), total=int(values[2 * i + 1]))
+            for i in range(len(starts))
         ]
     return out
