@@ -34,6 +34,7 @@ from opsloop.slo.service import parse_stored
 from opsloop.slo.status import oldest_counted
 
 Raw = tuple[datetime, int, int]
+_PUSHES = EventPush.metadata.tables[EventPush.__tablename__]
 Batches = dict[int, list[events.MinuteCount]]
 
 
@@ -243,4 +244,5 @@ def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, 
         for push, batches in accepted
         for slo_id, counts in batches.items()
     ]
-    session.execute(insert(EventPush), rows)
+    # The table, not the mapped class: a plain executemany, no ORM bulk-insert machinery.
+    session.execute(insert(_PUSHES), rows)
