@@ -20,6 +20,7 @@ from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.slo.ingestion import BulkPush, OnePush, store_pushes
 from opsloop.slo.models import EventBucket, EventPush
+from opsloop.slo.service import parse_stored
 from tests.helpers import bearer
 from tests.slo.test_ingestion import create_pushed
 
@@ -149,3 +150,22 @@ def test_concurrent_groups_over_the_same_slos_store_every_minute(
         records = session.scalar(select(EventPush.id).order_by(EventPush.id.desc()).limit(1))
     assert stored == {(s, minute(m)): counts(s, m) for s in ids for m in range(minutes)}
     assert records is not None
+
+
+def test_recent_minutes_need_no_spec_parsing_older_ones_still_meet_the_window(
+    client: TestClient, db: Database, tokens: dict[Role, str], at_now: clock.FrozenClock
+) -> None:
+    slo_id = create_pushed(client, tokens[Role.approver], "checkout", "availability")  # 30d
+    parse_stored.cache_clear()
+
+    def push(days_ago: float) -> int | Exception:
+        at = minute(0) - timedelta(days=days_ago)
+        with db.write(audited=False) as session:
+            return store_pushes(session, [OnePush(slo_id, [(at, 1, 1)], PUSHER, "r")])[0]
+
+    assert push(2) == 1
+    assert parse_stored.cache_info().misses == 0
+    assert push(29) == 1
+    outcome = push(31)
+    assert isinstance(outcome, ValidationFailed) and "older than the SLO window" in outcome.message
+    assert parse_stored.cache_info().misses == 1

@@ -32,10 +32,15 @@ from opsloop.slo import events
 from opsloop.slo.models import SLO, EventPush
 from opsloop.slo.service import parse_stored
 from opsloop.slo.status import oldest_counted
+from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS
 
 Raw = tuple[datetime, int, int]
 _PUSHES = EventPush.metadata.tables[EventPush.__tablename__]
 Batches = dict[int, list[events.MinuteCount]]
+#: Every SLO counts at least this far back: a rolling window must be longer than the longest
+#: alert window, and a calendar period is at least a week. Minutes this recent need no look at
+#: the SLO's window, so a push of recent minutes never parses its spec.
+SURELY_COUNTED = max(row.long_window for row in DEFAULT_ALERT_WINDOWS)
 
 
 @dataclass(frozen=True)
@@ -224,10 +229,16 @@ def _validated(
             "it takes no pushed events",
             field="slo" if indexes is None else f"events[{indexes[0]}].slo",
         )
-    if target.id not in oldest:
-        # parse_stored is cached by spec text: no YAML parsing per push.
-        oldest[target.id] = events.floor_minute(oldest_counted(parse_stored(target.spec), now))
-    return events.validate_batch(raw, now=now, oldest=oldest[target.id], positions=indexes)
+    recent = events.floor_minute(now - SURELY_COUNTED)
+    if all(at.tzinfo is not None and at >= recent for at, _, _ in raw):
+        bound = recent
+    else:
+        if target.id not in oldest:
+            # parse_stored is cached by spec text: a spec is parsed once per process.
+            spec = parse_stored(target.spec)
+            oldest[target.id] = events.floor_minute(oldest_counted(spec, now))
+        bound = oldest[target.id]
+    return events.validate_batch(raw, now=now, oldest=bound, positions=indexes)
 
 
 def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, Batches]]) -> None:
