@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
-from opsloop.core import api_errors, health
+from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
 from opsloop.core.auth.cache import TokenCache
@@ -49,6 +49,8 @@ def _lifespan(
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            # Pushes already queued are committed and answered before the process ends.
+            group_commit.stop_all(db)
 
     return lifespan
 

@@ -21,17 +21,27 @@ Taking the audit lock "when the first audit record is written" is not enough: by
 transaction may already hold row locks, and SQLAlchemy's autoflush even runs pending writes
 (row locks) before the statement that takes the lock.
 On SQLite ``BEGIN IMMEDIATE`` serialises all writers, which satisfies any order.
+
+SQLite writers queue on a lock file. A writer that finds the database locked waits in SQLite's
+busy handler, which sleeps and polls: under load most of a writer's time went there and the
+longest waits grew to seconds, since a newcomer could win over one that had waited long.
+:meth:`Database.write` therefore first takes a process-local lock, then ``flock`` on
+``<database>-writelock`` (blocking in the kernel, across processes: the workers and the CLI),
+and only then ``BEGIN IMMEDIATE``; both are released after the commit or rollback.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, select, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -147,6 +157,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
+        self._write_lock = _SqliteWriteLock.for_url(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = {
             audited: sessionmaker(
@@ -177,13 +188,80 @@ class Database:
         ``audited=False`` is for data-plane writes that record no audit trail (see the lock
         order above); everything else leaves ``audited`` on.
         """
-        with self._write[audited]() as session, session.begin():
+        with self._queued(), self._write[audited]() as session, session.begin():
             if audited and self.dialect == "postgresql":
                 session.execute(_TAKE_AUDIT_LOCK)
             yield session
 
+    @contextmanager
+    def _queued(self) -> Iterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            with self._write_lock.held():
+                yield
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
+
+
+class _SqliteWriteLock:
+    """The FIFO-ish write lock of one SQLite file (see the module docstring).
+
+    ``flock`` belongs to an open file description, which all threads of a process share, so a
+    thread lock makes the threads take turns first. A thread that already holds the lock of the
+    same file (a write inside a write, through a second :class:`Database`) does not take it again:
+    it meets ``BEGIN IMMEDIATE``'s busy timeout as it did before, instead of waiting forever.
+    """
+
+    _held = threading.local()
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path) + "-writelock"
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @classmethod
+    def for_url(cls, url: str) -> _SqliteWriteLock | None:
+        if not is_sqlite(url):
+            return None
+        parsed = make_url(url)
+        path = parsed.database or ""
+        if not path or path == ":memory:" or path.startswith("file:") or parsed.query:
+            return None  # in memory (or a URI we do not parse): one connection, nobody to queue
+        return cls(path)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        held: set[str] = self._held.__dict__.setdefault("paths", set())
+        if self.path in held:
+            yield
+            return
+        with self._threads:
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held.add(self.path)
+            try:
+                yield
+            finally:
+                held.discard(self.path)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _file(self) -> int:
+        # Opened per process: a descriptor inherited through fork would share its lock.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
 
 
 def is_write_session(session: Session) -> bool:

@@ -4,24 +4,27 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from opsloop.core import clock
+from opsloop.core import clock, group_commit
+from opsloop.core.api_errors import error_body
 from opsloop.core.db import Database
 from opsloop.core.deps import (
     Admin,
     Approver,
-    DataWriteSession,
     ReadSession,
     Responder,
     Viewer,
     WriteSession,
 )
 from opsloop.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
     WITH_BODY,
+    ErrorOut,
     Id,
     Page,
     PageQuery,
@@ -244,24 +247,52 @@ def burndown(slo_id: Id, request: Request, _: Viewer, session: ReadSession) -> d
     return {"points": [{"at": at.isoformat(), "remaining": tidy(value)} for at, value in points]}
 
 
-@router.post(
-    "/slos/{slo_id:int}/events", response_model=PushResult, responses={**WITH_BODY, **NOT_FOUND}
-)
-def push_events(
-    slo_id: Id, body: EventBatch, principal: Responder, session: DataWriteSession
-) -> PushResult:
-    slo = slo_service.get_slo(session, ref=slo_id)
-    raw = [(e.timestamp, e.good, e.total) for e in body.events]
-    return PushResult(
-        accepted=ingestion.push_events(session, principal=principal, slo=slo, raw=raw)
+#: Pushes wait in a bounded queue for the group commit; a full one answers this at once.
+OVERLOADED: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorOut,
+        "description": "too many pushes queued; retry after the Retry-After header's seconds",
+    }
+}
+
+
+def overloaded(exc: group_commit.QueueFull) -> JSONResponse:
+    return JSONResponse(
+        error_body("overloaded", f"too many pushes queued ({exc}); retry shortly"),
+        status_code=503,
+        headers={"Retry-After": str(group_commit.RETRY_AFTER)},
     )
 
 
-@router.post("/events", response_model=PushResult, responses=WITH_BODY)
-def push_bulk(body: BulkEventBatch, principal: Responder, session: DataWriteSession) -> PushResult:
+# async, and no session dependency: the request waits on the group commit's writer thread
+# without holding a worker thread or a connection of its own.
+@router.post(
+    "/slos/{slo_id:int}/events",
+    response_model=PushResult,
+    responses={**WITH_BODY, **NOT_FOUND, **OVERLOADED},
+)
+async def push_events(
+    slo_id: Id, body: EventBatch, request: Request, principal: Responder
+) -> PushResult | JSONResponse:
+    raw = [(e.timestamp, e.good, e.total) for e in body.events]
+    push = ingestion.OnePush(slo_id, raw, principal, current_request_id())
+    try:
+        return PushResult(accepted=await ingestion.submit(request.app.state.db, push))
+    except group_commit.QueueFull as exc:
+        return overloaded(exc)
+
+
+@router.post("/events", response_model=PushResult, responses={**WITH_BODY, **OVERLOADED})
+async def push_bulk(
+    body: BulkEventBatch, request: Request, principal: Responder
+) -> PushResult | JSONResponse:
     """Counts for several pushed SLOs in one batch; any bad item rejects the whole batch."""
     items = [(e.slo, (e.timestamp, e.good, e.total)) for e in body.events]
-    return PushResult(accepted=ingestion.push_bulk(session, principal=principal, items=items))
+    push = ingestion.BulkPush(items, principal, current_request_id())
+    try:
+        return PushResult(accepted=await ingestion.submit(request.app.state.db, push))
+    except group_commit.QueueFull as exc:
+        return overloaded(exc)
 
 
 @router.post(

@@ -2,118 +2,258 @@
 
 Pushes are not audited: each accepted batch is recorded in ``slo_event_pushes`` (SLO, time,
 actor, request id, minutes covered) so ingestion never takes the audit lock and pushes to
-different SLOs never wait for each other. Routes run them in ``Database.write(audited=False)``.
+different SLOs never wait for each other.
+
+The API sends pushes through a group commit (:mod:`opsloop.core.group_commit`): every push
+queued in a process is validated and stored by :func:`store_pushes` in one transaction, each
+with its own outcome, so one commit serves many requests. Several pushes to the same SLO in one
+group apply in arrival order: a later count for a minute replaces an earlier one, as it would
+in separate transactions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from opsloop.core import clock
+from opsloop.core import clock, group_commit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
-from opsloop.core.errors import ValidationFailed
+from opsloop.core.db import Database
+from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import MAX_ID
 from opsloop.slo import events
 from opsloop.slo.models import SLO, EventPush
-from opsloop.slo.service import definition
+from opsloop.slo.service import parse_stored
 from opsloop.slo.status import oldest_counted
+from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS
 
 Raw = tuple[datetime, int, int]
+_PUSHES = EventPush.metadata.tables[EventPush.__tablename__]
+Batches = dict[int, list[events.MinuteCount]]
+#: Every SLO counts at least this far back: a rolling window must be longer than the longest
+#: alert window, and a calendar period is at least a week. Minutes this recent need no look at
+#: the SLO's window, so a push of recent minutes never parses its spec.
+SURELY_COUNTED = max(row.long_window for row in DEFAULT_ALERT_WINDOWS)
+
+
+@dataclass(frozen=True)
+class OnePush:
+    """Counts for one SLO, named by id; all of them are stored, or none."""
+
+    slo_id: int
+    raw: Sequence[Raw]
+    principal: Principal
+    request_id: str
+
+
+@dataclass(frozen=True)
+class BulkPush:
+    """Counts for several SLOs, each named by id, ``service/name`` or a unique bare name; any
+    bad item rejects the whole request, naming its index."""
+
+    items: Sequence[tuple[str, Raw]]
+    principal: Principal
+    request_id: str
+
+
+Push = OnePush | BulkPush
+
+
+class Target(NamedTuple):
+    """What validating a push needs of its SLO, read without ORM objects."""
+
+    id: int
+    service: str
+    name: str
+    source: str
+    spec: str
+
+
+async def submit(db: Database, push: Push) -> int:
+    """Queue a push for this process's group commit; the number of minutes accepted once it has
+    committed. Raises the push's own error, or ``group_commit.QueueFull``."""
+    require(push.principal, Role.responder)
+    return await group_commit.writer(db, "slo-pushes", store_pushes).submit(push)
 
 
 def push_events(session: Session, *, principal: Principal, slo: SLO, raw: Sequence[Raw]) -> int:
-    """Store a batch of minute counts for a pushed SLO: all of it, or none of it."""
-    require(principal, Role.responder)
-    counts = _validated(slo, raw, indexes=list(range(len(raw))))
-    _store(session, principal, {slo.id: counts})
-    return len(counts)
+    """Store a batch of minute counts for a pushed SLO in the caller's transaction."""
+    return _one(session, OnePush(slo.id, raw, principal, current_request_id()))
 
 
 def push_bulk(session: Session, *, principal: Principal, items: Sequence[tuple[str, Raw]]) -> int:
-    """Counts for several SLOs, each named by id or ``service/name`` (or a unique bare name);
-    any bad item rejects the whole batch, naming its index."""
-    require(principal, Role.responder)
-    found = _resolve(session, {ref for ref, _ in items})
+    """Counts for several SLOs in the caller's transaction (see :class:`BulkPush`)."""
+    return _one(session, BulkPush(items, principal, current_request_id()))
+
+
+def _one(session: Session, push: Push) -> int:
+    require(push.principal, Role.responder)
+    outcome = store_pushes(session, [push])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Exception]:
+    """Validate every push against its SLOs and store the valid ones, in one transaction.
+
+    One outcome per push: the minutes accepted, or the error it answers with (nothing of that
+    push is written)."""
+    ids = {p.slo_id for p in pushes if isinstance(p, OnePush)}
+    refs = {ref for p in pushes if isinstance(p, BulkPush) for ref, _ in p.items}
+    by_id, by_ref = _lookup(session, ids, refs)
+    now = clock.now()
+    oldest: dict[int, datetime] = {}
+    merged: dict[int, dict[datetime, events.MinuteCount]] = {}
+    accepted: list[tuple[Push, Batches]] = []
+    outcomes: list[int | Exception] = []
+    for push in pushes:
+        try:
+            if isinstance(push, OnePush):
+                target = by_id.get(push.slo_id)
+                if target is None:
+                    raise NotFound(f"no SLO {push.slo_id!r}", field="slo")
+                batches = {target.id: _validated(target, push.raw, now, oldest)}
+            else:
+                batches = _bulk_batches(push, by_ref, now, oldest)
+        except OpsloopError as exc:
+            outcomes.append(exc)
+            continue
+        for slo_id, counts in batches.items():
+            minutes = merged.setdefault(slo_id, {})
+            for count in counts:
+                minutes[count.minute] = count
+        accepted.append((push, batches))
+        outcomes.append(sum(len(counts) for counts in batches.values()))
+    if merged:
+        events.ingest(
+            session,
+            {slo_id: sorted(m.values(), key=_minute) for slo_id, m in merged.items()},
+        )
+        _record(session, now, accepted)
+    return outcomes
+
+
+def _minute(count: events.MinuteCount) -> datetime:
+    return count.minute
+
+
+def _bulk_batches(
+    push: BulkPush,
+    by_ref: dict[str, Target | OpsloopError | None],
+    now: datetime,
+    oldest: dict[int, datetime],
+) -> Batches:
     grouped: dict[int, list[int]] = {}
-    for index, (ref, _) in enumerate(items):
-        slo = found.get(ref)
-        if slo is None:
+    targets: dict[int, Target] = {}
+    for index, (ref, _) in enumerate(push.items):
+        target = by_ref.get(ref)
+        if isinstance(target, OpsloopError):
+            raise target
+        if target is None:
             where = f"events[{index}].slo"
             raise ValidationFailed(f"{where}: no SLO {ref!r}", field=where)
-        grouped.setdefault(slo.id, []).append(index)
-    slos_by_id = {slo.id: slo for slo in found.values() if slo is not None}
-    batches = {
-        slo_id: _validated(slos_by_id[slo_id], [items[i][1] for i in indexes], indexes=indexes)
+        grouped.setdefault(target.id, []).append(index)
+        targets[target.id] = target
+    return {
+        slo_id: _validated(
+            targets[slo_id], [push.items[i][1] for i in indexes], now, oldest, indexes=indexes
+        )
         for slo_id, indexes in grouped.items()
     }
-    _store(session, principal, batches)
-    return sum(len(counts) for counts in batches.values())
 
 
-def _resolve(session: Session, refs: set[str]) -> dict[str, SLO | None]:
-    """Every reference in one query: ids, ``service/name`` pairs and bare names."""
-    ids = {int(r) for r in refs if r.isascii() and r.isdigit() and 0 < int(r) <= MAX_ID}
+def _lookup(
+    session: Session, ids: set[int], refs: set[str]
+) -> tuple[dict[int, Target], dict[str, Target | OpsloopError | None]]:
+    """Every SLO the group names, in one query: ids, ``service/name`` pairs and bare names."""
+    ref_ids = {int(r) for r in refs if r.isascii() and r.isdigit() and 0 < int(r) <= MAX_ID}
     pairs = {tuple(r.split("/", 1)) for r in refs if "/" in r}
     names = {r for r in refs if "/" not in r and not (r.isascii() and r.isdigit())}
     conditions = []
-    if ids:
-        conditions.append(SLO.id.in_(ids))
+    if ids | ref_ids:
+        conditions.append(SLO.id.in_(ids | ref_ids))
     if pairs:
         conditions.append(tuple_(SLO.service, SLO.name).in_(pairs))
     if names:
         conditions.append(SLO.name.in_(names))
-    rows = list(session.scalars(select(SLO).where(or_(*conditions)))) if conditions else []
-    by_id = {s.id: s for s in rows}
-    by_pair = {(s.service, s.name): s for s in rows}
-    out: dict[str, SLO | None] = {}
+    rows = (
+        [
+            Target(*row)
+            for row in session.execute(
+                select(SLO.id, SLO.service, SLO.name, SLO.source, SLO.spec).where(or_(*conditions))
+            )
+        ]
+        if conditions
+        else []
+    )
+    by_id = {t.id: t for t in rows}
+    by_pair = {(t.service, t.name): t for t in rows}
+    by_ref: dict[str, Target | OpsloopError | None] = {}
     for ref in refs:
         if ref.isascii() and ref.isdigit():
-            out[ref] = by_id.get(int(ref))
+            by_ref[ref] = by_id.get(int(ref))
         elif "/" in ref:
             service, _, name = ref.partition("/")
-            out[ref] = by_pair.get((service, name))
+            by_ref[ref] = by_pair.get((service, name))
         else:
-            named = [s for s in rows if s.name == ref]
-            if len(named) > 1:
-                raise ValidationFailed(
+            named = [t for t in rows if t.name == ref]
+            by_ref[ref] = (
+                ValidationFailed(
                     f"several SLOs are named {ref!r}; use service/name", field="events"
                 )
-            out[ref] = named[0] if named else None
-    return out
+                if len(named) > 1
+                else (named[0] if named else None)
+            )
+    return by_id, by_ref
 
 
-def _validated(slo: SLO, raw: Sequence[Raw], *, indexes: list[int]) -> list[events.MinuteCount]:
-    if slo.source != "push":
+def _validated(
+    target: Target,
+    raw: Sequence[Raw],
+    now: datetime,
+    oldest: dict[int, datetime],
+    *,
+    indexes: list[int] | None = None,
+) -> list[events.MinuteCount]:
+    if target.source != "push":
         raise ValidationFailed(
-            f"SLO {slo.service}/{slo.name} reads its SLI from Prometheus; "
+            f"SLO {target.service}/{target.name} reads its SLI from Prometheus; "
             "it takes no pushed events",
-            field="slo" if indexes == list(range(len(raw))) else f"events[{indexes[0]}].slo",
+            field="slo" if indexes is None else f"events[{indexes[0]}].slo",
         )
-    now = clock.now()
-    oldest = events.floor_minute(oldest_counted(definition(slo), now))
-    return events.validate_batch(raw, now=now, oldest=oldest, positions=indexes)
+    recent = events.floor_minute(now - SURELY_COUNTED)
+    if all(at.tzinfo is not None and at >= recent for at, _, _ in raw):
+        bound = recent
+    else:
+        if target.id not in oldest:
+            # parse_stored is cached by spec text: a spec is parsed once per process.
+            spec = parse_stored(target.spec)
+            oldest[target.id] = events.floor_minute(oldest_counted(spec, now))
+        bound = oldest[target.id]
+    return events.validate_batch(raw, now=now, oldest=bound, positions=indexes)
 
 
-def _store(
-    session: Session, principal: Principal, batches: dict[int, list[events.MinuteCount]]
-) -> None:
-    events.ingest(session, batches)
-    received_at, request_id = clock.now(), current_request_id()
-    session.add_all(
-        EventPush(
-            slo_id=slo_id,
-            received_at=received_at,
-            actor=principal.actor,
-            request_id=request_id,
-            minutes=len(counts),
-            first_minute=counts[0].minute,
-            last_minute=counts[-1].minute,
-        )
+def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, Batches]]) -> None:
+    rows = [
+        {
+            "slo_id": slo_id,
+            "received_at": received_at,
+            "actor": push.principal.actor,
+            "request_id": push.request_id,
+            "minutes": len(counts),
+            "first_minute": counts[0].minute,
+            "last_minute": counts[-1].minute,
+        }
+        for push, batches in accepted
         for slo_id, counts in batches.items()
-    )
+    ]
+    # The table, not the mapped class: a plain executemany, no ORM bulk-insert machinery.
+    session.execute(insert(_PUSHES), rows)
