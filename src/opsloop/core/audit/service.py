@@ -9,12 +9,12 @@ stays linear however many processes write at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Row, Select, func, select, text
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock
@@ -96,14 +96,17 @@ class AuditFilter:
         return query
 
 
+#: A record's columns in ``Link``'s field order, read as plain rows where no object is needed.
+COLUMNS = tuple(getattr(AuditRecord, name) for name in FIELDS)
+
+
 def page(
     session: Session, *, flt: AuditFilter, after_seq: int = 0, limit: int = 50
-) -> tuple[list[AuditRecord], int | None]:
-    """Records in sequence order after ``after_seq``; returns the next cursor or None."""
-    query = flt.apply(select(AuditRecord)).where(AuditRecord.seq > after_seq)
-    rows: list[AuditRecord] = list(
-        session.scalars(query.order_by(AuditRecord.seq).limit(limit + 1))
-    )
+) -> tuple[Sequence[Row[Any]], int | None]:
+    """Records (plain rows of ``COLUMNS``) in sequence order after ``after_seq``; returns the
+    next cursor or None."""
+    query = flt.apply(select(*COLUMNS)).where(AuditRecord.seq > after_seq)
+    rows = session.execute(query.order_by(AuditRecord.seq).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].seq if more and rows else None)
