@@ -15,9 +15,7 @@ from opsloop.core.db import Database
 from tests.helpers import bearer, make_token, make_user
 
 
-def test_dropped_connections_cost_at_most_one_request(
-    pg_database_url: str, tmp_path: Path
-) -> None:
+def test_dropped_connections_cost_at_most_one_request(pg_database_url: str, tmp_path: Path) -> None:
     db = Database(pg_database_url)
     make_user(db, "viewer", Role.viewer)
     token = bearer(make_token(db, "viewer", Role.viewer))
