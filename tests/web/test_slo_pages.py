@@ -56,6 +56,7 @@ def test_list_and_detail_show_status_policy_and_burndown(
     listing = client.get("/slos").text
     assert "checkout/availability" in listing
     assert "state-freeze" in listing and 'class="badge page"' in listing
+    assert "<td>98.000%</td>" in listing and "<td>20.00x</td>" in listing
     detail = client.get(f"/slos/{slo_id}")
     assert detail.status_code == 200
     page = detail.text

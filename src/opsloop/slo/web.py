@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import Id
-from opsloop.slo.web_context import detail_context, list_context
+from opsloop.slo.web_context import detail_context
 from opsloop.slo.web_forms import ROLES
 from opsloop.slo.web_forms import router as forms_router
+from opsloop.slo.web_list import list_context
 from opsloop.web.routes import DB, Active, form_error, render
 
 router = APIRouter(include_in_schema=False)
