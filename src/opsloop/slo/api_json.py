@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from json.encoder import encode_basestring as _text
 from typing import Any
 
 from sqlalchemy import Row
@@ -49,6 +50,10 @@ def _period_start(stored: str) -> str:
     return utc_text(datetime.fromisoformat(start))
 
 
+#: A row's JSON is a function of the row alone, and rows change at most once a minute (each
+#: evaluation): between evaluations every list of the same SLOs reuses it. Bounded to keep a
+#: worker's memory in check (~6 KB a row).
+@lru_cache(maxsize=2048)
 def slo_json(row: Row[Any]) -> str:
     """One ``SLOOut`` as JSON text, from a row of ``listing.COLUMNS``."""
     stored: str | None = row.result
@@ -57,10 +62,10 @@ def slo_json(row: Row[Any]) -> str:
     else:
         status, period_started = status_text(stored), _period_start(stored)
     return (
-        f'{{"id":{row.id},"service":{json.dumps(row.service)},"name":{json.dumps(row.name)},'
+        f'{{"id":{row.id},"service":{_text(row.service)},"name":{_text(row.name)},'
         f'"source":"{row.source.value}","objective":{json.dumps(tidy_number(row.objective))},'
         f"{_spec_fields(row.spec)},"
-        f'"policy_state":{json.dumps(row.policy_state)},'
+        f'"policy_state":{_text(row.policy_state)},'
         f'"policy_state_since":"{utc_text(row.policy_state_since)}",'
         f'"period_started_at":"{period_started}","status":{status}}}'
     )
