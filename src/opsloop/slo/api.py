@@ -231,7 +231,9 @@ def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
     responses={
         200: {
             "description": "the status; evaluated_at says when it was computed",
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/json": {"schema": {"type": "object", "additionalProperties": True}}
+            },
         },
         **NOT_FOUND,
     },
