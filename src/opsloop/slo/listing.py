@@ -19,6 +19,8 @@ from opsloop.slo.models import SLO, Evaluation
 from opsloop.slo.sources import Source
 
 AnySelect = Select[*tuple[Any, ...]]
+#: A row of ``COLUMNS``, read by attribute (``row.name``, ``row.result``).
+SLORow = Row[Any]
 # The tables' columns, not the mapped attributes: a statement made of them alone runs as plain
 # Core, without the ORM's per-execution compile and loading steps (a third of a status read).
 SLOS = SLO.__table__

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Row
-
 from opsloop.core.db import Database
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import text_problem
@@ -72,7 +70,7 @@ def _cells(stored: str) -> StatusCells:
     )
 
 
-def status_cells(row: Row[Any]) -> StatusCells:
+def status_cells(row: listing.SLORow) -> StatusCells:
     if row.result is None:
         return NOT_EVALUATED
     stored: str = row.result
@@ -84,7 +82,7 @@ def status_cells(row: Row[Any]) -> StatusCells:
     return cells
 
 
-def _listed(row: Row[Any]) -> ListedSLO:
+def _listed(row: listing.SLORow) -> ListedSLO:
     return ListedSLO(
         id=row.id,
         service=row.service,
