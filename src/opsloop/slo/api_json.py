@@ -32,7 +32,9 @@ _PERIOD_START = re.compile(r'"period":\s*\{"start":\s*"([^"]+)"')
 @lru_cache(maxsize=4096)
 def _spec_fields(spec: str) -> str:
     summary = slo_service.summary(slo_service.parse_stored(spec))
-    fields = json.dumps({k: summary[k] for k in _SPEC_FIELDS}, ensure_ascii=False)
+    fields = json.dumps(
+        {k: summary[k] for k in _SPEC_FIELDS}, ensure_ascii=False, separators=(",", ":")
+    )
     return fields[1:-1]
 
 
