@@ -47,7 +47,7 @@ def push(client: TestClient, token: str, slo_id: int, events: list[dict[str, Any
 
 
 def fresh(client: TestClient, token: str, slo_id: int) -> dict[str, Any]:
-    response = client.get(f"/api/v1/slos/{slo_id}/status", headers=bearer(token))
+    response = client.get(f"/api/v1/slos/{slo_id}/status?fresh=true", headers=bearer(token))
     assert response.status_code == 200, response.text
     return dict(response.json())
 

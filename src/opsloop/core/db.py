@@ -96,36 +96,35 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-#: Connections one process keeps open, and may open beyond that under load. Their sum is the
-#: process's connection budget: the pool never hands out more. The API's session limits
-#: (opsloop.core.deps) stay below it, so a request never waits for a connection while holding a
-#: worker thread that another request needs to finish and give its connection back.
-POOL_SIZE = 10
-MAX_OVERFLOW = 30
-CONNECTIONS_PER_PROCESS = POOL_SIZE + MAX_OVERFLOW
+#: Connections one process may hold at once: the pool never hands out more. The API's session
+#: limits (opsloop.core.deps) stay below it, so a request never waits for a connection while
+#: holding a worker thread that another request needs to finish and give its connection back.
+CONNECTIONS_PER_PROCESS = 40
+#: How many of them the pool keeps open once opened. ``opsloop serve`` keeps them all: a
+#: connection opened beyond the kept ones is closed when given back, so under load nearly every
+#: read paid for a new PostgreSQL backend (fork, authentication) or SQLite's connect-time
+#: pragmas. Short-lived commands (the CLI) keep few.
+POOL_SIZE = CONNECTIONS_PER_PROCESS
 #: Connections left for everything outside ``opsloop serve``: CLI commands, migrations, psql.
 SPARE_CONNECTIONS = 5
 
 
 def make_engine(url: str, *, pool_size: int = POOL_SIZE) -> Engine:
+    pool = {"pool_size": pool_size, "max_overflow": max(0, CONNECTIONS_PER_PROCESS - pool_size)}
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=pool_size,
-            max_overflow=MAX_OVERFLOW,
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=MAX_OVERFLOW,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every request. A
+    # connection that died (server restart, idle timeout) fails its first statement instead;
+    # SQLAlchemy then discards every pooled connection opened before the failure, that request
+    # answers 503 with Retry-After (opsloop.core.api_errors) and the next one reconnects.
+    # pool_recycle retires connections before common idle timeouts would kill them.
+    return create_engine(url, pool_recycle=1800, **pool)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

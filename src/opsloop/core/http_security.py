@@ -46,29 +46,30 @@ async def _send_json(send: Send, status: int, code: str, message: str, **headers
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        # Built once: these are the same on every response.
+        always = [
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if hsts:
+            always.append((b"strict-transport-security", HSTS.encode()))
+        self.static_headers = tuple(always)
+        self.other_headers = (*always, (b"cache-control", b"no-store"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         cacheable = str(scope["path"]).startswith(STATIC_PREFIX)
+        extra = self.static_headers if cacheable else self.other_headers
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-                    (b"x-frame-options", b"DENY"),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if self.hsts:
-                    extra.append((b"strict-transport-security", HSTS.encode()))
-                if not cacheable:
-                    extra.append((b"cache-control", b"no-store"))
                 headers += [(k, v) for k, v in extra if k not in present]
                 message = {**message, "headers": headers}
             await send(message)

@@ -80,19 +80,20 @@ class ObservabilityMiddleware:
             method = scope["method"]
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route, str(status)).observe(elapsed)
-            log.info(
-                "%s %s %d %.1fms",
-                method,
-                scope["path"],
-                status,
-                elapsed * 1000,
-                extra={
-                    "route": route,
-                    "status": status,
-                    "duration_ms": elapsed * 1000,
-                    "client_request_id": client_request_id,
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # skip building the record's fields when off
+                log.info(
+                    "%s %s %d %.1fms",
+                    method,
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "route": route,
+                        "status": status,
+                        "duration_ms": elapsed * 1000,
+                        "client_request_id": client_request_id,
+                    },
+                )
             reset_request_id(token)
 
 

@@ -60,6 +60,12 @@ def tidy_number(value: float) -> float:
     return float(f"{value:.12g}")
 
 
+def utc_text(value: datetime) -> str:
+    """A datetime as the API's models write it (UTC as Z), for answers written without them."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def tidy(value: Any) -> Any:
     if isinstance(value, float):
         return tidy_number(value)

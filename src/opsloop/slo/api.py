@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -33,10 +32,9 @@ from opsloop.core.schemas import (
     plain_params,
     tidy,
 )
-from opsloop.slo import charts, evaluation, ingestion
+from opsloop.slo import api_json, charts, evaluation, ingestion, listing
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied, prometheus_client
-from opsloop.slo.models import SLO
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
     DNS_LABEL,
@@ -53,6 +51,7 @@ from opsloop.slo.schemas import (
     ServiceBudgetState,
     SLOOut,
 )
+from opsloop.slo.sources import Source
 
 router = APIRouter(
     prefix="/api/v1",
@@ -62,33 +61,18 @@ router = APIRouter(
 )
 YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/plain"}
 ServiceFilter = Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN)]
+StateFilter = Annotated[
+    str | None, Query(max_length=32, pattern=PLAIN_PATTERN, description="a policy state")
+]
+SearchFilter = Annotated[
+    str | None,
+    Query(max_length=127, pattern=PLAIN_PATTERN, description="part of the name or service"),
+]
 ServicePath = Annotated[str, Path(max_length=63, pattern=DNS_LABEL)]
 NOT_FOUND = errors(404)
 YAML_BODY = {"type": "string", "description": "OpenSLO v1 or Sloth prometheus/v1 YAML"}
 # Parsed, the YAML is an OpenSLO/Sloth document or rule file (or a stream of documents).
 YAML_OUT = {"application/yaml": {"schema": {"description": "YAML text"}}}
-
-
-def slo_out(slo: SLO, result: dict[str, Any] | None = None) -> SLOOut:
-    summary = slo_service.summary(slo_service.definition(slo))
-    return SLOOut(
-        id=slo.id,
-        service=slo.service,
-        name=slo.name,
-        source=slo.source,
-        objective=slo.objective,
-        sli_kind=summary["sli_kind"],
-        window=summary["window"],
-        description=summary["description"],
-        owner=summary["owner"],
-        labels=summary["labels"],
-        policy_state=slo.policy_state,
-        policy_state_since=slo.policy_state_since,
-        period_started_at=datetime.fromisoformat(result["period"]["start"])
-        if result
-        else slo.created_at,
-        status=result,
-    )
 
 
 def applied_out(applied: slo_service.Applied) -> AppliedOut:
@@ -110,14 +94,29 @@ def _applied_responses(model: Any) -> dict[int | str, dict[str, Any]]:
     }
 
 
-@router.get("/slos", response_model=Page[SLOOut])
+def _json(body: bytes | str) -> Response:
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/slos",
+    response_class=JSONResponse,
+    responses={200: {"model": Page[SLOOut], "description": "a page of SLOs, in id order"}},
+)
 def list_slos(
-    _: Viewer, session: ReadSession, paging: PageQuery, service: ServiceFilter = None
-) -> Page[SLOOut]:
-    rows = [s for s in slo_service.list_slos(session, service=service) if paging.admits(s.id)]
-    rows = sorted(rows, key=lambda s: s.id)[: paging.limit + 1]
-    latest = slo_service.latest_results(session, slo_ids=[s.id for s in rows])
-    return page_of([slo_out(s, latest.get(s.id)) for s in rows], lambda s: s.id, paging)
+    _: Viewer,
+    session: ReadSession,
+    paging: PageQuery,
+    service: ServiceFilter = None,
+    policy_state: StateFilter = None,
+    source: Source | None = None,
+    search: SearchFilter = None,
+) -> Response:
+    flt = listing.SLOFilter(
+        service=service, policy_state=policy_state, source=source, search=search
+    )
+    rows = listing.rows_by_id(session, flt=flt, after_id=paging.after, limit=paging.limit + 1)
+    return _json(api_json.page_json(rows, paging.limit))
 
 
 @router.post(
@@ -210,10 +209,16 @@ def rules(_: Viewer, session: ReadSession, service: ServiceFilter = None) -> Res
     return Response(generate_rule_file(defs), media_type="application/yaml")
 
 
-@router.get("/slos/{slo_id:int}", response_model=SLOOut, responses=NOT_FOUND)
-def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> SLOOut:
-    slo = slo_service.get_slo(session, ref=slo_id)
-    return slo_out(slo, slo_service.latest_results(session, slo_ids=[slo.id]).get(slo.id))
+@router.get(
+    "/slos/{slo_id:int}",
+    response_class=JSONResponse,
+    responses={200: {"model": SLOOut, "description": "the SLO"}, **NOT_FOUND},
+)
+def get_slo(slo_id: Id, _: Viewer, session: ReadSession) -> Response:
+    row = listing.row_by_id(session, slo_id=slo_id)
+    if row is None:
+        raise NotFound(f"no SLO {slo_id!r}", field="slo")
+    return _json(api_json.slo_json(row))
 
 
 @router.delete("/slos/{slo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
@@ -222,13 +227,40 @@ def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/slos/{slo_id:int}/status", responses=NOT_FOUND)
-def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
-    """Evaluate now (not from the scheduler's last run)."""
-    # No ReadSession here: evaluate opens its own, and holding a second one meanwhile would
-    # take two connections per request.
+@router.get(
+    "/slos/{slo_id:int}/status",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "the status; evaluated_at says when it was computed",
+            "content": {
+                "application/json": {"schema": {"type": "object", "additionalProperties": True}}
+            },
+        },
+        **NOT_FOUND,
+    },
+)
+def slo_status(
+    slo_id: Id,
+    request: Request,
+    _: Viewer,
+    fresh: Annotated[
+        bool, Query(description="evaluate now instead of answering with the last evaluation")
+    ] = False,
+) -> Response:
+    """The last evaluation (the scheduler's, at most a minute old: see evaluated_at), or a
+    new one when asked to (fresh=true), when there is none yet, or when the SLO was changed or
+    reset after it. A new one is not stored."""
+    db: Database = request.app.state.db
+    if not fresh:
+        with db.read() as session:
+            stored = listing.stored_result(session, slo_id=slo_id)
+        # Closed before evaluating: evaluate opens a session of its own, and holding both would
+        # take two connections per request.
+        if stored is not None:
+            return _json(api_json.status_text(stored[1]))
     statuses = evaluation.evaluate(
-        request.app.state.db,
+        db,
         now=clock.now(),
         prometheus=prometheus_client(request),
         slo_ids=[slo_id],
@@ -236,8 +268,7 @@ def fresh_status(slo_id: Id, request: Request, _: Viewer) -> dict[str, Any]:
     )
     if slo_id not in statuses:
         raise NotFound(f"no SLO {slo_id!r}", field="slo")
-    result: dict[str, Any] = tidy(statuses[slo_id].to_json())
-    return result
+    return _json(evaluation.result_text(statuses[slo_id].to_json()))
 
 
 @router.get("/slos/{slo_id:int}/burndown", responses=NOT_FOUND)
@@ -306,7 +337,9 @@ def reset(slo_id: Id, body: ResetIn, principal: Admin, session: WriteSession) ->
 @router.get("/slos/{slo_id:int}/periods", response_model=Page[PeriodOut], responses=NOT_FOUND)
 def periods(slo_id: Id, _: Viewer, session: ReadSession, paging: PageQuery) -> Page[PeriodOut]:
     slo = slo_service.get_slo(session, ref=slo_id)
-    rows = slo_service.periods(session, slo_id=slo.id)
+    rows = slo_service.periods(
+        session, slo_id=slo.id, after_id=paging.after, limit=paging.limit + 1
+    )
     page = page_of(rows, lambda p: p.id, paging)
     return Page(
         items=[PeriodOut.model_validate(p, from_attributes=True) for p in page.items],

@@ -7,6 +7,7 @@ The scheduler calls :func:`evaluate` every minute; the CLI and API call it for f
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows, upsert_for
+from opsloop.core.schemas import tidy_number
 from opsloop.slo import events
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData
@@ -89,6 +91,29 @@ def evaluate(
     return statuses
 
 
+def _shown(value: Any) -> Any:
+    if isinstance(value, float):
+        # JSON has no infinity: null, as the API's models write it.
+        return tidy_number(value) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shown(v) for v in value]
+    return value
+
+
+def result_text(result: dict[str, Any]) -> str:
+    """A status (``SLOStatus.to_json()``) as stored: exactly the JSON the API answers with (tidy
+    numbers, compact), so that reads send it on without parsing it."""
+    return json.dumps(_shown(result), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def is_stored_tidy(text: str) -> bool:
+    """Whether a stored result was written by :func:`result_text` (compact, so its first key
+    is followed by no space); results stored before were not tidied."""
+    return text.startswith('{"evaluated_at":"')
+
+
 Ratios = tuple[dict[timedelta, float | NoData], float | NoData, tuple[int, int] | None]
 
 
@@ -138,7 +163,7 @@ def record(
     rows: list[dict[str, Any]] = []
     for slo_id, status in statuses.items():
         result = status.to_json()
-        rows.append({"slo_id": slo_id, "evaluated_at": now, "result": json.dumps(result)})
+        rows.append({"slo_id": slo_id, "evaluated_at": now, "result": result_text(result)})
         _alert_changes(session, now, targets[slo_id], previous.get(slo_id), result)
     _policy_changes(session, now, statuses)
     statement = upsert_for(session)(Evaluation)

@@ -277,9 +277,14 @@ def reset_budget(
     return period
 
 
-def periods(session: Session, *, slo_id: int) -> list[BudgetPeriod]:
+def periods(
+    session: Session, *, slo_id: int, after_id: int | None = None, limit: int | None = None
+) -> list[BudgetPeriod]:
+    """Oldest first (ids grow with time); ``limit`` after ``after_id`` for a page."""
     query = select(BudgetPeriod).where(BudgetPeriod.slo_id == slo_id)
-    return list(session.scalars(query.order_by(BudgetPeriod.started_at)))
+    if after_id is not None:
+        query = query.where(BudgetPeriod.id > after_id)
+    return list(session.scalars(query.order_by(BudgetPeriod.id).limit(limit)))
 
 
 def alert_history(

@@ -9,24 +9,37 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import Id
-from opsloop.slo import service as slo_service
 from opsloop.slo.web_context import detail_context
 from opsloop.slo.web_forms import ROLES
 from opsloop.slo.web_forms import router as forms_router
-from opsloop.web.routes import DB, Active, render
+from opsloop.slo.web_list import list_context
+from opsloop.web.routes import DB, Active, form_error, render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(forms_router)  # first: /slos/new must not be read as /slos/{slo_id}
 
 
 @router.get("/slos", response_class=HTMLResponse)
-def slo_list(request: Request, db: DB, active: Active, service: str | None = None) -> Response:
-    with db.read() as session:
-        rows = slo_service.list_slos(session, service=service)
-        latest = slo_service.latest_results(session, slo_ids=[s.id for s in rows])
-    items = [{"slo": slo, "status": latest.get(slo.id)} for slo in rows]
-    return render(request, "slo_list.html", active, items=items, service=service, slo_roles=ROLES)
+def slo_list(
+    request: Request,
+    db: DB,
+    active: Active,
+    service: str = "",
+    state: str = "",
+    source: str = "",
+    q: str = "",
+    page: int = 1,
+) -> Response:
+    """A page of SLOs in service/name order, narrowed by the filter form's GET parameters."""
+    params = {"service": service, "state": state, "source": source, "q": q}
+    try:
+        context = list_context(db, params, page)
+    except ValidationFailed as exc:
+        context = list_context(db, {}, 1) | form_error(exc) | {"params": params}
+        return render(request, "slo_list.html", active, 422, slo_roles=ROLES, **context)
+    return render(request, "slo_list.html", active, slo_roles=ROLES, **context)
 
 
 @router.get("/slos/{slo_id}", response_class=HTMLResponse)

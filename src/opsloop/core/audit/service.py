@@ -9,12 +9,12 @@ stays linear however many processes write at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Row, Select, func, select, text
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock
@@ -28,6 +28,8 @@ from opsloop.core.requestctx import current_client_request_id, current_request_i
 #: Who may read and verify the trail, in the API and in the web UI alike: it holds every
 #: user's sign-in times and every configuration change.
 READ_ROLE = Role.approver
+
+_C = AuditRecord.__table__.c
 
 # Database.write() takes it first already (the lock order in opsloop.core.db); again is free.
 _AUDIT_LOCK_KEY = AUDIT_LOCK_KEY
@@ -81,29 +83,34 @@ class AuditFilter:
             raise ValidationFailed("since must not be after until", field="since")
 
     def apply(self, query: Select[Any]) -> Select[Any]:
+        # Table columns: they serve ORM queries as well, and keep plain-row queries plain.
         if self.since:
-            query = query.where(AuditRecord.at >= self.since)
+            query = query.where(_C.at >= self.since)
         if self.until:
-            query = query.where(AuditRecord.at < self.until)
+            query = query.where(_C.at < self.until)
         for column, value in (
-            (AuditRecord.actor, self.actor),
-            (AuditRecord.action, self.action),
-            (AuditRecord.entity_type, self.entity_type),
-            (AuditRecord.entity_id, self.entity_id),
+            (_C.actor, self.actor),
+            (_C.action, self.action),
+            (_C.entity_type, self.entity_type),
+            (_C.entity_id, self.entity_id),
         ):
             if value is not None:
                 query = query.where(column == value)
         return query
 
 
+#: A record's columns in ``Link``'s field order, read as plain rows where no object is needed
+#: (table columns, not mapped attributes: such a query skips the ORM's per-execution work).
+COLUMNS = tuple(_C[name] for name in FIELDS)
+
+
 def page(
     session: Session, *, flt: AuditFilter, after_seq: int = 0, limit: int = 50
-) -> tuple[list[AuditRecord], int | None]:
-    """Records in sequence order after ``after_seq``; returns the next cursor or None."""
-    query = flt.apply(select(AuditRecord)).where(AuditRecord.seq > after_seq)
-    rows: list[AuditRecord] = list(
-        session.scalars(query.order_by(AuditRecord.seq).limit(limit + 1))
-    )
+) -> tuple[Sequence[Row[Any]], int | None]:
+    """Records (plain rows of ``COLUMNS``) in sequence order after ``after_seq``; returns the
+    next cursor or None."""
+    query = flt.apply(select(*COLUMNS)).where(_C.seq > after_seq)
+    rows = session.execute(query.order_by(_C.seq).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].seq if more and rows else None)

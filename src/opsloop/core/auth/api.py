@@ -62,7 +62,8 @@ async def whoami(principal: Viewer) -> Me:
 
 @router.get("/users", response_model=Page[UserOut])
 def list_users(_: Admin, session: ReadSession, paging: PageQuery) -> Page[UserOut]:
-    users = [UserOut.model_validate(u) for u in service.list_users(session)]
+    rows = service.list_users(session, after_id=paging.after, limit=paging.limit + 1)
+    users = [UserOut.model_validate(u) for u in rows]
     return page_of(users, lambda u: u.id, paging)
 
 
@@ -104,7 +105,9 @@ def update_user(
 def list_tokens(
     principal: Viewer, session: ReadSession, paging: PageQuery, user: UsernameQuery = None
 ) -> Page[TokenOut]:
-    rows = service.list_tokens(session, principal=principal, username=user)
+    rows = service.list_tokens(
+        session, principal=principal, username=user, after_id=paging.after, limit=paging.limit + 1
+    )
     return page_of([_token_out(t, u) for t, u in rows], lambda t: t.id, paging)
 
 

@@ -59,8 +59,14 @@ def get_user(session: Session, *, username: str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.id)))
+def list_users(
+    session: Session, *, after_id: int | None = None, limit: int | None = None
+) -> list[User]:
+    """Users in id order; the API reads a page (``limit`` after ``after_id``), the CLI all."""
+    query = select(User).order_by(User.id).limit(limit)
+    if after_id is not None:
+        query = query.where(User.id > after_id)
+    return list(session.scalars(query))
 
 
 def create_user(
@@ -256,7 +262,12 @@ def create_token(
 
 
 def list_tokens(
-    session: Session, *, principal: Principal, username: str | None = None
+    session: Session,
+    *,
+    principal: Principal,
+    username: str | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
 ) -> list[tuple[ApiToken, str]]:
     query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
     if username is not None:
@@ -265,7 +276,9 @@ def list_tokens(
         query = query.where(User.username == username)
     elif not principal.allows(Role.admin):
         query = query.where(ApiToken.user_id == principal.user_id)
-    return [(t, u) for t, u in session.execute(query.order_by(ApiToken.id))]
+    if after_id is not None:
+        query = query.where(ApiToken.id > after_id)
+    return [(t, u) for t, u in session.execute(query.order_by(ApiToken.id).limit(limit))]
 
 
 def revoke_token(session: Session, *, principal: Principal, token_id: int) -> tuple[ApiToken, str]:
