@@ -14,6 +14,7 @@ until then and their resident memory 3 s later.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -45,10 +46,8 @@ def tree(pid: int) -> list[int]:
         current = queue.pop()
         found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
+            with contextlib.suppress(OSError):
                 queue.extend(int(c) for c in (task / "children").read_text().split())
-            except OSError:
-                pass
     return found
 
 
@@ -105,8 +104,11 @@ def start(src: str, env: dict[str, str], log: Path) -> dict[str, Any]:
             cpu_by_pid[pid] = cpu_seconds([pid])
         time.sleep(3)
         rss = {pid: round(rss_mib(pid), 1) for pid in tree(proc.pid)}
-        return {"ready_s": round(seconds, 3), "cpu_s": round(sum(cpu_by_pid.values()), 2),
-                "rss_mib": sorted(rss.values())}
+        return {
+            "ready_s": round(seconds, 3),
+            "cpu_s": round(sum(cpu_by_pid.values()), 2),
+            "rss_mib": sorted(rss.values()),
+        }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -124,8 +126,11 @@ def round_for(name: str, src: str, backend: str, number: int) -> list[dict[str, 
     results = []
     for demo in ("true", "false"):
         data_dir = Path(tempfile.mkdtemp(prefix="opsloop-ab-start-"))
-        env = {"OPSLOOP_DATA_DIR": str(data_dir), "OPSLOOP_LOG_LEVEL": "warning",
-               "OPSLOOP_DEMO_DATA": demo}
+        env = {
+            "OPSLOOP_DATA_DIR": str(data_dir),
+            "OPSLOOP_LOG_LEVEL": "warning",
+            "OPSLOOP_DEMO_DATA": demo,
+        }
         database = f"opsloop_ab_start_{os.getpid()}_{number}_{demo}"
         if backend == "postgresql":
             pg(f'CREATE DATABASE "{database}"')
