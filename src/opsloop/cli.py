@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import socket
+import sys
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
 from opsloop import __version__
 from opsloop.core.audit.cli import audit
@@ -25,11 +28,17 @@ from opsloop.core.cliutil import (
 from opsloop.core.config import mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
-from opsloop.slo import demo as slo_demo
 from opsloop.slo.cli import slo
 
+
+def _slo_demo(session: Session) -> None:
+    from opsloop.slo import demo  # only a first start with demo data needs it
+
+    demo.seed(session)
+
+
 # A new domain adds its demo data here (made on a first start with --demo or OPSLOOP_DEMO_DATA).
-DEMO_SEEDERS = [slo_demo.seed]
+DEMO_SEEDERS = [_slo_demo]
 
 app = typer.Typer(
     help="opsloop: SLOs, incidents, reviews and changes in one loop.",
@@ -168,6 +177,12 @@ def serve(
     count = workers or cfg.workers
     if count > 1:
         _prepare_multiprocess_metrics(cfg.data_dir / "metrics")
+        _workers_skip_the_cli()
+        # glibc gives each thread that allocates its own malloc arena (up to 8 per core);
+        # a worker's 40 request threads then each keep freed memory of their own. Under the GIL
+        # only one of them allocates at a time, so two arenas cost no throughput. An operator's
+        # own setting wins.
+        os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(
         f"opsloop {__version__} on http://{bind_host}:{bind_port} "
@@ -175,7 +190,7 @@ def serve(
         err=True,
     )
     uvicorn.run(
-        "opsloop.app:create_app",
+        "opsloop.worker:create_app",
         factory=True,
         host=bind_host,
         port=bind_port,
@@ -213,6 +228,16 @@ def _prepare_multiprocess_metrics(path: os.PathLike[str]) -> None:
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.fspath(path)
+
+
+def _workers_skip_the_cli() -> None:
+    # uvicorn starts workers with multiprocessing's "spawn", which runs the parent's main
+    # module again in each child: for the `opsloop` script, an import of this whole CLI before
+    # the worker imports the app. A main module that is a package's __main__ (as under
+    # `python -m opsloop`) is not run again; the workers need nothing from it.
+    main_module = sys.modules["__main__"]
+    if getattr(main_module, "__spec__", None) is None:
+        main_module.__spec__ = importlib.util.find_spec("opsloop.__main__")
 
 
 def main() -> None:

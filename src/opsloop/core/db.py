@@ -55,6 +55,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+#: Row ids fit PostgreSQL's 32-bit INTEGER; larger numbers are refused up front instead of
+#: overflowing in the database driver.
+MAX_ID = 2_147_483_647
+
 WRITE_OPTION = "opsloop_write"
 AUDITED_OPTION = "opsloop_audited"
 #: Any fixed 64-bit number; it only has to be the same in every opsloop process.

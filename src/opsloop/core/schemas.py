@@ -10,13 +10,12 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
 
+from opsloop.core.db import MAX_ID as MAX_ID  # also the API's bound on ids
 from opsloop.core.errors import ValidationFailed
 
 T = TypeVar("T")
 
-#: Row ids fit PostgreSQL's 32-bit INTEGER; larger numbers are refused up front (422) instead
-#: of overflowing in the database driver.
-MAX_ID = 2_147_483_647
+#: Larger ids are refused up front (422) instead of overflowing in the database driver.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 #: No NUL (PostgreSQL cannot store it); a lone surrogate (not encodable as UTF-8) already fails

@@ -5,7 +5,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -13,14 +13,18 @@ import yaml
 from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
 from opsloop.core.errors import NotFound, OpsloopError
-from opsloop.slo import evaluation, jobs
 from opsloop.slo import service as slo_service
 from opsloop.slo.cli_format import exhaustion_text, health, percent, status_table, times
 from opsloop.slo.exporting import export_what_fits
-from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.spec.checks import SpecError
 from opsloop.slo.spec.yaml_io import load_documents
+
+if TYPE_CHECKING:
+    from opsloop.slo.prometheus import PrometheusClient
+
+# Evaluation and the Prometheus client (with its HTTP library) are imported by the commands
+# that use them: every other command, `opsloop serve` among them, starts faster without.
 
 slo = typer.Typer(help="SLOs and error budgets.", no_args_is_help=True)
 policy_app = typer.Typer(help="Error-budget policies per service.", no_args_is_help=True)
@@ -53,6 +57,8 @@ def _read(path: str) -> tuple[str, str]:
 
 
 def _prometheus() -> PrometheusClient | None:
+    from opsloop.slo.prometheus import PrometheusClient
+
     url = settings().prometheus_url
     return PrometheusClient(url) if url else None
 
@@ -124,6 +130,8 @@ def apply(
         console.print(f"{a.service}/{a.name}: {a.outcome}")
     changed = [a.slo_id for a in applied if a.outcome != "unchanged"]
     if changed:  # show a status at once rather than after the scheduler's next tick
+        from opsloop.slo import evaluation
+
         client = _prometheus()
         try:
             evaluation.evaluate(db, now=clock.now(), prometheus=client, slo_ids=changed)
@@ -191,6 +199,8 @@ def _fresh(service: str | None = None, ref: str | None = None) -> list[tuple[Any
                 chosen = [slo_service.get_slo(session, ref=ref)]
         else:
             chosen = _chosen(session, service)
+    from opsloop.slo import evaluation
+
     client = _prometheus()
     try:
         statuses = evaluation.evaluate(
@@ -287,6 +297,8 @@ def delete(
 @slo.command("evaluate")
 def evaluate_now() -> None:
     """Evaluate every SLO once and record alert and policy changes (what the scheduler does)."""
+    from opsloop.slo import jobs
+
     statuses = jobs.evaluate_now(database(), settings())
     console.print(f"evaluated {len(statuses)} SLOs")
 

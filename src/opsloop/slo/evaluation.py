@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from opsloop.core.audit import service as audit
@@ -155,17 +155,29 @@ def record(
 
     The write transaction holds the audit lock from its start, so ``previous`` is what the last
     evaluation committed even with several evaluators (the lock order of opsloop.core.db).
+    Each kind of write is one statement for all SLOs: the first evaluation after a start
+    records a policy state and alerts for every SLO at once.
     """
-    previous = {
-        e.slo_id: json.loads(e.result)
-        for e in session.scalars(select(Evaluation).where(Evaluation.slo_id.in_(list(statuses))))
+    query = select(Evaluation.slo_id, Evaluation.result)
+    previous: dict[int, str] = {
+        slo_id: result
+        for slo_id, result in session.execute(query.where(Evaluation.slo_id.in_(list(statuses))))
     }
     rows: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    entries: list[audit.Entry] = []
     for slo_id, status in statuses.items():
         result = status.to_json()
         rows.append({"slo_id": slo_id, "evaluated_at": now, "result": result_text(result)})
-        _alert_changes(session, now, targets[slo_id], previous.get(slo_id), result)
-    _policy_changes(session, now, statuses)
+        before = previous.get(slo_id)
+        alerts.extend(
+            _alert_changes(targets[slo_id], json.loads(before) if before else None, result)
+        )
+    entries.extend(_alert_entry(alert) for alert in alerts)
+    entries.extend(_policy_changes(session, now, statuses))
+    if alerts:
+        session.execute(insert(AlertEvent), [{**a, "at": now} for a in alerts])
+    audit.record_many(session, principal=SYSTEM, entries=entries)
     statement = upsert_for(session)(Evaluation)
     statement = statement.on_conflict_do_update(
         index_elements=["slo_id"],
@@ -174,58 +186,59 @@ def record(
     session.execute(statement, rows)
 
 
+_ALERT_DETAILS = ("alert", "severity", "factor", "long_burn", "short_burn")
+
+
 def _alert_changes(
-    session: Session,
-    now: datetime,
-    target: Target,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-) -> None:
+    target: Target, before: dict[str, Any] | None, after: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The alerts whose firing state differs from the last evaluation, as alert-event rows."""
     was = {a["alert"]: a["firing"] for a in (before or {}).get("alerts", [])}
-    for alert in after["alerts"]:
-        if alert["firing"] == was.get(alert["alert"], False):
-            continue
-        session.add(
-            AlertEvent(
-                slo_id=target.slo_id,
-                alert=alert["alert"],
-                severity=alert["severity"],
-                firing=alert["firing"],
-                at=now,
-                factor=alert["factor"],
-                long_burn=alert["long_burn"],
-                short_burn=alert["short_burn"],
-            )
-        )
-        action = "slo.alert.firing" if alert["firing"] else "slo.alert.resolved"
-        details = {k: alert[k] for k in ("alert", "severity", "factor", "long_burn", "short_burn")}
-        audit.record(
-            session,
-            principal=SYSTEM,
-            action=action,
-            entity_type="slo",
-            entity_id=target.slo_id,
-            after=details,
-        )
+    return [
+        {"slo_id": target.slo_id, "firing": alert["firing"]} | {k: alert[k] for k in _ALERT_DETAILS}
+        for alert in after["alerts"]
+        if alert["firing"] != was.get(alert["alert"], False)
+    ]
 
 
-def _policy_changes(session: Session, now: datetime, statuses: dict[int, SLOStatus]) -> None:
+def _alert_entry(alert: dict[str, Any]) -> audit.Entry:
+    return audit.Entry(
+        action="slo.alert.firing" if alert["firing"] else "slo.alert.resolved",
+        entity_type="slo",
+        entity_id=alert["slo_id"],
+        after={k: alert[k] for k in _ALERT_DETAILS},
+    )
+
+
+def _policy_changes(
+    session: Session, now: datetime, statuses: dict[int, SLOStatus]
+) -> list[audit.Entry]:
+    """Move SLOs whose policy state changed to the new state (one UPDATE per state) and
+    return their audit entries, in ascending SLO id."""
     current = session.execute(
-        select(SLO.id, SLO.policy_state).where(SLO.id.in_(list(statuses)))
+        select(SLO.id, SLO.policy_state).where(SLO.id.in_(list(statuses))).order_by(SLO.id)
     ).all()
     changed = {i: s for i, s in current if statuses[i].policy.state != s}
     if not changed:
-        return
+        return []
     lock_rows(session, SLO.id, changed)
-    for slo in session.scalars(select(SLO).where(SLO.id.in_(list(changed))).order_by(SLO.id)):
-        slo_id, state, decided = slo.id, changed[slo.id], statuses[slo.id].policy.state
-        slo.policy_state, slo.policy_state_since = decided, now
-        audit.record(
-            session,
-            principal=SYSTEM,
+    by_state: dict[str, list[int]] = defaultdict(list)
+    for slo_id in changed:
+        by_state[statuses[slo_id].policy.state].append(slo_id)
+    for state, ids in by_state.items():
+        session.execute(
+            update(SLO)
+            .where(SLO.id.in_(ids))
+            .values(policy_state=state, policy_state_since=now)
+            .execution_options(synchronize_session=False)
+        )
+    return [
+        audit.Entry(
             action="slo.policy_state",
             entity_type="slo",
             entity_id=slo_id,
             before={"policy_state": state},
-            after={"policy_state": decided},
+            after={"policy_state": statuses[slo_id].policy.state},
         )
+        for slo_id, state in changed.items()
+    ]

@@ -20,8 +20,8 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
+from opsloop.core.db import MAX_ID
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
-from opsloop.core.schemas import MAX_ID
 from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.sources import Source

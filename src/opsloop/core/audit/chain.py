@@ -91,6 +91,42 @@ _NOT_HASHED = frozenset({"prev_hash", "hash"})
 _HASHED_WHEN_SET = frozenset({"client_request_id"})
 
 
+@dataclass(frozen=True, kw_only=True)
+class Draft:
+    """A record before it has a place in the chain: a :class:`Link` less its sequence number
+    and hashes, with ``changes`` still a value (as :func:`diff` returns it)."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    changes: dict[str, Any]
+    request_id: str
+    client_request_id: str = ""
+
+
+def extend(prev_seq: int, prev_hash: str, drafts: Iterable[Draft]) -> list[Link]:
+    """Sealed links for ``drafts``, in order, continuing the chain after ``prev_seq``."""
+    links = []
+    for seq, draft in enumerate(drafts, start=prev_seq + 1):
+        link = Link(
+            seq=seq,
+            at=draft.at,
+            actor=draft.actor,
+            action=draft.action,
+            entity_type=draft.entity_type,
+            entity_id=draft.entity_id,
+            changes=canonical_json(draft.changes),
+            request_id=draft.request_id,
+            client_request_id=draft.client_request_id,
+            prev_hash=prev_hash,
+        ).sealed()
+        links.append(link)
+        prev_hash = link.hash
+    return links
+
+
 @dataclass(frozen=True)
 class Verification:
     """``checked``: records known intact, counted from the first (including those an earlier

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, event, func, insert, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from opsloop.core import clock
-from opsloop.core.audit.chain import FIELDS, GENESIS, Link, canonical_json, diff
+from opsloop.core.audit.chain import FIELDS, GENESIS, Draft, Link, diff, extend
 from opsloop.core.audit.models import AuditRecord
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.db import AUDIT_LOCK_KEY, is_write_session
@@ -33,6 +33,20 @@ _C = AuditRecord.__table__.c
 
 # Database.write() takes it first already (the lock order in opsloop.core.db); again is free.
 _AUDIT_LOCK_KEY = AUDIT_LOCK_KEY
+# Where a write transaction keeps the chain head it last appended (see _head_for_append).
+_HEAD_KEY = "opsloop.audit.head"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record to append with :func:`record_many`: what :func:`record` takes, less the
+    principal."""
+
+    action: str
+    entity_type: str
+    entity_id: object
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
 
 
 def record(
@@ -45,28 +59,81 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditRecord:
+    prev_seq, prev_hash = _head_for_append(session)
+    (link,) = extend(
+        prev_seq,
+        prev_hash,
+        [_draft(principal, clock.now(), Entry(action, entity_type, entity_id, before, after))],
+    )
+    row = AuditRecord(**asdict(link))
+    session.add(row)
+    session.flush()
+    session.info[_HEAD_KEY] = (link.seq, link.hash)
+    return row
+
+
+def record_many(session: Session, *, principal: Principal, entries: Sequence[Entry]) -> int:
+    """Append ``entries`` in order, in one INSERT of many rows; returns the last ``seq``.
+
+    For callers that write many records at once (an evaluation recording the first policy
+    state of a thousand SLOs): the chain head is read at most once and nothing is loaded back.
+    """
+    prev_seq, prev_hash = _head_for_append(session)
+    if not entries:
+        return prev_seq
+    at = clock.now()
+    links = extend(prev_seq, prev_hash, [_draft(principal, at, e) for e in entries])
+    session.execute(insert(AuditRecord), [asdict(link) for link in links])
+    session.info[_HEAD_KEY] = (links[-1].seq, links[-1].hash)
+    return links[-1].seq
+
+
+def _draft(principal: Principal, at: datetime, entry: Entry) -> Draft:
+    return Draft(
+        at=at,
+        actor=principal.actor,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=str(entry.entity_id),
+        changes=diff(entry.before, entry.after),
+        request_id=current_request_id(),
+        client_request_id=current_client_request_id(),
+    )
+
+
+def _head_for_append(session: Session) -> tuple[int, str]:
+    """The head to append after, read once per write transaction.
+
+    The transaction holds the audit lock (PostgreSQL) or the database's write lock (SQLite)
+    from its first statement, so no other writer can move the head until it ends; within it,
+    every append goes through this module and updates the cached head. The cache is dropped
+    when the transaction ends and when it or a savepoint in it rolls back (a savepoint may take
+    appended records with it), so the next transaction reads the head again.
+    """
+    cached: tuple[int, str] | None = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return cached
     if not is_write_session(session):
         raise RuntimeError("audit.record needs a write transaction (Database.write())")
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-    last_seq, prev_hash = head(session)
-    seq = last_seq + 1
-    link = Link(
-        seq=seq,
-        at=clock.now(),
-        actor=principal.actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        changes=canonical_json(diff(before, after)),
-        request_id=current_request_id(),
-        client_request_id=current_client_request_id(),
-        prev_hash=prev_hash,
-    ).sealed()
-    row = AuditRecord(**asdict(link))
-    session.add(row)
-    session.flush()
-    return row
+    found = head(session)
+    session.info[_HEAD_KEY] = found
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head_at_end(session: Session, transaction: SessionTransaction) -> None:
+    # Savepoints and the subtransactions every flush runs in end inside the transaction; what
+    # they appended stays (or is rolled back, below), so only the outermost end matters here.
+    if transaction.parent is None:
+        session.info.pop(_HEAD_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_head_at_rollback(session: Session) -> None:
+    # Also a rollback to a savepoint, which may have taken appended records with it.
+    session.info.pop(_HEAD_KEY, None)
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 TOKEN_PREFIX = "opl_"  # noqa: S105 - a public marker, not a secret
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so both paths cost the same.
-_DUMMY_HASH = _hasher.hash("opsloop-no-such-user")
+# Verified against when the user does not exist, so both paths cost the same. Made on first
+# use, not at import: a hash costs as much as a sign-in, and every process (the CLI, each
+# server worker) would pay it before doing anything.
+_dummy_hash: str | None = None
 
 
 def set_password_cost(*, time_cost: int, memory_kib: int) -> None:
     """Tune argon2's cost. Stored hashes keep the cost they were made with, so this only
     affects new hashes; the suite lowers it, production keeps argon2's defaults."""
-    global _hasher
+    global _hasher, _dummy_hash
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -32,9 +35,16 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("opsloop-no-such-user")
+    return _dummy_hash
 
 
 def new_token() -> str:
