@@ -221,3 +221,43 @@ def test_stale_recorded_series_read_raw(tmp_path: Path) -> None:
         assert fresh_enough.source == "recorded"  # not vacuous: the series are there
         assert stale.source == "raw"
         assert_same_ratios(stale, fresh_enough)
+
+
+def test_evaluation_reads_recorded_series_and_says_so(env: Env, db: Any) -> None:
+    from opsloop.core.auth.roles import SYSTEM
+    from opsloop.slo import evaluation
+    from opsloop.slo import service as slo_service
+
+    with db.write() as session:
+        applied = {
+            (a.service, a.name): a.slo_id
+            for a in slo_service.apply_specs(session, principal=SYSTEM, text=SPECS)
+        }
+    now = datetime.now(UTC)
+    with PrometheusClient(env.url) as client:
+        recorded = evaluation.evaluate(db, now=now, prometheus=client, persist=False)
+    with PrometheusClient(env.url, use_recorded=False) as client:
+        raw = evaluation.evaluate(db, now=now, prometheus=client, persist=False)
+    for key, slo_id in applied.items():
+        ours, theirs = recorded[slo_id].to_json(), raw[slo_id].to_json()
+        assert ours.pop("sli_source") == ("raw" if key == CHANGED else "recorded"), key
+        assert theirs.pop("sli_source") == "raw"
+        assert_close_json(ours, theirs)
+    assert recorded[applied[("checkout", "availability")]].to_json()["burn_rates"]["1h"] == (
+        pytest.approx(0.5)  # 0.5 % errors against a 1 % budget
+    )
+
+
+def assert_close_json(a: Any, b: Any, path: str = "") -> None:
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), path
+        for k in a:
+            assert_close_json(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_close_json(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
