@@ -1,0 +1,301 @@
+"""1,000 Prometheus-sourced SLOs evaluated by opsloop against a real Prometheus that evaluates
+opsloop's generated rules: the recorded-series path against the raw expressions, with the CPU
+each costs Prometheus and Prometheus' own rule-evaluation cost beside them.
+
+See README.md in this directory for what it does and the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scenario import Counters, backfill, serve_exporter, sloth_specs
+from slo.common import TICK, _machine_ticks, log, process_ticks
+
+from opsloop.core.db import Database
+from opsloop.slo import evaluation
+from opsloop.slo.prometheus import PrometheusClient
+from opsloop.slo.rules import RULES_INFO_METRIC
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(env: dict[str, str], *args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([str(VENV_BIN / "opsloop"), *args], env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def metrics(base: str) -> dict[str, float]:
+    """Prometheus' own metrics, as ``name{labels}`` -> value."""
+    out = {}
+    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                continue
+    return out
+
+
+def summed(values: dict[str, float], name: str) -> float:
+    return sum(v for k, v in values.items() if k == name or k.startswith(name + "{"))
+
+
+@contextmanager
+def prometheus(workdir: Path, rules: Path, exporter_port: int) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
+        f"rule_files: [{str(rules)!r}]\n"
+        "scrape_configs:\n  - job_name: req\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n"
+        # the backfilled series have neither label: the scraped samples continue them
+        "    metric_relabel_configs: [{action: labeldrop, regex: 'job|instance'}]\n",
+        encoding="utf-8",
+    )
+    with (workdir / "prometheus.log").open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                "--storage.tsdb.retention.time=90d",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def wait_for_rules(base: str, slos: int, timeout: float = 600) -> float:
+    """Until every SLO's info series is written (each group evaluated once); returns seconds."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        body = httpx.get(f"{base}/api/v1/query", params={"query": f"count({RULES_INFO_METRIC})"})
+        result = body.json()["data"]["result"]
+        if result and int(float(result[0]["value"][1])) >= slos:
+            return time.monotonic() - started
+        time.sleep(5)
+    raise RuntimeError(f"the rules did not record {slos} info series within {timeout} s")
+
+
+def prometheus_cpu(pid: int) -> float:
+    return process_ticks([pid]).get(pid, 0) / TICK
+
+
+def observe_rules(base: str, pid: int, seconds: float) -> dict[str, Any]:
+    """Prometheus' own cost while only its rules (and one scrape a minute) run."""
+    m0, c0, busy0, w0 = metrics(base), prometheus_cpu(pid), _machine_ticks(), time.perf_counter()
+    time.sleep(seconds)
+    m1, c1, busy1, w1 = metrics(base), prometheus_cpu(pid), _machine_ticks(), time.perf_counter()
+    durations = sorted(
+        v for k, v in m1.items() if k.startswith("prometheus_rule_group_last_duration_seconds{")
+    )
+    wall = w1 - w0
+    name = "prometheus_rule_group_iterations_total"
+    return {
+        "groups": len(durations),
+        "sum_last_duration_s": round(sum(durations), 3),
+        "median_group_s": round(durations[len(durations) // 2], 5) if durations else None,
+        "max_group_s": round(durations[-1], 4) if durations else None,
+        "iterations": summed(m1, name) - summed(m0, name),
+        "missed": summed(m1, "prometheus_rule_group_iterations_missed_total"),
+        "failures": summed(m1, "prometheus_rule_evaluation_failures_total"),
+        "compactions": summed(m1, "prometheus_tsdb_compactions_total")
+        - summed(m0, "prometheus_tsdb_compactions_total"),
+        "observed_s": round(wall, 1),
+        "cpu_s_per_minute": round((c1 - c0) / wall * 60, 2),
+        "other_cores": round(((busy1 - busy0) / TICK - (c1 - c0)) / wall, 2),
+    }
+
+
+def evaluate_once(
+    db: Database, base: str, pid: int, label: str, baseline_per_s: float, **options: Any
+) -> dict[str, Any]:
+    """One evaluation of every SLO as the scheduler runs it, with Prometheus' CPU meanwhile."""
+    reading: list[float] = []
+    original = evaluation.read_error_ratios
+
+    def timed_read(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            reading.append(time.perf_counter() - started)
+
+    evaluation.read_error_ratios = timed_read  # type: ignore[assignment]
+    try:
+        with PrometheusClient(base, **options) as client:
+            c0, busy0, w0 = prometheus_cpu(pid), _machine_ticks(), time.perf_counter()
+            own0 = time.process_time()
+            statuses = evaluation.evaluate(db, now=datetime.now(UTC), prometheus=client)
+            wall = time.perf_counter() - w0
+            own = time.process_time() - own0
+            cpu = prometheus_cpu(pid) - c0
+            busy = (_machine_ticks() - busy0) / TICK
+    finally:
+        evaluation.read_error_ratios = original  # type: ignore[assignment]
+    results = [s.to_json() for s in statuses.values()]
+    return {
+        "path": label,
+        "slos": len(results),
+        "evaluate_s": round(wall, 3),
+        "read_prometheus_s": round(sum(reading), 3),
+        "prometheus_cpu_s": round(cpu, 2),
+        "prometheus_cpu_s_minus_rules": round(max(0.0, cpu - baseline_per_s * wall), 2),
+        "opsloop_cpu_s": round(own, 2),
+        "other_cores": round(max(0.0, busy - cpu - own) / wall, 2),
+        "sources": dict(Counter(r.get("sli_source") for r in results)),
+        "no_data": sum(1 for r in results if r["status"] == "no_data"),
+        "_results": {r_id: s.to_json() for r_id, s in statuses.items()},
+    }
+
+
+def largest_difference(a: dict[int, Any], b: dict[int, Any], burst: Callable[[int], bool]) -> float:
+    """The largest relative difference of burn rates and SLIs between two evaluations, over
+    the SLOs without a burst (their ratios do not move between the two instants)."""
+    worst = 0.0
+    for slo_id, status in a.items():
+        if burst(slo_id):
+            continue
+        other = b[slo_id]
+        pairs = [(status["sli"], other["sli"])]
+        pairs += [(status["burn_rates"][w], other["burn_rates"][w]) for w in status["burn_rates"]]
+        for x, y in pairs:
+            if x is None or y is None:
+                worst = max(worst, 0.0 if x == y else math.inf)
+            else:
+                worst = max(worst, abs(x - y) / max(abs(y), 1e-12))
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--slos", type=int, default=1000)
+    parser.add_argument("--days", type=float, default=7, help="history to backfill")
+    parser.add_argument("--step", type=int, default=60, help="backfilled sample spacing, s")
+    parser.add_argument("--rounds", type=int, default=2, help="recorded/raw pairs, interleaved")
+    parser.add_argument("--observe", type=float, default=120, help="seconds of rules alone")
+    parser.add_argument("--sequential", action="store_true", help="also the one-at-a-time raw path")
+    parser.add_argument("--workdir", type=Path, help="kept afterwards (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="write the results here too")
+    args = parser.parse_args()
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="opsloop-prom-bench-"))
+    shutil.rmtree(workdir, ignore_errors=True)
+    (workdir / "tsdb").mkdir(parents=True)
+    db_url = f"sqlite:///{workdir / 'opsloop.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLOOP_")}
+    env |= {"OPSLOOP_DATABASE_URL": db_url, "OPSLOOP_DATA_DIR": str(workdir), "NO_COLOR": "1"}
+    out: dict[str, Any] = {"slos": args.slos, "days": args.days, "step_s": args.step}
+
+    (workdir / "specs.yaml").write_text(sloth_specs(args.slos), encoding="utf-8")
+    run_cli(env, "db", "upgrade")
+    out["apply_s"] = round(run_cli(env, "slo", "apply", "-f", str(workdir / "specs.yaml")), 1)
+    out["rules_s"] = round(run_cli(env, "slo", "rules", "-o", str(workdir / "rules.yml")), 1)
+    rules_text = (workdir / "rules.yml").read_text(encoding="utf-8")
+    out["recording_rules"] = rules_text.count("record:")
+    out["alert_rules"] = rules_text.count("alert:")
+    log(f"applied {args.slos} SLOs in {out['apply_s']} s, rules in {out['rules_s']} s")
+
+    end = int(time.time()) // args.step * args.step
+    start = end - int(args.days * 86400)
+    counters = Counters(args.slos, start=start, burst_from=end - 1800)
+    started = time.perf_counter()
+    (workdir / "om").mkdir()
+    out["samples"] = backfill(counters, end, args.step, workdir / "tsdb", workdir / "om")
+    out["backfill_s"] = round(time.perf_counter() - started, 1)
+    log(f"backfilled {out['samples']} samples in {out['backfill_s']} s")
+
+    exporter_port = free_port()
+    exporter = serve_exporter(counters, exporter_port)
+    db = Database(db_url)
+    try:
+        with prometheus(workdir, workdir / "rules.yml", exporter_port) as (base, pid):
+            out["rules_first_round_s"] = round(wait_for_rules(base, args.slos), 1)
+            log(f"every rule group evaluated once after {out['rules_first_round_s']} s")
+            out["rules_alone"] = observe_rules(base, pid, args.observe)
+            log(f"rules alone: {json.dumps(out['rules_alone'])}")
+            baseline = out["rules_alone"]["cpu_s_per_minute"] / 60
+            runs = []
+            for _ in range(args.rounds):
+                for label, options in (("recorded", {}), ("raw", {"use_recorded": False})):
+                    run = evaluate_once(db, base, pid, label, baseline, **options)
+                    log(json.dumps({k: v for k, v in run.items() if k != "_results"}))
+                    runs.append(run)
+            if args.sequential:
+                options = {"use_recorded": False, "concurrency": 1}
+                run = evaluate_once(db, base, pid, "raw, one at a time", baseline, **options)
+                log(json.dumps({k: v for k, v in run.items() if k != "_results"}))
+                runs.append(run)
+            ids = sorted(runs[0]["_results"])
+            burst_ids = {slo_id for n, slo_id in enumerate(ids) if n % 100 == 0}
+            recorded = [r for r in runs if r["path"] == "recorded"]
+            raw = [r for r in runs if r["path"] == "raw"]
+            out["largest_relative_difference_recorded_vs_raw"] = largest_difference(
+                recorded[-1]["_results"], raw[-1]["_results"], burst_ids.__contains__
+            )
+            out["runs"] = [{k: v for k, v in r.items() if k != "_results"} for r in runs]
+            out["prometheus_rss_kib"] = int(
+                next(
+                    line.split()[1]
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("VmRSS:")
+                )
+            )
+    finally:
+        exporter.shutdown()
+        db.dispose()
+    print(json.dumps(out, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
