@@ -22,8 +22,9 @@ very expressions of the raw path.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -49,6 +50,10 @@ Source = Literal["recorded", "raw", "mixed"]
 #: Marks the half of a recorded-series answer that holds sample times (see :func:`series_query`).
 TIME_LABEL = "opsloop_sample_time"
 LabelSet = frozenset[tuple[str, str]]
+#: Up to this many SLOs, the recorded-series queries name them instead of reading all.
+FEW_SLOS = 20
+#: Names that need no escaping inside a PromQL regular expression.
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -93,14 +98,19 @@ class RecordedSeries:
         return self._info.get((service, name), [])
 
 
-def series_query(metric: str) -> str:
-    """All of opsloop's series of ``metric``, each with the time its sample was written.
+def series_query(metric: str, names: Collection[str] = ()) -> str:
+    """opsloop's series of ``metric`` (all, or of the SLOs ``names``), each with the time its
+    sample was written.
 
     An instant query reports the query's time on every sample, so the sample times come from
     ``timestamp()``; ``or`` adds them as a second set of series marked with :data:`TIME_LABEL`,
     which keeps this one query per metric (stale markers hide a removed rule's series in both).
+    A few SLOs (one SLO's fresh status) are picked by name rather than reading every SLO's.
     """
-    selector = f'{metric}{{{NAME_LABEL}!=""}}'
+    matcher = f'{NAME_LABEL}!=""'
+    if names and len(names) <= FEW_SLOS and all(_PLAIN_NAME.match(n) for n in names):
+        matcher = f'{NAME_LABEL}=~"{"|".join(sorted(set(names)))}"'
+    selector = f"{metric}{{{matcher}}}"
     return f'{selector} or label_replace(timestamp({selector}), "{TIME_LABEL}", "1", "", "")'
 
 
@@ -192,7 +202,7 @@ def read_error_ratios(
     for (key, window, _), value in zip(raw, values, strict=True):
         readings[key][window] = ratio(value)
     if raw:
-        log.info(
+        log.debug(
             "%d of %d SLO windows read from raw expressions: %s",
             len(raw),
             len(raw) + sum(recorded_count.values()),

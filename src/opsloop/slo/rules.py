@@ -114,6 +114,13 @@ def slo_labels(defn: SLODefinition) -> dict[str, str]:
     }
 
 
+#: Digests by definition object: stored specs are parsed once (``parse_stored``), so each
+#: evaluation meets the same immutable objects again; kept with the object so an id is never
+#: mistaken for a reused one.
+_DIGESTS: dict[int, tuple[SLODefinition, str]] = {}
+_DIGESTS_KEPT = 8192
+
+
 def sli_hash(defn: SLODefinition) -> str:
     """A digest of every error-ratio expression the SLO's rules record.
 
@@ -121,6 +128,17 @@ def sli_hash(defn: SLODefinition) -> str:
     period, or another rendering of the same query by a newer opsloop. Labels and the objective
     are left out; they do not change the ratios.
     """
+    known = _DIGESTS.get(id(defn))
+    if known is not None and known[0] is defn:
+        return known[1]
+    if len(_DIGESTS) >= _DIGESTS_KEPT:
+        _DIGESTS.clear()
+    digest = _digest(defn)
+    _DIGESTS[id(defn)] = (defn, digest)
+    return digest
+
+
+def _digest(defn: SLODefinition) -> str:
     text = "\n".join(
         f"{format_duration(window)}\t{error_ratio_expr(defn, window)}"
         for window in rule_windows(defn)
