@@ -56,7 +56,7 @@ def run_cli(env: dict[str, str], *args: str) -> float:
 def metrics(base: str) -> dict[str, float]:
     """Prometheus' own metrics, as ``name{labels}`` -> value."""
     out = {}
-    for line in httpx.get(f"{base}/metrics", timeout=30).text.splitlines():
+    for line in httpx.get(f"{base}/metrics", timeout=60).text.splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.rpartition(" ")
             try:
@@ -108,15 +108,23 @@ def prometheus(workdir: Path, rules: Path, exporter_port: int) -> Iterator[tuple
         yield base, process.pid
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def wait_for_rules(base: str, slos: int, timeout: float = 600) -> float:
     """Until every SLO's info series is written (each group evaluated once); returns seconds."""
     started = time.monotonic()
+    query = {"query": f"count({RULES_INFO_METRIC})"}
     while time.monotonic() - started < timeout:
-        body = httpx.get(f"{base}/api/v1/query", params={"query": f"count({RULES_INFO_METRIC})"})
-        result = body.json()["data"]["result"]
+        try:
+            body = httpx.get(f"{base}/api/v1/query", params=query, timeout=60).json()
+        except httpx.HTTPError:
+            body = {"data": {"result": []}}  # busy starting (compacting the backfill)
+        result = body["data"]["result"]
         if result and int(float(result[0]["value"][1])) >= slos:
             return time.monotonic() - started
         time.sleep(5)
@@ -223,16 +231,36 @@ def main() -> None:
     parser.add_argument("--sequential", action="store_true", help="also the one-at-a-time raw path")
     parser.add_argument("--workdir", type=Path, help="kept afterwards (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep --workdir's SLOs, rules and backfilled data"
+    )
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="opsloop-prom-bench-"))
+    db_url = f"sqlite:///{workdir / 'opsloop.db'}"
+    params = workdir / "params.json"
+    if args.reuse and params.exists():
+        out = json.loads(params.read_text(encoding="utf-8"))
+        log(f"reusing {workdir}: {out['slos']} SLOs, {out['days']} days up to {out['end']}")
+    else:
+        out = prepare(args, workdir, db_url)
+        params.write_text(json.dumps(out), encoding="utf-8")
+    counters = Counters(out["slos"], start=out["start"], burst_from=out["burst_from"])
+    measure(args, workdir, db_url, counters, out)
+    print(json.dumps(out, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def prepare(args: argparse.Namespace, workdir: Path, db_url: str) -> dict[str, Any]:
+    """The SLOs in opsloop, their generated rule file, and the backfilled history."""
     shutil.rmtree(workdir, ignore_errors=True)
     (workdir / "tsdb").mkdir(parents=True)
-    db_url = f"sqlite:///{workdir / 'opsloop.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLOOP_")}
     env |= {"OPSLOOP_DATABASE_URL": db_url, "OPSLOOP_DATA_DIR": str(workdir), "NO_COLOR": "1"}
     out: dict[str, Any] = {"slos": args.slos, "days": args.days, "step_s": args.step}
-
     (workdir / "specs.yaml").write_text(sloth_specs(args.slos), encoding="utf-8")
     run_cli(env, "db", "upgrade")
     out["apply_s"] = round(run_cli(env, "slo", "apply", "-f", str(workdir / "specs.yaml")), 1)
@@ -243,20 +271,26 @@ def main() -> None:
     log(f"applied {args.slos} SLOs in {out['apply_s']} s, rules in {out['rules_s']} s")
 
     end = int(time.time()) // args.step * args.step
-    start = end - int(args.days * 86400)
-    counters = Counters(args.slos, start=start, burst_from=end - 1800)
+    out |= {"start": end - int(args.days * 86400), "end": end, "burst_from": end - 1800}
+    counters = Counters(args.slos, start=out["start"], burst_from=out["burst_from"])
     started = time.perf_counter()
     (workdir / "om").mkdir()
     out["samples"] = backfill(counters, end, args.step, workdir / "tsdb", workdir / "om")
     out["backfill_s"] = round(time.perf_counter() - started, 1)
     log(f"backfilled {out['samples']} samples in {out['backfill_s']} s")
+    return out
 
+
+def measure(
+    args: argparse.Namespace, workdir: Path, db_url: str, counters: Counters, out: dict[str, Any]
+) -> None:
+    """Prometheus with the rules and live counters; its cost alone, then opsloop's runs."""
     exporter_port = free_port()
     exporter = serve_exporter(counters, exporter_port)
     db = Database(db_url)
     try:
         with prometheus(workdir, workdir / "rules.yml", exporter_port) as (base, pid):
-            out["rules_first_round_s"] = round(wait_for_rules(base, args.slos), 1)
+            out["rules_first_round_s"] = round(wait_for_rules(base, counters.slos), 1)
             log(f"every rule group evaluated once after {out['rules_first_round_s']} s")
             out["rules_alone"] = observe_rules(base, pid, args.observe)
             log(f"rules alone: {json.dumps(out['rules_alone'])}")
@@ -290,11 +324,6 @@ def main() -> None:
     finally:
         exporter.shutdown()
         db.dispose()
-    print(json.dumps(out, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    if not args.workdir:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
