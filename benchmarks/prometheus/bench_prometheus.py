@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +71,15 @@ def summed(values: dict[str, float], name: str) -> float:
 
 
 @contextmanager
-def prometheus(workdir: Path, rules: Path, exporter_port: int) -> Iterator[tuple[str, int]]:
+def prometheus(
+    workdir: Path, rules: Path | None, exporter_port: int, interval: int
+) -> Iterator[tuple[str, int]]:
     port = free_port()
     config = workdir / "prometheus.yml"
     config.write_text(
-        "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n"
-        f"rule_files: [{str(rules)!r}]\n"
-        "scrape_configs:\n  - job_name: req\n"
+        f"global:\n  scrape_interval: 1m\n  evaluation_interval: {interval}s\n"
+        + (f"rule_files: [{str(rules)!r}]\n" if rules else "")
+        + "scrape_configs:\n  - job_name: req\n"
         f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n"
         # the backfilled series have neither label: the scraped samples continue them
         "    metric_relabel_configs: [{action: labeldrop, regex: 'job|instance'}]\n",
@@ -228,6 +230,16 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=60, help="backfilled sample spacing, s")
     parser.add_argument("--rounds", type=int, default=2, help="recorded/raw pairs, interleaved")
     parser.add_argument("--observe", type=float, default=120, help="seconds of rules alone")
+    parser.add_argument("--interval", type=int, default=60, help="rule evaluation interval, s")
+    parser.add_argument("--timeout", type=float, default=5, help="opsloop's query timeout, s")
+    parser.add_argument(
+        "--reads-apart",
+        type=float,
+        default=0,
+        metavar="MINUTES",
+        help="time opsloop after restarting Prometheus without the rules, accepting recorded"
+        " samples this old (for a machine too busy to evaluate the rules and answer at once)",
+    )
     parser.add_argument("--sequential", action="store_true", help="also the one-at-a-time raw path")
     parser.add_argument("--workdir", type=Path, help="kept afterwards (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="write the results here too")
@@ -284,46 +296,68 @@ def prepare(args: argparse.Namespace, workdir: Path, db_url: str) -> dict[str, A
 def measure(
     args: argparse.Namespace, workdir: Path, db_url: str, counters: Counters, out: dict[str, Any]
 ) -> None:
-    """Prometheus with the rules and live counters; its cost alone, then opsloop's runs."""
+    """Prometheus with the rules and live counters: its cost alone, then opsloop's runs
+    (with ``--reads-apart``: after a restart without the rules, as the raw path was measured
+    before, so only opsloop's queries use Prometheus meanwhile)."""
     exporter_port = free_port()
     exporter = serve_exporter(counters, exporter_port)
     db = Database(db_url)
+    rules = workdir / "rules.yml"
+    out["evaluation_interval_s"], out["query_timeout_s"] = args.interval, args.timeout
+    # two rule-evaluation intervals, as the client's default is for Prometheus' 1m
+    max_age = timedelta(seconds=2 * args.interval)
     try:
-        with prometheus(workdir, workdir / "rules.yml", exporter_port) as (base, pid):
+        with prometheus(workdir, rules, exporter_port, args.interval) as (base, pid):
             out["rules_first_round_s"] = round(wait_for_rules(base, counters.slos), 1)
             log(f"every rule group evaluated once after {out['rules_first_round_s']} s")
             out["rules_alone"] = observe_rules(base, pid, args.observe)
             log(f"rules alone: {json.dumps(out['rules_alone'])}")
             baseline = out["rules_alone"]["cpu_s_per_minute"] / 60
-            runs = []
-            for _ in range(args.rounds):
-                for label, options in (("recorded", {}), ("raw", {"use_recorded": False})):
-                    run = evaluate_once(db, base, pid, label, baseline, **options)
-                    log(json.dumps({k: v for k, v in run.items() if k != "_results"}))
-                    runs.append(run)
-            if args.sequential:
-                options = {"use_recorded": False, "concurrency": 1}
-                run = evaluate_once(db, base, pid, "raw, one at a time", baseline, **options)
-                log(json.dumps({k: v for k, v in run.items() if k != "_results"}))
-                runs.append(run)
-            ids = sorted(runs[0]["_results"])
-            burst_ids = {slo_id for n, slo_id in enumerate(ids) if n % 100 == 0}
-            recorded = [r for r in runs if r["path"] == "recorded"]
-            raw = [r for r in runs if r["path"] == "raw"]
-            out["largest_relative_difference_recorded_vs_raw"] = largest_difference(
-                recorded[-1]["_results"], raw[-1]["_results"], burst_ids.__contains__
-            )
-            out["runs"] = [{k: v for k, v in r.items() if k != "_results"} for r in runs]
-            out["prometheus_rss_kib"] = int(
-                next(
-                    line.split()[1]
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                    if line.startswith("VmRSS:")
-                )
-            )
+            if not args.reads_apart:
+                runs(args, db, base, pid, baseline, max_age, out)
+        if args.reads_apart:
+            # the recorded series stop ageing well once the rules are gone: accept what the
+            # last evaluations before the restart wrote
+            out["recorded_max_age_s"] = args.reads_apart * 60
+            with prometheus(workdir, None, exporter_port, args.interval) as (base, pid):
+                time.sleep(20)
+                runs(args, db, base, pid, 0.0, timedelta(minutes=args.reads_apart), out)
     finally:
         exporter.shutdown()
         db.dispose()
+
+
+def runs(
+    args: argparse.Namespace,
+    db: Database,
+    base: str,
+    pid: int,
+    baseline: float,
+    max_age: timedelta,
+    out: dict[str, Any],
+) -> None:
+    common = {"timeout": args.timeout, "recorded_max_age": max_age}
+    done = []
+    for _ in range(args.rounds):
+        for label, options in (("recorded", {}), ("raw", {"use_recorded": False})):
+            run = evaluate_once(db, base, pid, label, baseline, **common, **options)
+            log(json.dumps({k: v for k, v in run.items() if k != "_results"}))
+            done.append(run)
+    if args.sequential:
+        options = {"use_recorded": False, "concurrency": 1}
+        run = evaluate_once(db, base, pid, "raw, one at a time", baseline, **common, **options)
+        log(json.dumps({k: v for k, v in run.items() if k != "_results"}))
+        done.append(run)
+    ids = sorted(done[0]["_results"])
+    burst_ids = {slo_id for n, slo_id in enumerate(ids) if n % 100 == 0}
+    recorded = [r for r in done if r["path"] == "recorded"]
+    raw = [r for r in done if r["path"] == "raw"]
+    out["largest_relative_difference_recorded_vs_raw"] = largest_difference(
+        recorded[-1]["_results"], raw[-1]["_results"], burst_ids.__contains__
+    )
+    out["runs"] = [{k: v for k, v in r.items() if k != "_results"} for r in done]
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines()
+    out["prometheus_rss_kib"] = int(next(x.split()[1] for x in status if x.startswith("VmRSS:")))
 
 
 if __name__ == "__main__":
