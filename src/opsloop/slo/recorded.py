@@ -118,13 +118,12 @@ def parse_series(result: Iterable[Mapping[str, Any]]) -> dict[LabelSet, Sample]:
     """Pair each series' value with its sample time; series missing either half are left out."""
     values: dict[LabelSet, str] = {}
     times: dict[LabelSet, float] = {}
+    skip = ("__name__", TIME_LABEL)
     for item in result:
-        labels = dict(item.get("metric", {}))
+        metric = item.get("metric", {})
         raw = item.get("value", [None, None])[1]
-        stamped = labels.pop(TIME_LABEL, None) is not None
-        labels.pop("__name__", None)
-        key = frozenset(labels.items())
-        if stamped:
+        key = frozenset((k, v) for k, v in metric.items() if k not in skip)
+        if TIME_LABEL in metric:
             at = number(raw)
             if not isinstance(at, NoData):
                 times[key] = at

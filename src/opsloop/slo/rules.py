@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from opsloop.slo.spec import (
@@ -61,6 +62,7 @@ SLI_HASH_LABEL = "slo_sli_hash"
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
 
 
+@lru_cache(maxsize=64)
 def error_ratio_metric(window: timedelta) -> str:
     """``slo:sli_error:ratio_rate5m`` and friends."""
     return ERROR_RATIO_METRIC.format(window=format_duration(window))
