@@ -199,7 +199,8 @@ def test_a_period_no_rule_records_is_read_raw_beside_recorded_windows() -> None:
     assert reading.source == "mixed"
     assert reading.period == 0.25
     assert set(reading.windows.values()) == {0.001}
-    assert fake.queries["raw"] == 1
+    # the info series and 7 alert windows; no query for a "ratio_rate12d3h" nobody records
+    assert fake.queries == {"recorded": 8, "raw": 1}
 
 
 def test_use_recorded_false_reads_every_window_raw() -> None:

@@ -226,11 +226,14 @@ def _source(recorded: int, needed: int) -> Source:
 def _read_recorded(
     client: PrometheusClient, requests: Sequence[SLIRequest], now: datetime, breaker: Breaker
 ) -> RecordedSeries:
-    """One query for the info series and one per window any request needs, concurrently."""
-    windows = sorted({w for r in requests for w in (*r.windows, r.period)})
-    metrics = [RULES_INFO_METRIC, *(error_ratio_metric(w) for w in windows)]
+    """One query for the info series and one per recorded window any request needs (a budget
+    span other than the SLO's period is never recorded), concurrently."""
+    windows = {w for r in requests for w in r.windows}
+    windows |= {r.period for r in requests if r.period == r.defn.period}
+    metrics = [RULES_INFO_METRIC, *(error_ratio_metric(w) for w in sorted(windows))]
+    names = [r.defn.name for r in requests]
     answers = client.run_all(
-        [partial(client.vector, series_query(m), now, breaker) for m in metrics]
+        [partial(client.vector, series_query(m, names), now, breaker) for m in metrics]
     )
     series = RecordedSeries()
     for metric, answer in zip(metrics, answers, strict=True):
