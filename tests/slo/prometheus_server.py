@@ -241,22 +241,44 @@ def _wait_ready(server: PrometheusServer, timeout: float) -> None:
 
 @contextmanager
 def start_prometheus(
-    scenario: Scenario, workdir: Path, ready_timeout: float = READY_TIMEOUT
+    scenario: Scenario,
+    workdir: Path,
+    ready_timeout: float = READY_TIMEOUT,
+    rules: Path | None = None,
+    evaluation_interval: str = "1m",
 ) -> Iterator[PrometheusServer]:
     """Backfill the scenario into ``workdir/data`` and serve it; stops Prometheus on exit.
 
     Prometheus 2.42 serves backfilled blocks, the newest two hours included, as soon as it
     reports ready (its head is empty, so nothing overlaps), hence ``end`` may be "now".
+    ``rules`` is a rule file for it to evaluate every ``evaluation_interval``.
     """
     openmetrics = workdir / "series.om.txt"
     data_dir = workdir / "data"
     write_openmetrics(scenario, openmetrics)
     backfill(openmetrics, data_dir)
+    with serve_prometheus(workdir, data_dir, ready_timeout, rules, evaluation_interval) as server:
+        yield server
+
+
+@contextmanager
+def serve_prometheus(
+    workdir: Path,
+    data_dir: Path,
+    ready_timeout: float = READY_TIMEOUT,
+    rules: Path | None = None,
+    evaluation_interval: str = "1m",
+) -> Iterator[PrometheusServer]:
+    """Run Prometheus on an existing TSDB directory (again, after a stop) on a free port."""
     config = workdir / "prometheus.yml"
-    config.write_text("global:\n  evaluation_interval: 1m\nscrape_configs: []\n", encoding="utf-8")
+    rule_files = f"rule_files: [{str(rules)!r}]\n" if rules else ""
+    config.write_text(
+        f"global:\n  evaluation_interval: {evaluation_interval}\n{rule_files}scrape_configs: []\n",
+        encoding="utf-8",
+    )
     port = free_port()
     log_path = workdir / "prometheus.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [
                 "prometheus",

@@ -20,6 +20,7 @@ from opsloop.slo.rules import (
     error_ratio_expr,
     generate_rule_file,
     rule_windows,
+    sli_hash,
 )
 from opsloop.slo.spec import (
     Alerting,
@@ -86,12 +87,35 @@ def test_recording_rule_names_follow_the_windows() -> None:
         "slo:sli_error:ratio_rate30d",
         "slo:objective:ratio",
         "slo:error_budget:remaining_ratio",
+        "slo:sli_rules:info",
     ]
 
 
 def test_every_recording_rule_carries_the_slo_labels() -> None:
     for rule in recording_rules([checkout()]):
-        assert rule["labels"] == {**LABELS, "tier": "1"}
+        digest = {"slo_sli_hash": sli_hash(checkout())} if rule["record"].endswith("info") else {}
+        assert rule["labels"] == {**LABELS, "tier": "1", **digest}
+
+
+def test_the_info_rule_carries_the_digest_of_the_recorded_expressions() -> None:
+    [info] = [r for r in recording_rules([checkout()]) if r["record"] == "slo:sli_rules:info"]
+    assert info["expr"] == "vector(1)"
+    assert len(info["labels"]["slo_sli_hash"]) == 16
+
+
+def test_the_digest_changes_with_what_the_ratios_mean_only() -> None:
+    """Another query or period changes the recorded ratios; labels and objective do not."""
+    base = checkout()
+    assert isinstance(base.indicator, BadTotalRatio)
+    other_query = replace(
+        base,
+        indicator=replace(base.indicator, bad_query=base.indicator.bad_query.replace("5", "4")),
+    )
+    assert sli_hash(other_query) != sli_hash(base)
+    assert sli_hash(replace(base, window=RollingWindow(timedelta(days=28)))) != sli_hash(base)
+    assert sli_hash(replace(base, objective=99.5)) == sli_hash(base)
+    assert sli_hash(replace(base, labels={"team": "x"})) == sli_hash(base)
+    assert sli_hash(replace(base, name="other")) == sli_hash(base)  # the name is matched apart
 
 
 def test_bad_total_expression() -> None:
@@ -280,7 +304,7 @@ def test_rule_file_has_one_group_per_slo() -> None:
         "slo/payments-api/requests-availability",
         "slo/payments-api/provider-errors",
     ]
-    assert [len(group["rules"]) for group in groups] == [12, 11]  # 10 records + page (+ ticket)
+    assert [len(group["rules"]) for group in groups] == [13, 12]  # 11 records + page (+ ticket)
 
 
 def test_pushed_slos_get_no_rules() -> None:

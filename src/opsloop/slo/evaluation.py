@@ -10,7 +10,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from opsloop.slo.math import NoData
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
 from opsloop.slo.prometheus import PrometheusClient
+from opsloop.slo.recorded import SLIRequest, read_error_ratios
 from opsloop.slo.spec import SLODefinition
 from opsloop.slo.status import SLOStatus, budget_epoch, budget_window, compute_status
 from opsloop.slo.windows import ALERT_WINDOWS as WINDOWS
@@ -68,9 +69,10 @@ def evaluate(
         }
         previous = slo_service.latest_results(session, slo_ids=[t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
-    for target in targets:
-        if target.source != "push":
-            ratios[target.slo_id] = _prometheus_ratios(prometheus, target, now)
+    queried, sources = _prometheus_ratios(
+        prometheus, [t for t in targets if t.source != "push"], now
+    )
+    ratios.update(queried)
     statuses = {}
     for target in targets:
         windows, period_ratio, counts = ratios[target.slo_id]
@@ -85,6 +87,9 @@ def evaluate(
             previous=previous.get(target.slo_id),
             budget_epoch=target.epoch,
         )
+    for slo_id, source in sources.items():  # "recorded", "raw" or "mixed": which path read it
+        status = statuses[slo_id]
+        statuses[slo_id] = replace(status, extra={**status.extra, "sli_source": source})
     if persist and statuses:
         with db.write() as session:
             record(session, now=now, targets={t.slo_id: t for t in targets}, statuses=statuses)
@@ -139,13 +144,23 @@ def _pushed_ratios(session: Session, targets: list[Target], now: datetime) -> di
     return out
 
 
-def _prometheus_ratios(client: PrometheusClient | None, target: Target, now: datetime) -> Ratios:
-    if client is None:
+def _prometheus_ratios(
+    client: PrometheusClient | None, targets: list[Target], now: datetime
+) -> tuple[dict[int, Ratios], dict[int, str]]:
+    """All Prometheus-sourced SLOs at once (recorded series where current, raw queries else),
+    and which of the two each SLO was read from."""
+    if client is None or not targets:
         missing = NoData("no Prometheus configured (set OPSLOOP_PROMETHEUS_URL)")
-        return dict.fromkeys(WINDOWS, missing), missing, None
-    elapsed = max(MINUTE, (now - target.period.start) // MINUTE * MINUTE)
-    found = client.error_ratios(target.defn, [*WINDOWS, elapsed], now)
-    return {w: found[w] for w in WINDOWS}, found[elapsed], None
+        return {t.slo_id: (dict.fromkeys(WINDOWS, missing), missing, None) for t in targets}, {}
+    requests = [
+        SLIRequest(
+            t.slo_id, t.defn, WINDOWS, max(MINUTE, (now - t.period.start) // MINUTE * MINUTE)
+        )
+        for t in targets
+    ]
+    readings = read_error_ratios(client, requests, now)
+    found: dict[int, Ratios] = {key: (r.windows, r.period, None) for key, r in readings.items()}
+    return found, {key: r.source for key, r in readings.items()}
 
 
 def record(

@@ -6,6 +6,10 @@ Every SLO gets one rule group holding, in evaluation order:
   (5m, 30m, 1h, 2h, 6h, 1d, 3d) and over the whole period (e.g. ``ratio_rate30d``);
 * ``slo:objective:ratio`` - the objective as a ratio (0.999);
 * ``slo:error_budget:remaining_ratio`` - ``1 - period error ratio / (1 - objective)``;
+* ``slo:sli_rules:info`` - always 1, with ``slo_sli_hash``: a digest of the error-ratio
+  expressions above. opsloop reads the recorded ratios instead of re-running the expressions
+  only where this series carries the digest of the SLO's current definition (see
+  :mod:`opsloop.slo.prometheus`);
 * the multiwindow multi-burn-rate alerts of :data:`DEFAULT_ALERT_WINDOWS`: one page and one
   ticket alert whose expressions ``or`` the rows of their severity.
 
@@ -17,8 +21,10 @@ SLOs fed by pushed events have no Prometheus data and get no rules.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from opsloop.slo.spec import (
@@ -51,9 +57,12 @@ SEVERITY_LABEL = "severity"
 ERROR_RATIO_METRIC = "slo:sli_error:ratio_rate{window}"
 OBJECTIVE_METRIC = "slo:objective:ratio"
 BUDGET_REMAINING_METRIC = "slo:error_budget:remaining_ratio"
+RULES_INFO_METRIC = "slo:sli_rules:info"
+SLI_HASH_LABEL = "slo_sli_hash"
 SEVERITIES: tuple[Severity, ...] = ("page", "ticket")
 
 
+@lru_cache(maxsize=64)
 def error_ratio_metric(window: timedelta) -> str:
     """``slo:sli_error:ratio_rate5m`` and friends."""
     return ERROR_RATIO_METRIC.format(window=format_duration(window))
@@ -107,6 +116,38 @@ def slo_labels(defn: SLODefinition) -> dict[str, str]:
     }
 
 
+#: Digests by definition object: stored specs are parsed once (``parse_stored``), so each
+#: evaluation meets the same immutable objects again; kept with the object so an id is never
+#: mistaken for a reused one.
+_DIGESTS: dict[int, tuple[SLODefinition, str]] = {}
+_DIGESTS_KEPT = 8192
+
+
+def sli_hash(defn: SLODefinition) -> str:
+    """A digest of every error-ratio expression the SLO's rules record.
+
+    It changes exactly when a recorded ratio would change meaning: another query, another
+    period, or another rendering of the same query by a newer opsloop. Labels and the objective
+    are left out; they do not change the ratios.
+    """
+    known = _DIGESTS.get(id(defn))
+    if known is not None and known[0] is defn:
+        return known[1]
+    if len(_DIGESTS) >= _DIGESTS_KEPT:
+        _DIGESTS.clear()
+    digest = _digest(defn)
+    _DIGESTS[id(defn)] = (defn, digest)
+    return digest
+
+
+def _digest(defn: SLODefinition) -> str:
+    text = "\n".join(
+        f"{format_duration(window)}\t{error_ratio_expr(defn, window)}"
+        for window in rule_windows(defn)
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def slo_selector(defn: SLODefinition) -> str:
     return f'{{{SERVICE_LABEL}="{defn.service}",{NAME_LABEL}="{defn.name}"}}'
 
@@ -118,7 +159,7 @@ def burn_factor(row: BurnRateAlertWindow, defn: SLODefinition) -> str:
 
 def _recording_rules(defn: SLODefinition) -> list[Rule]:
     labels = slo_labels(defn)
-    rules = [
+    rules: list[Rule] = [
         {"record": error_ratio_metric(window), "expr": error_ratio_expr(defn, window)}
         for window in rule_windows(defn)
     ]
@@ -127,7 +168,12 @@ def _recording_rules(defn: SLODefinition) -> list[Rule]:
     period_ratio = error_ratio_metric(defn.period) + slo_selector(defn)
     rules.append({"record": OBJECTIVE_METRIC, "expr": f"vector({objective})"})
     rules.append({"record": BUDGET_REMAINING_METRIC, "expr": f"1 - ({period_ratio} / {budget})"})
-    return [{**rule, "labels": dict(labels)} for rule in rules]
+    rules = [{**rule, "labels": dict(labels)} for rule in rules]
+    # Only this series carries the digest: on the ratios it would become a label of every
+    # alert, and each spec change would start new series for dashboards and Alertmanager.
+    info_labels = {**labels, SLI_HASH_LABEL: sli_hash(defn)}
+    rules.append({"record": RULES_INFO_METRIC, "expr": "vector(1)", "labels": info_labels})
+    return rules
 
 
 def _alert_expr(defn: SLODefinition, rows: list[BurnRateAlertWindow]) -> str:
