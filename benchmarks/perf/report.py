@@ -15,6 +15,7 @@ from typing import Any
 
 WORKER_RSS_MB = 200
 READY_S = 2.0
+COLD_S, WARM_S = 1.0, 0.5
 
 
 def num(value: float) -> str:
@@ -129,6 +130,27 @@ def start(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def evaluation(run: dict[str, Any]) -> list[str]:
+    found = run.get("evaluation")
+    if not found:
+        return []
+    if "error" in found:
+        return [f"- Evaluation benchmark failed: {found['error'][-300:]}"]
+    cold, warm = found.get("cold_median_s"), found.get("warm_median_s")
+    marks = [
+        f"cold {cold} s (first {found.get('cold_first_s')} s) "
+        + ("PASS" if cold is not None and cold < COLD_S else "FAIL")
+        + f" (target < {COLD_S:g} s)",
+        f"warm {warm} s "
+        + ("PASS" if warm is not None and warm < WARM_S else "FAIL")
+        + f" (target < {WARM_S:g} s)",
+    ]
+    return [
+        f"- Evaluation of {found['slos']} SLOs x {found['days']} days: " + "; ".join(marks),
+        f"  (`{found['command']}`)",
+    ]
+
+
 def report(doc: dict[str, Any], source: str) -> list[str]:
     git, mach = doc["git"], doc["machine"]
     imp = doc.get("import", {})
@@ -161,6 +183,7 @@ def report(doc: dict[str, Any], source: str) -> list[str]:
             "",
             *memory(run),
             *start(run),
+            *evaluation(run),
         ]
         verify = run.get("audit_verify")
         if verify:

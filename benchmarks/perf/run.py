@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import cases
+import evaluation
 import seed
 import startup
 from procs import PostgresMeter, Server, free_port, log, pg_create, pg_drop, pg_version
@@ -242,6 +243,10 @@ def run_backend(backend: str, args: argparse.Namespace, checkout: seed.Checkout)
             )
             result["startup"] = startup.startup(
                 checkout, backend, lambda d: server_env(d, args), args.workers, args.startup_runs
+            )
+        if args.evaluate_days:
+            result["evaluation"] = evaluation.bench_evaluate(
+                checkout, backend, args.slos, args.evaluate_days
             )
     finally:
         for server in servers:
