@@ -29,6 +29,8 @@ def verdict(case: dict[str, Any]) -> str:
     target = case.get("target")
     if not target:
         return ""
+    if not case["requests"]:
+        return "FAIL (no answer within the run: lengthen --duration)"
     lat = case["latency_ms"]
     failed = []
     if target.get("min_rps") and case["requests_per_s"] < target["min_rps"]:

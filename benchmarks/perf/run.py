@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -260,7 +261,15 @@ def run_backend(backend: str, args: argparse.Namespace, checkout: seed.Checkout)
     return result
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    # SIGTERM (timeout, kill) would end Python without running the finally blocks that stop
+    # the servers and drop the databases; as an exception it runs them.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     args = options()
     cases.require_wrk()
     checkout = seed.Checkout(args.root)

@@ -48,6 +48,7 @@ def _case(**changes: object) -> dict[str, object]:
     base: dict[str, object] = {
         "name": "slos_page",
         "mode": "get",
+        "requests": 20000,
         "requests_per_s": 2000.0,
         "events_per_s": 2000.0,
         "latency_ms": {"p50": 5.0, "p99": 20.0, "max": 80.0},
@@ -68,3 +69,4 @@ def test_verdict_names_every_missed_target() -> None:
     assert report.verdict(slow) == "FAIL (req/s < 1,500, p99 >= 50 ms)"
     assert report.verdict(_case(errors=3, non_2xx=3)) == "FAIL (errors)"
     assert report.verdict(_case(target=None)) == ""
+    assert report.verdict(_case(requests=0)).startswith("FAIL (no answer")
