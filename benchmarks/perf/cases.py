@@ -225,13 +225,13 @@ def _timed_run(case: Case, ctx: Context, seconds: float, measure: bool) -> dict[
     if case.mode != "get":
         base, left = ctx.timeline.take()
         env.update(PERF_BASE=str(base), PERF_MINUTES=str(left))
-    run = lambda: wrk(server.base + "/", seconds, connections, ctx.threads, ctx.timeout, env)  # noqa: E731
+    url = server.base + "/"
     if measure:
         with CpuWindow(server, ctx.postgres) as window:
-            result = run()
+            result = wrk(url, seconds, connections, ctx.threads, ctx.timeout, env)
         result["cores"] = window.cores
     else:
-        result = run()
+        result = wrk(url, seconds, connections, ctx.threads, ctx.timeout, env)
     result["connections"] = connections
     if case.mode != "get":
         result["wrapped"] = not ctx.timeline.advance(int(result["last_minute"]) + 1)

@@ -172,10 +172,13 @@ def report(doc: dict[str, Any], source: str) -> list[str]:
             f"{imp['process_wall_s']} s for the whole interpreter."
         )
     for run in doc["runs"]:
+        if "cases" not in run:
+            continue
         seed = run.get("seed", {})
         lines += [
             "",
-            f"### {run['backend']}: bare route mean {num(run['bare_mean_rps'])} req/s",
+            f"### {run['backend']}: bare route mean "
+            + (f"{num(run['bare_mean_rps'])} req/s" if "bare_mean_rps" in run else "not measured"),
             "",
             f"Data: {seed.get('slos')} SLOs, {seed.get('audit_records')} seeded audit records; "
             f"first evaluation {seed.get('evaluate_s')} s (`opsloop slo evaluate`).",

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,13 @@ def options() -> argparse.Namespace:
         "--history-minutes", type=int, default=10, help="minutes pushed per SLO before the reads"
     )
     parser.add_argument("--startup-runs", type=int, default=3, help="0 skips start-up timing")
+    parser.add_argument(
+        "--evaluate-days",
+        type=int,
+        default=0,
+        help="also run the checkout's benchmarks/slo/bench_evaluate.py with this many days of "
+        "minutes per SLO (30 is the issue's figure; 0, the default, skips it: it takes minutes)",
+    )
     parser.add_argument(
         "--no-scheduler",
         action="store_true",
@@ -142,106 +150,119 @@ def probe(api: seed.Client, path: str, headers: dict[str, str]) -> dict[str, Any
     return out
 
 
-def run_backend(backend: str, args: argparse.Namespace, checkout: seed.Checkout) -> dict[str, Any]:
+@dataclass
+class Seeded:
+    token: str
+    ids: list[int]
+    cookie: str
+    first_minute: int  # epoch s of the first pushed minute
+    now_minute: int
+    summary: dict[str, Any]
+
+
+def start_servers(
+    args: argparse.Namespace, checkout: seed.Checkout, env: dict[str, str], work: Path
+) -> tuple[Server, Server]:
+    port, bare_port = free_port(), free_port()
+    argv = [checkout.opsloop, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--workers", str(args.workers)]
+    opsloop = Server("opsloop", argv, env, port, work / "serve.log")
+    bare_argv = [checkout.python, str(HERE / "bare_app.py"), str(bare_port), str(args.workers)]
+    bare = Server("bare", bare_argv, {"PYTHONPATH": str(HERE)}, bare_port, work / "bare.log")
+    return opsloop, bare
+
+
+def seed_data(
+    args: argparse.Namespace, checkout: seed.Checkout, env: dict[str, str], opsloop: Server,
+    work: Path,
+) -> Seeded:  # fmt: skip
+    token = seed.admin_token(checkout, env)
+    api = seed.Client(opsloop.base, token)
+    started = time.perf_counter()
+    ids = seed.create_slos(checkout, env, api, args.slos, work)
+    summary: dict[str, Any] = {"slos": len(ids), "slos_s": round(time.perf_counter() - started, 2)}
+    now_minute = int(time.time()) // 60 * 60
+    first_minute = now_minute - 29 * DAY
+    pushed = seed.push_history(api, ids, first_minute, args.history_minutes)
+    summary["history_s"] = round(pushed, 2)
+    summary.update(seed.seed_audit(checkout, env, args.audit_records))
+    summary["evaluate_s"] = round(seed.evaluate_all(checkout, env), 2)
+    cookie = seed.web_session(opsloop.base, "admin", PASSWORD)
+    return Seeded(token, ids, cookie, first_minute, now_minute, summary)
+
+
+def measure(
+    args: argparse.Namespace, ctx: cases.Context, seeded: Seeded, result: dict[str, Any]
+) -> None:
+    api = seed.Client(ctx.opsloop.base, seeded.token)
+    middle = str(seeded.ids[len(seeded.ids) // 2])
+    result["probes"] = {
+        case.name: probe(
+            api,
+            case.path.replace("{id}", middle),
+            {"Cookie": seeded.cookie} if case.auth == "cookie" else {},
+        )
+        for case in args.cases
+        if case.mode == "get" and case.server == "opsloop"
+    }
+    planned = [*args.cases, cases.BY_NAME["bare"]]
+    for number, case in enumerate(planned):
+        outcome = cases.run_case(case, ctx, args.duration, args.warmup)
+        if case.name == "bare":
+            outcome["bare_run"] = "first" if number == 0 else "last"
+        result["cases"].append(outcome)
+    bare_rps = [c["requests_per_s"] for c in result["cases"] if c["name"] == "bare"]
+    result["bare_mean_rps"] = round(statistics.mean(bare_rps), 1)
+    for outcome in result["cases"]:
+        outcome["ratio_to_bare"] = round(outcome["requests_per_s"] / result["bare_mean_rps"], 4)
+
+
+def run_backend(
+    backend: str, args: argparse.Namespace, checkout: seed.Checkout, result: dict[str, Any]
+) -> None:
+    """Fills ``result`` as it goes, so that a failure keeps what was measured before it."""
     work = Path(tempfile.mkdtemp(prefix=f"opsloop-perf-{backend}-"))
-    data_dir = work / "data"
-    env = server_env(data_dir, args)
+    env = server_env(work / "data", args)
     database = f"opsloop_perf_{os.getpid()}_{backend}"
     meter = None
-    if backend == "postgresql":
-        env["OPSLOOP_DATABASE_URL"] = pg_create(database)
-        meter = PostgresMeter(database)
-    result: dict[str, Any] = {"backend": backend, "cases": []}
+    result.update(backend=backend, cases=[])
     servers: list[Server] = []
     try:
+        if backend == "postgresql":
+            env["OPSLOOP_DATABASE_URL"] = pg_create(database)
+            meter = PostgresMeter(database)
         log(f"{backend}: starting opsloop serve and the bare app (work dir {work})")
-        port = free_port()
-        argv = [checkout.opsloop, "serve", "--host", "127.0.0.1", "--port", str(port)]
-        opsloop = Server(
-            "opsloop", [*argv, "--workers", str(args.workers)], env, port, work / "serve.log"
-        )
-        servers.append(opsloop)
+        opsloop, bare = start_servers(args, checkout, env, work)
+        servers += [opsloop, bare]
         result["first_ready_s"] = round(opsloop.wait_ready("/readyz"), 3)
-        bare_port = free_port()
-        bare = Server(
-            "bare",
-            [checkout.python, str(HERE / "bare_app.py"), str(bare_port), str(args.workers)],
-            {"PYTHONPATH": str(HERE)},
-            bare_port,
-            work / "bare.log",
-        )
-        servers.append(bare)
         bare.wait_ready("/bare")
         result["memory_after_start"] = opsloop.memory()
 
         log(f"{backend}: seeding {args.slos} SLOs, {args.audit_records} audit records")
-        token = seed.admin_token(checkout, env)
-        api = seed.Client(opsloop.base, token)
-        started = time.perf_counter()
-        ids = seed.create_slos(checkout, env, api, args.slos, work)
-        seeding: dict[str, Any] = {
-            "slos": len(ids),
-            "slos_s": round(time.perf_counter() - started, 2),
-        }
-        now_minute = int(time.time()) // 60 * 60
-        first_minute = now_minute - 29 * DAY
-        seeding["history_s"] = round(
-            seed.push_history(api, ids, first_minute, args.history_minutes), 2
-        )
-        seeding.update(seed.seed_audit(checkout, env, args.audit_records))
-        seeding["evaluate_s"] = round(seed.evaluate_all(checkout, env), 2)
-        result["seed"] = seeding
-        log(f"{backend}: seeded {seeding}")
-        cookie = seed.web_session(opsloop.base, "admin", PASSWORD)
+        seeded = seed_data(args, checkout, env, opsloop, work)
+        result["seed"] = seeded.summary
+        log(f"{backend}: seeded {seeded.summary}")
         ids_file = work / "slo-ids.txt"
-        ids_file.write_text("".join(f"{i}\n" for i in ids))
-
-        result["probes"] = {
-            case.name: probe(
-                api,
-                case.path.replace("{id}", str(ids[len(ids) // 2])),
-                {"Cookie": cookie} if case.auth == "cookie" else {},
-            )
-            for case in args.cases
-            if case.mode == "get" and case.server == "opsloop"
-        }
-        timeline = cases.Timeline(
-            first=first_minute + 60 * args.history_minutes,
-            minutes=(now_minute - 60 - first_minute) // 60 - args.history_minutes,
-        )
+        ids_file.write_text("".join(f"{i}\n" for i in seeded.ids))
+        # Pushes get the minutes after the seeded ones, up to an hour before now.
+        first = seeded.first_minute + 60 * args.history_minutes
+        timeline = cases.Timeline(first=first, minutes=(seeded.now_minute - 3600 - first) // 60)
         ctx = cases.Context(
-            opsloop=opsloop,
-            bare=bare,
-            token=token,
-            cookie=cookie,
-            ids_file=ids_file,
-            timeline=timeline,
-            threads=args.threads,
-            connections=args.connections,
-            timeout=args.timeout,
-            postgres=meter,
-            slo_count=len(ids),
-        )
-        planned = [*args.cases, cases.BY_NAME["bare"]]
-        for number, case in enumerate(planned):
-            outcome = cases.run_case(case, ctx, args.duration, args.warmup)
-            if case.name == "bare":
-                outcome["bare_run"] = "first" if number == 0 else "last"
-            result["cases"].append(outcome)
-        bare_rps = [c["requests_per_s"] for c in result["cases"] if c["name"] == "bare"]
-        result["bare_mean_rps"] = round(statistics.mean(bare_rps), 1)
-        for outcome in result["cases"]:
-            outcome["ratio_to_bare"] = round(outcome["requests_per_s"] / result["bare_mean_rps"], 4)
+            opsloop=opsloop, bare=bare, token=seeded.token, cookie=seeded.cookie,
+            ids_file=ids_file, timeline=timeline, threads=args.threads,
+            connections=args.connections, timeout=args.timeout, postgres=meter,
+            slo_count=len(seeded.ids),
+        )  # fmt: skip
+        measure(args, ctx, seeded, result)
         result["memory_after_loads"] = opsloop.memory()
         result["push_minutes_used"] = timeline.used
         for server in servers:
             server.stop()
         result["audit_verify"] = seed.verify_audit(checkout, env)
         log(f"{backend}: audit verify {result['audit_verify']}")
-        if args.startup_runs and (not args.only or "startup" in args.only):
-            result["second_start_seeded_s"] = round(
-                startup.time_to_ready(checkout, env, args.workers, work / "serve.log"), 3
-            )
+        if args.startup_runs and (not args.only or "startup" in args.only.split(",")):
+            again = startup.time_to_ready(checkout, env, args.workers, work / "serve.log")
+            result["second_start_seeded_s"] = round(again, 3)
             result["startup"] = startup.startup(
                 checkout, backend, lambda d: server_env(d, args), args.workers, args.startup_runs
             )
@@ -258,7 +279,6 @@ def run_backend(backend: str, args: argparse.Namespace, checkout: seed.Checkout)
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    return result
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -285,8 +305,11 @@ def main() -> None:
         "runs": [],
     }
     startup.log_import(doc["import"])
-    for backend in backends:
-        doc["runs"].append(run_backend(backend, args, checkout))
+    try:
+        for backend in backends:
+            doc["runs"].append({"backend": backend})
+            run_backend(backend, args, checkout, doc["runs"][-1])
+    finally:
         args.out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     log(f"results: {args.out} (report: {sys.executable} {HERE / 'report.py'} {args.out})")
 
