@@ -115,6 +115,11 @@ CASES = [
     ),
 ]
 BY_NAME = {case.name: case for case in CASES}
+#: Names --only also takes, for several cases at once.
+GROUPS = {
+    "reads": tuple(c.name for c in CASES if c.mode == "get" and c.server == "opsloop"),
+    "pushes": tuple(c.name for c in CASES if c.mode != "get"),
+}
 
 
 @dataclass

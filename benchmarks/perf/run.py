@@ -55,7 +55,8 @@ def options() -> argparse.Namespace:
         "--only",
         default="",
         help="comma-separated case names (bare always runs), or 'none'; "
-        f"cases: {', '.join(cases.BY_NAME)}; and startup",
+        f"cases: {', '.join(cases.BY_NAME)}; groups: {', '.join(cases.GROUPS)}; "
+        "'startup' adds the start-up timing",
     )
     parser.add_argument("--duration", type=float, default=15, help="seconds measured per case")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up per case")
@@ -86,7 +87,9 @@ def options() -> argparse.Namespace:
     args = parser.parse_args()
     args.root = args.root.resolve()
     names = [n for n in args.only.split(",") if n and n != "none"]
-    unknown = [n for n in names if n not in cases.BY_NAME and n != "startup"]
+    names += [case for n in names for case in cases.GROUPS.get(n, ())]
+    known = {*cases.BY_NAME, *cases.GROUPS, "startup"}
+    unknown = [n for n in names if n not in known]
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(cases.BY_NAME)}")
     args.cases = (

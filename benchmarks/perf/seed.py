@@ -159,13 +159,13 @@ def create_slos(
     spec.write_text(openslo_documents(count))
     checkout.cli(env, "slo", "apply", "--file", str(spec))
     ids: list[int] = []
-    cursor = ""
+    path = "/api/v1/slos"  # default pages: their size is the checkout's own choice
     while True:
-        page = api.json("GET", f"/api/v1/slos?limit=500{cursor}")
+        page = api.json("GET", path)
         ids.extend(int(item["id"]) for item in page["items"] if item["source"] == "push")
         if not page.get("next_cursor"):
             break
-        cursor = f"&cursor={page['next_cursor']}"
+        path = f"/api/v1/slos?cursor={page['next_cursor']}"
     if len(ids) != count:
         raise RuntimeError(f"expected {count} pushed SLOs, the API lists {len(ids)}")
     return sorted(ids)
