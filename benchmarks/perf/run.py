@@ -257,6 +257,8 @@ def run_backend(
             slo_count=len(seeded.ids),
         )  # fmt: skip
         measure(args, ctx, seeded, result)
+        # Requests wrk gave up on may still be running; let them end before RSS and stopping.
+        cases.wait_idle(ctx, limit=60)
         result["memory_after_loads"] = opsloop.memory()
         result["push_minutes_used"] = timeline.used
         for server in servers:
