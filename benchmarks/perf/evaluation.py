@@ -13,9 +13,6 @@ from typing import Any
 from procs import log
 from seed import Checkout
 
-COLD_S = 1.0
-WARM_S = 0.5
-
 
 def bench_evaluate(checkout: Checkout, backend: str, slos: int, days: int) -> dict[str, Any]:
     script = checkout.root / "benchmarks" / "slo" / "bench_evaluate.py"
@@ -24,15 +21,17 @@ def bench_evaluate(checkout: Checkout, backend: str, slos: int, days: int) -> di
     with tempfile.TemporaryDirectory(prefix="opsloop-perf-eval-") as work:
         out = Path(work) / "evaluate.json"
         cmd = [checkout.python, str(script), "--backend", backend, "--slos", str(slos)]
-        cmd += ["--days", str(days), "--out", str(out)]
-        log(f"evaluation ({backend}): {' '.join(cmd[1:])}")
+        cmd += ["--days", str(days)]
+        shown = " ".join(cmd)
+        cmd += ["--out", str(out)]
+        log(f"evaluation ({backend}): {shown}")
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         if done.returncode != 0 or not out.is_file():
-            return {"error": (done.stdout + done.stderr)[-1000:], "command": " ".join(cmd)}
+            return {"error": (done.stdout + done.stderr)[-1000:], "command": shown}
         full = json.loads(out.read_text())
     found = full.get("evaluate", {})
     result = {
-        "command": " ".join(cmd),
+        "command": shown,
         "slos": slos,
         "days": days,
         "setup_s": full.get("setup", {}).get("load_s"),

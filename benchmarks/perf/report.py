@@ -153,6 +153,16 @@ def evaluation(run: dict[str, Any]) -> list[str]:
     ]
 
 
+def other_load(run: dict[str, Any], cpus: int) -> str:
+    """How much of the machine other work took while the cases ran: the noise level."""
+    shares = [c["cores"]["other"] for c in run["cases"] if "cores" in c]
+    if not shares:
+        return ""
+    mean = sum(shares) / len(shares)
+    note = " (noisy: compare x bare, not req/s)" if mean > 0.3 else ""
+    return f"Other work on the machine: {mean:.2f} of {cpus} cores on average{note}."
+
+
 def report(doc: dict[str, Any], source: str) -> list[str]:
     git, mach = doc["git"], doc["machine"]
     imp = doc.get("import", {})
@@ -181,7 +191,8 @@ def report(doc: dict[str, Any], source: str) -> list[str]:
             + (f"{num(run['bare_mean_rps'])} req/s" if "bare_mean_rps" in run else "not measured"),
             "",
             f"Data: {seed.get('slos')} SLOs, {seed.get('audit_records')} seeded audit records; "
-            f"first evaluation {seed.get('evaluate_s')} s (`opsloop slo evaluate`).",
+            f"first evaluation {seed.get('evaluate_s')} s (`opsloop slo evaluate`). "
+            + other_load(run, mach["cpus"]),
             "",
             *case_rows(run),
             *pages(run),
