@@ -136,7 +136,7 @@ class Server:
             cmd = command_line(pid)
             role = "master" if pid == master else "worker"
             if "resource_tracker" in cmd or "semaphore_tracker" in cmd:
-                role = "helper"
+                role = "resource tracker"
             rows.append({"pid": pid, "role": role, "rss_mb": rss_mb(pid)})
         workers = [r["rss_mb"] for r in rows if r["role"] == "worker" and r["rss_mb"]]
         return {"processes": rows, "max_worker_rss_mb": max(workers, default=None)}
