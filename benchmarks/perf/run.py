@@ -67,7 +67,7 @@ def options() -> argparse.Namespace:
     parser.add_argument("--slos", type=int, default=1000)
     parser.add_argument("--audit-records", type=int, default=100_000)
     parser.add_argument(
-        "--history-minutes", type=int, default=10, help="minutes pushed per SLO before the reads"
+        "--history-minutes", type=int, default=5, help="minutes pushed per SLO before the reads"
     )
     parser.add_argument("--startup-runs", type=int, default=3, help="0 skips start-up timing")
     parser.add_argument(
