@@ -105,12 +105,12 @@ CASES = [
     ),
     Case(
         "bulk_1000",
-        "POST /api/v1/events, 500 SLOs x 2 minutes (1,000 events), 8 connections",
+        "POST /api/v1/events, 100 SLOs x 10 minutes (1,000 events), 8 connections",
         mode="bulk",
         connections=8,
         slos=1000,
-        group=500,
-        span=2,
+        group=100,
+        span=10,
         target=Target(min_events_per_s=20000),
     ),
 ]
