@@ -125,9 +125,6 @@ class Server:
     def pids(self) -> list[int]:
         return descendants(self.proc.pid) if self.proc.poll() is None else []
 
-    def cpu_ticks(self) -> int:
-        return sum(cpu_ticks(p) for p in self.pids())
-
     def memory(self) -> dict[str, object]:
         """RSS of the master and of each worker (uvicorn's multiprocessing children)."""
         master = self.proc.pid
@@ -156,6 +153,16 @@ class Server:
                 log(f"{self.name} (pid {self.proc.pid}) still running after {sig.name}")
 
 
+def _ticks_by_pid(pids: list[int]) -> dict[int, int]:
+    return {pid: cpu_ticks(pid) for pid in pids}
+
+
+def _used(start: dict[int, int], end: dict[int, int]) -> int:
+    """Ticks used between two samples by the processes alive at the end (a process that
+    appeared meanwhile counts in full; one that ended meanwhile is lost)."""
+    return sum(t - start.get(pid, 0) for pid, t in end.items() if t)
+
+
 class CpuWindow:
     """Cores used during a measurement by a server, by PostgreSQL, by wrk and by everything else
     on the machine (other work competing for the same cores)."""
@@ -163,13 +170,13 @@ class CpuWindow:
     def __init__(self, server: Server | None, postgres: PostgresMeter | None) -> None:
         self.server, self.postgres = server, postgres
 
-    def _sample(self) -> tuple[float, int, int, int, float]:
+    def _sample(self) -> tuple[float, int, dict[int, int], dict[int, int], float]:
         children = os.times()
         return (
             time.perf_counter(),
             machine_busy_ticks(),
-            self.server.cpu_ticks() if self.server else 0,
-            self.postgres.ticks() if self.postgres else 0,
+            _ticks_by_pid(self.server.pids() if self.server else []),
+            _ticks_by_pid(self.postgres.pids() if self.postgres else []),
             children.children_user + children.children_system,
         )
 
@@ -180,7 +187,9 @@ class CpuWindow:
     def __exit__(self, *exc: object) -> None:
         end = self._sample()
         wall = max(end[0] - self._start[0], 1e-9)
-        busy, server, pg = ((end[i] - self._start[i]) / TICK / wall for i in (1, 2, 3))
+        busy = (end[1] - self._start[1]) / TICK / wall
+        server = _used(self._start[2], end[2]) / TICK / wall
+        pg = _used(self._start[3], end[3]) / TICK / wall
         wrk = (end[4] - self._start[4]) / wall
         self.cores = {
             "server": round(server, 2),
@@ -191,18 +200,18 @@ class CpuWindow:
 
 
 class PostgresMeter:
-    """CPU of the PostgreSQL backends serving one database, sampled with psql."""
+    """The PostgreSQL backends serving one database (their CPU is read from /proc)."""
 
     def __init__(self, database: str) -> None:
         self.database = database
 
-    def ticks(self) -> int:
+    def pids(self) -> list[int]:
         rows = psql(
             "postgres",
             "SELECT pid FROM pg_stat_activity WHERE datname = "
             f"'{self.database}' AND pid <> pg_backend_pid()",
         )
-        return sum(cpu_ticks(int(p)) for p in rows.split())
+        return [int(p) for p in rows.split()]
 
 
 def _pg_args() -> list[str]:
