@@ -171,12 +171,15 @@ class CpuWindow:
         self.server, self.postgres = server, postgres
 
     def _sample(self) -> tuple[float, int, dict[int, int], dict[int, int], float]:
+        # psql (listing the backends) is a child too: read children's time after it has run,
+        # so only wrk's time falls between two samples.
+        backends = _ticks_by_pid(self.postgres.pids() if self.postgres else [])
         children = os.times()
         return (
             time.perf_counter(),
             machine_busy_ticks(),
             _ticks_by_pid(self.server.pids() if self.server else []),
-            _ticks_by_pid(self.postgres.pids() if self.postgres else []),
+            backends,
             children.children_user + children.children_system,
         )
 
