@@ -170,11 +170,12 @@ class CpuWindow:
     def __init__(self, server: Server | None, postgres: PostgresMeter | None) -> None:
         self.server, self.postgres = server, postgres
 
-    def _sample(self) -> tuple[float, int, dict[int, int], dict[int, int], float]:
-        # psql (listing the backends) is a child too: read children's time after it has run,
-        # so only wrk's time falls between two samples.
+    def _sample(self, at_end: bool) -> tuple[float, int, dict[int, int], dict[int, int], float]:
+        # psql (listing the backends) is a child process too: read the children's CPU time after
+        # it ran at the start and before it runs at the end, so that only wrk's falls between.
+        children = os.times() if at_end else None
         backends = _ticks_by_pid(self.postgres.pids() if self.postgres else [])
-        children = os.times()
+        children = children or os.times()
         return (
             time.perf_counter(),
             machine_busy_ticks(),
@@ -184,11 +185,11 @@ class CpuWindow:
         )
 
     def __enter__(self) -> CpuWindow:
-        self._start = self._sample()
+        self._start = self._sample(at_end=False)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        end = self._sample()
+        end = self._sample(at_end=True)
         wall = max(end[0] - self._start[0], 1e-9)
         busy = (end[1] - self._start[1]) / TICK / wall
         server = _used(self._start[2], end[2]) / TICK / wall
