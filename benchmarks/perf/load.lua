@@ -1,0 +1,143 @@
+-- Requests for one load case and one JSON result line ("PERF_RESULT {...}") at the end.
+--
+-- Environment:
+--   PERF_MODE      get | push | bulk
+--   PERF_PATH      get: the path; "{id}" in it is replaced by SLO ids in turn
+--   PERF_TOKEN     bearer token (optional);  PERF_COOKIE  Cookie header (optional)
+--   PERF_IDS_FILE  SLO ids, one per line (get with "{id}", push, bulk)
+--   PERF_SLOS      push/bulk: how many of those ids take part (the first ones)
+--   PERF_BASE      push/bulk: epoch seconds of minute 0
+--   PERF_MINUTES   push/bulk: minutes available from minute 0; beyond them minutes wrap around
+--   PERF_GROUP     bulk: SLOs per request;  PERF_SPAN  bulk: consecutive minutes per request
+--   PERF_THREADS   the wrk thread count (-t)
+--
+-- Pushes: each wrk thread owns its own share of the SLOs and walks its minutes in order, so
+-- minutes of one SLO are sent in order however many connections a thread has.
+local threads = {}
+local count = 0
+
+function setup(thread)
+   thread:set("tid", count)
+   count = count + 1
+   table.insert(threads, thread)
+end
+
+non2xx = 0
+first_error = ""
+last_minute = -1
+
+local mode, path, ids, mine, base, minutes, group, span, counter
+
+local function read_ids(file)
+   local out = {}
+   for line in io.lines(file) do
+      if line ~= "" then out[#out + 1] = line end
+   end
+   return out
+end
+
+function init(args)
+   mode = os.getenv("PERF_MODE") or "get"
+   path = os.getenv("PERF_PATH") or "/"
+   local token = os.getenv("PERF_TOKEN") or ""
+   if token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+   local cookie = os.getenv("PERF_COOKIE") or ""
+   if cookie ~= "" then wrk.headers["Cookie"] = cookie end
+   counter = 0
+   local ids_file = os.getenv("PERF_IDS_FILE") or ""
+   if ids_file ~= "" then ids = read_ids(ids_file) end
+   if mode == "get" then return end
+   wrk.method = "POST"
+   wrk.headers["Content-Type"] = "application/json"
+   local slos = tonumber(os.getenv("PERF_SLOS"))
+   local nthreads = tonumber(os.getenv("PERF_THREADS"))
+   base = tonumber(os.getenv("PERF_BASE"))
+   minutes = tonumber(os.getenv("PERF_MINUTES"))
+   group = tonumber(os.getenv("PERF_GROUP") or "1")
+   span = tonumber(os.getenv("PERF_SPAN") or "1")
+   -- this thread's SLOs: a contiguous share of the first `slos` ids
+   local per = math.floor(slos / nthreads)
+   mine = {}
+   for k = 1, per do mine[k] = ids[tid * per + k] end
+end
+
+local function stamp(minute)
+   return os.date("!%Y-%m-%dT%H:%M:00Z", base + 60 * (minute % minutes))
+end
+
+local function event(slo, minute, salt)
+   local good = 1000 - salt % 3
+   local out = '{"timestamp":"' .. stamp(minute) .. '","good":' .. good .. ',"total":1000'
+   if slo then out = out .. ',"slo":"' .. slo .. '"' end
+   return out .. "}"
+end
+
+function request()
+   local i = counter
+   counter = counter + 1
+   if mode == "get" then
+      if ids and string.find(path, "{id}", 1, true) then
+         local id = ids[(i * 7919 + tid * 31) % #ids + 1]
+         return wrk.format(nil, (string.gsub(path, "{id}", id)))
+      end
+      return wrk.format(nil, path)
+   end
+   if mode == "push" then
+      local slo = mine[i % #mine + 1]
+      local minute = math.floor(i / #mine)
+      if minute > last_minute then last_minute = minute end
+      local body = '{"events":[' .. event(nil, minute, i) .. "]}"
+      return wrk.format(nil, "/api/v1/slos/" .. slo .. "/events", nil, body)
+   end
+   -- bulk: `group` of this thread's SLOs x `span` consecutive minutes per request
+   local groups = math.floor(#mine / group)
+   local g = i % groups
+   local first_minute = math.floor(i / groups) * span
+   local parts = {}
+   for m = 0, span - 1 do
+      local minute = first_minute + m
+      if minute > last_minute then last_minute = minute end
+      for k = 1, group do
+         parts[#parts + 1] = event(mine[g * group + k], minute, i + k)
+      end
+   end
+   return wrk.format(nil, "/api/v1/events", nil, '{"events":[' .. table.concat(parts, ",") .. "]}")
+end
+
+function response(status, headers, body)
+   if status < 200 or status > 299 then
+      non2xx = non2xx + 1
+      if first_error == "" then first_error = status .. " " .. string.sub(body or "", 1, 200) end
+   end
+end
+
+local function ms(us) return string.format("%.3f", us / 1000.0) end
+
+function done(summary, latency, requests)
+   local bad, err, reached = 0, "", -1
+   for _, thread in ipairs(threads) do
+      bad = bad + (thread:get("non2xx") or 0)
+      local fe = thread:get("first_error") or ""
+      if err == "" and fe ~= "" then err = fe end
+      local lm = thread:get("last_minute") or -1
+      if lm > reached then reached = lm end
+   end
+   err = string.gsub(err, '[%c"\\]', " ")
+   local seconds = summary.duration / 1e6
+   local e = summary.errors
+   io.write("PERF_RESULT {"
+      .. '"duration_s":' .. string.format("%.3f", seconds)
+      .. ',"requests":' .. summary.requests
+      .. ',"bytes":' .. summary.bytes
+      .. ',"requests_per_s":' .. string.format("%.1f", summary.requests / seconds)
+      .. ',"latency_ms":{"mean":' .. ms(latency.mean)
+      .. ',"p50":' .. ms(latency:percentile(50))
+      .. ',"p90":' .. ms(latency:percentile(90))
+      .. ',"p99":' .. ms(latency:percentile(99))
+      .. ',"max":' .. ms(latency.max) .. "}"
+      .. ',"non_2xx":' .. bad
+      .. ',"first_error":"' .. err .. '"'
+      .. ',"last_minute":' .. reached
+      .. ',"socket_errors":{"connect":' .. e.connect .. ',"read":' .. e.read
+      .. ',"write":' .. e.write .. ',"timeout":' .. e.timeout .. "}}\n")
+end
