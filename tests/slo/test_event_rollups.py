@@ -16,6 +16,7 @@ from opsloop.slo.events import MinuteCount
 from opsloop.slo.math import EventCounts
 from opsloop.slo.models import SLO, EventBucket, EventDay, EventHour
 from opsloop.slo.sources import Source
+from opsloop.slo.windows import ALERT_WINDOWS
 
 #: A midnight: offsets 1440 and 2880 are day boundaries, multiples of 60 hour boundaries.
 BASE = datetime(2026, 11, 29, tzinfo=UTC)
@@ -250,3 +251,26 @@ def test_a_push_is_a_few_statements_however_many_slos_and_minutes(db: Database) 
     with db.read() as session:
         total = session.scalar(select(func.sum(EventDay.total)))
     assert total == sum(b for (_, _), (_, b) in stored_minutes(db).items())
+
+
+def test_evaluation_windows_are_exact(db: Database) -> None:
+    """The windows of an evaluation (all alert windows and a 30-day period, all ending at
+    ``now``) share segments and days: every sum is still exact, at ordinary and awkward ends."""
+    ids = make_slos(db, 2)
+    nows = [at(29, 9, 1), at(29, 12, 30, 30), at(30, 23, 59)]
+    windows = [*ALERT_WINDOWS, timedelta(days=30)]
+    near: set[datetime] = set()
+    for now in nows:
+        for boundary in [now, *(now - window for window in windows)]:
+            minute = boundary.replace(second=0)
+            near.update(minute + k * MINUTE for k in range(-100, 101, 3))
+            near.update(minute + k * timedelta(hours=1) for k in range(-30, 31, 5))
+    for slo in ids:
+        push(db, {slo: [(m, (m.minute + slo) % 5, 5 + m.hour) for m in sorted(near)]})
+    minutes = stored_minutes(db)
+    for now in nows:
+        starts = [now - window for window in windows]
+        with db.read() as session:
+            sums = events.window_counts(session, ids, now, starts)
+        for slo in ids:
+            assert sums[slo] == [brute_force(minutes, slo, start, now) for start in starts]
