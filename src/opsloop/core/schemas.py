@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,8 +67,10 @@ def utc_text(value: datetime) -> str:
 
 
 def tidy(value: Any) -> Any:
+    """Numbers tidied all the way down; JSON has no infinity or NaN, so those become null, as
+    the API's models write them."""
     if isinstance(value, float):
-        return tidy_number(value)
+        return tidy_number(value) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: tidy(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

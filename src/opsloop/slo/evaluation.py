@@ -7,7 +7,6 @@ The scheduler calls :func:`evaluate` every minute; the CLI and API call it for f
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows, upsert_for
-from opsloop.core.schemas import tidy_number
+from opsloop.core.schemas import tidy
 from opsloop.slo import events
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData
@@ -96,21 +95,10 @@ def evaluate(
     return statuses
 
 
-def _shown(value: Any) -> Any:
-    if isinstance(value, float):
-        # JSON has no infinity: null, as the API's models write it.
-        return tidy_number(value) if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _shown(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_shown(v) for v in value]
-    return value
-
-
 def result_text(result: dict[str, Any]) -> str:
     """A status (``SLOStatus.to_json()``) as stored: exactly the JSON the API answers with (tidy
     numbers, compact), so that reads send it on without parsing it."""
-    return json.dumps(_shown(result), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(tidy(result), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def is_stored_tidy(text: str) -> bool:

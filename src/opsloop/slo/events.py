@@ -7,7 +7,7 @@ Counts live in minute buckets with hour and day roll-ups kept in step (see
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -160,6 +160,8 @@ _COLUMNS: dict[str, TypeEngine[Any]] = {
     "good": BigInteger(),
     "total": BigInteger(),
 }
+_STORED_PG_TYPED = _STORED_PG.columns(**_COLUMNS)
+_STORED_SQLITE_TYPED = _STORED_SQLITE.columns(**_COLUMNS)
 
 
 def _stored_counts(
@@ -167,7 +169,7 @@ def _stored_counts(
 ) -> dict[tuple[int, datetime], tuple[int, int]]:
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        statement = _STORED_PG.columns(**_COLUMNS)
+        statement = _STORED_PG_TYPED
         params: dict[str, Any] = {
             "slo_ids": [slo_id for slo_id, _ in keys],
             "minutes": [minute for _, minute in keys],
@@ -176,19 +178,49 @@ def _stored_counts(
         # The minutes as the column stores them, so that they compare equal as text.
         stored_as = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         assert stored_as is not None
-        statement = _STORED_SQLITE.columns(**_COLUMNS)
+        statement = _STORED_SQLITE_TYPED
         params = {"keys": json.dumps([[slo_id, stored_as(minute)] for slo_id, minute in keys])}
     rows = session.execute(statement, params)
     return {(slo_id, minute): (good, total) for slo_id, minute, good, total in rows}
 
 
-def _upsert_minutes(session: Session, latest: dict[tuple[int, datetime], tuple[int, int]]) -> None:
-    insert = upsert_for(session)
-    statement = insert(EventBucket)
-    statement = statement.on_conflict_do_update(
+# Built once per dialect and table: every push runs them, and building the upsert and its
+# conflict clause again each time cost about as much as sending it.
+_BUILT: dict[tuple[str, str], Any] = {}
+
+
+def _built(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
+    key = (session.get_bind().dialect.name, name)
+    statement = _BUILT.get(key)
+    if statement is None:
+        statement = _BUILT[key] = build(session)
+    return statement
+
+
+def _minute_upsert(session: Session) -> Any:
+    statement = upsert_for(session)(EventBucket)
+    return statement.on_conflict_do_update(
         index_elements=["slo_id", "minute"],
         set_={"good": statement.excluded.good, "total": statement.excluded.total},
     )
+
+
+def _rollup_upsert(model: type[EventHour] | type[EventDay], key: str) -> Callable[[Session], Any]:
+    def build(session: Session) -> Any:
+        statement = upsert_for(session)(model)
+        return statement.on_conflict_do_update(
+            index_elements=["slo_id", key],
+            set_={
+                "good": model.good + statement.excluded.good,
+                "total": model.total + statement.excluded.total,
+            },
+        )
+
+    return build
+
+
+def _upsert_minutes(session: Session, latest: dict[tuple[int, datetime], tuple[int, int]]) -> None:
+    statement = _built(session, "minutes", _minute_upsert)
     # One statement with the rows as parameters (not rendered into it): compiled once and
     # cached, sent in batches by the driver.
     rows = [
@@ -206,15 +238,7 @@ def _add_to_rollup(
 ) -> None:
     if not changes:
         return
-    insert = upsert_for(session)
-    statement = insert(model)
-    statement = statement.on_conflict_do_update(
-        index_elements=["slo_id", key],
-        set_={
-            "good": model.good + statement.excluded.good,
-            "total": model.total + statement.excluded.total,
-        },
-    )
+    statement = _built(session, key, _rollup_upsert(model, key))
     rows = [
         {"slo_id": slo_id, key: at, "good": good, "total": total}
         for (slo_id, at), (good, total) in sorted(changes.items())
