@@ -19,6 +19,7 @@ from opsloop.core.auth.roles import Principal
 from opsloop.core.config import Settings, load_settings
 from opsloop.core.db import Database
 from opsloop.core.deps import authenticate_bearer
+from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     app.state.token_cache = TokenCache()
+    app.state.rendered = RenderedCache()
+    app.state.audit_pages = RenderedCache()
     app.state.metrics = CollectorRegistry(auto_describe=False)
     for collector in METRIC_COLLECTORS:
         app.state.metrics.register(collector(db))

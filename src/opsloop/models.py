@@ -7,6 +7,7 @@ no domain. A new domain adds one import line here.
 
 from __future__ import annotations
 
+from opsloop.core import generations as _generations
 from opsloop.core import scheduler_models as _scheduler_models
 from opsloop.core.audit import models as _audit_models
 from opsloop.core.auth import models as _auth_models
@@ -14,4 +15,11 @@ from opsloop.core.db import Base
 from opsloop.slo import models as _slo_models
 
 metadata = Base.metadata
-__all__ = ["_audit_models", "_auth_models", "_scheduler_models", "_slo_models", "metadata"]
+__all__ = [
+    "_audit_models",
+    "_auth_models",
+    "_generations",
+    "_scheduler_models",
+    "_slo_models",
+    "metadata",
+]

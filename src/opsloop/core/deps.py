@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -18,12 +22,18 @@ from opsloop.core.db import Database
 from opsloop.core.errors import Unauthorized
 
 
-def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are async: FastAPI runs a plain ``def`` dependency in a worker
+# thread, and the hop there and back costs more than the lookup.
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -34,7 +44,7 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
     # I/O that must not run on the event loop; a session that never queried closes for free.
     # The database comes from the request, not from a dependency of its own: FastAPI spends
     # more per request on each dependency (resolving its cache key) than on this lookup.
-    session = get_database(request).read_session()
+    session = database_of(request).read_session()
     try:
         yield session
     finally:
@@ -60,19 +70,45 @@ def data_write_session(db: Annotated[Database, Depends(get_database)]) -> Iterat
 # scope="function": the transaction ends before the response is sent, so a client never sees a
 # success for a write whose commit then failed.
 # max_concurrency: at most this many requests hold a session at once; the others wait without
-# occupying a worker thread. Together (36) they stay below the pool's capacity
-# (CONNECTIONS_PER_PROCESS, 40), so threads are never all blocked waiting for connections held
-# by requests that need a thread to finish (under 128 concurrent clients on one worker that
-# deadlocked the process). Outside these limits, each holding one connection at a time: token
-# lookups (current_principal), the web pages, the scheduler and its job lock.
-ReadSession = Annotated[Session, Depends(read_session, scope="function", max_concurrency=24)]
+# occupying a worker thread. Together with run_read's limit (36) they stay below the pool's
+# capacity (CONNECTIONS_PER_PROCESS, 40), so threads are never all blocked waiting for
+# connections held by requests that need a thread to finish (under 128 concurrent clients on
+# one worker that deadlocked the process). Outside these limits, each holding one connection at
+# a time: token lookups (current_principal), the web pages, the scheduler and its job lock.
+ReadSession = Annotated[Session, Depends(read_session, scope="function", max_concurrency=16)]
 WriteSession = Annotated[Session, Depends(write_session, scope="function", max_concurrency=6)]
 DataWriteSession = Annotated[
     Session, Depends(data_write_session, scope="function", max_concurrency=6)
 ]
 
 
-def token_cache(request: Request) -> TokenCache:
+T = TypeVar("T")
+#: How many ``run_read`` calls of one event loop (one per process) hold a connection at once.
+READ_CONCURRENCY = 8
+_read_limiter: RunVar[CapacityLimiter] = RunVar("opsloop_read_limiter")
+
+
+async def run_read(request: Request, read: Callable[[Connection], T]) -> T:
+    """``read(connection)`` in one worker-thread hop: the busiest reads (the SLO list and
+    status, the audit list) checked out a connection, queried, rendered and closed in two or
+    three hops through a session dependency and a sync endpoint, and the hand-offs between the
+    event loop and the threads cost more than the query. Plain Core on a connection: these
+    reads load no ORM objects."""
+    try:
+        limiter = _read_limiter.get()
+    except LookupError:
+        limiter = CapacityLimiter(READ_CONCURRENCY)
+        _read_limiter.set(limiter)
+    db = database_of(request)
+
+    def in_thread() -> T:
+        with db.engine.connect() as conn:
+            return read(conn)
+
+    return await anyio.to_thread.run_sync(in_thread, limiter=limiter)
+
+
+async def token_cache(request: Request) -> TokenCache:
     cache: TokenCache = request.app.state.token_cache
     return cache
 

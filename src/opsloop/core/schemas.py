@@ -132,7 +132,7 @@ def encode_cursor(key: int | None) -> str | None:
     return None if key is None else format(key, "x")
 
 
-def paging(
+async def paging(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, at most {MAX_LIMIT}")
     ] = DEFAULT_LIMIT,

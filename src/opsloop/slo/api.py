@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 
 from opsloop.core import clock, group_commit
@@ -16,8 +17,10 @@ from opsloop.core.deps import (
     Responder,
     Viewer,
     WriteSession,
+    run_read,
 )
 from opsloop.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from opsloop.core.generations import RenderedCache
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import (
     AUTHENTICATED,
@@ -103,9 +106,9 @@ def _json(body: bytes | str) -> Response:
     response_class=JSONResponse,
     responses={200: {"model": Page[SLOOut], "description": "a page of SLOs, in id order"}},
 )
-def list_slos(
+async def list_slos(
+    request: Request,
     _: Viewer,
-    session: ReadSession,
     paging: PageQuery,
     service: ServiceFilter = None,
     policy_state: StateFilter = None,
@@ -115,8 +118,17 @@ def list_slos(
     flt = listing.SLOFilter(
         service=service, policy_state=policy_state, source=source, search=search
     )
-    rows = listing.rows_by_id(session, flt=flt, after_id=paging.after, limit=paging.limit + 1)
-    return _json(api_json.page_json(rows, paging.limit))
+    rendered: RenderedCache = request.app.state.rendered
+
+    def page(conn: Connection) -> bytes:
+        def build() -> bytes:
+            rows = listing.rows_by_id(conn, flt=flt, after_id=paging.after, limit=paging.limit + 1)
+            return api_json.page_json(rows, paging.limit)
+
+        key = ("api/slos", flt, paging.after, paging.limit)
+        return rendered.answer(conn, listing.GENERATION, key, build)
+
+    return _json(await run_read(request, page))
 
 
 @router.post(
@@ -240,7 +252,7 @@ def delete_slo(slo_id: Id, principal: Admin, session: WriteSession) -> Response:
         **NOT_FOUND,
     },
 )
-def slo_status(
+async def slo_status(
     slo_id: Id,
     request: Request,
     _: Viewer,
@@ -251,16 +263,26 @@ def slo_status(
     """The last evaluation (the scheduler's, at most a minute old: see evaluated_at), or a
     new one when asked to (fresh=true), when there is none yet, or when the SLO was changed or
     reset after it. A new one is not stored."""
-    db: Database = request.app.state.db
     if not fresh:
-        with db.read() as session:
-            stored = listing.stored_result(session, slo_id=slo_id)
-        # Closed before evaluating: evaluate opens a session of its own, and holding both would
-        # take two connections per request.
+        stored = await run_read(request, lambda conn: _stored_status(request, conn, slo_id))
         if stored is not None:
-            return _json(api_json.status_text(stored[1]))
+            return _json(stored)
+    return await run_in_threadpool(_evaluated_status, request, slo_id)
+
+
+def _stored_status(request: Request, conn: Connection, slo_id: int) -> bytes | None:
+    rendered: RenderedCache = request.app.state.rendered
+
+    def build() -> bytes | None:
+        stored = listing.stored_result(conn, slo_id=slo_id)
+        return None if stored is None else api_json.status_text(stored[1]).encode()
+
+    return rendered.answer(conn, listing.GENERATION, ("api/status", slo_id), build)
+
+
+def _evaluated_status(request: Request, slo_id: int) -> Response:
     statuses = evaluation.evaluate(
-        db,
+        request.app.state.db,
         now=clock.now(),
         prometheus=prometheus_client(request),
         slo_ids=[slo_id],

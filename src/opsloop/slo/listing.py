@@ -13,16 +13,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from opsloop.slo.models import SLO, Evaluation
 from opsloop.slo.sources import Source
 
 AnySelect = Select[*tuple[Any, ...]]
+#: Where rows are read from: these are plain Core statements, so either will do.
+Reader = Session | Connection
+#: A plain connection (run_read's), for the pages that keep rendered answers.
+ReadConnection = Connection
 #: A row of ``COLUMNS``, read by attribute (``row.name``, ``row.result``).
 SLORow = Row[Any]
 # The tables' columns, not the mapped attributes: a statement made of them alone runs as plain
 # Core, without the ORM's per-execution compile and loading steps (a third of a status read).
+#: The generation counter that moves with every write to the listed tables (migration 0008).
+GENERATION = "slos"
 SLOS = SLO.__table__
 EVALUATIONS = Evaluation.__table__
 _S, _E = SLOS.c, EVALUATIONS.c
@@ -79,7 +86,7 @@ def _base(flt: SLOFilter) -> AnySelect:
 
 
 def rows_by_id(
-    session: Session, *, flt: SLOFilter, after_id: int | None, limit: int
+    session: Reader, *, flt: SLOFilter, after_id: int | None, limit: int
 ) -> Sequence[Row[Any]]:
     """Up to ``limit`` rows after ``after_id`` in id order (ask for one more to know if there is
     a next page)."""
@@ -89,7 +96,7 @@ def rows_by_id(
     return session.execute(query.order_by(_S.id).limit(limit)).all()
 
 
-def row_by_id(session: Session, *, slo_id: int) -> Row[Any] | None:
+def row_by_id(session: Reader, *, slo_id: int) -> Row[Any] | None:
     return session.execute(_base(SLOFilter()).where(_S.id == slo_id)).first()
 
 
@@ -100,7 +107,7 @@ class NamePage:
     offset: int
 
 
-def rows_by_name(session: Session, *, flt: SLOFilter, offset: int, limit: int) -> NamePage:
+def rows_by_name(session: Reader, *, flt: SLOFilter, offset: int, limit: int) -> NamePage:
     """A page in service/name order (how people look for an SLO), and how many match."""
     total = session.scalar(flt.apply(select(func.count()).select_from(SLOS))) or 0
     offset = min(offset, max(0, (total - 1) // limit * limit))
@@ -108,16 +115,16 @@ def rows_by_name(session: Session, *, flt: SLOFilter, offset: int, limit: int) -
     return NamePage(rows=session.execute(query).all(), total=total, offset=offset)
 
 
-def states(session: Session) -> list[str]:
+def states(session: Reader) -> list[str]:
     """The policy states SLOs are in now (a filter offers these)."""
     return list(session.scalars(select(_S.policy_state).distinct().order_by(_S.policy_state)))
 
 
-def services(session: Session) -> list[str]:
+def services(session: Reader) -> list[str]:
     return list(session.scalars(select(_S.service).distinct().order_by(_S.service)))
 
 
-def stored_result(session: Session, *, slo_id: int) -> tuple[datetime, str] | None:
+def stored_result(session: Reader, *, slo_id: int) -> tuple[datetime, str] | None:
     """The last evaluation's time and JSON text, if nothing changed the SLO since: an update or
     a budget reset after it makes it stale (``None``), as does not having one."""
     row = session.execute(

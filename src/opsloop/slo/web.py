@@ -9,22 +9,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from opsloop.core.deps import run_read
 from opsloop.core.errors import ValidationFailed
+from opsloop.core.generations import RenderedCache
 from opsloop.core.schemas import Id
 from opsloop.slo.web_context import detail_context
 from opsloop.slo.web_forms import ROLES
 from opsloop.slo.web_forms import router as forms_router
-from opsloop.slo.web_list import list_context
-from opsloop.web.routes import DB, Active, form_error, render
+from opsloop.slo.web_list import list_body, refused_body
+from opsloop.web.routes import DB, Active, form_error, may, render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(forms_router)  # first: /slos/new must not be read as /slos/{slo_id}
 
 
 @router.get("/slos", response_class=HTMLResponse)
-def slo_list(
+async def slo_list(
     request: Request,
-    db: DB,
     active: Active,
     service: str = "",
     state: str = "",
@@ -34,12 +35,19 @@ def slo_list(
 ) -> Response:
     """A page of SLOs in service/name order, narrowed by the filter form's GET parameters."""
     params = {"service": service, "state": state, "source": source, "q": q}
+    may_create = may(active, ROLES["create"])
+    rendered: RenderedCache = request.app.state.rendered
     try:
-        context = list_context(db, params, page)
+        body = await run_read(
+            request, lambda conn: list_body(conn, rendered, params, page, may_create=may_create)
+        )
     except ValidationFailed as exc:
-        context = list_context(db, {}, 1) | form_error(exc) | {"params": params}
-        return render(request, "slo_list.html", active, 422, slo_roles=ROLES, **context)
-    return render(request, "slo_list.html", active, slo_roles=ROLES, **context)
+        error = form_error(exc)
+        body = await run_read(
+            request, lambda conn: refused_body(conn, params, error, may_create=may_create)
+        )
+        return render(request, "slo_list.html", active, 422, body=body)
+    return render(request, "slo_list.html", active, body=body)
 
 
 @router.get("/slos/{slo_id}", response_class=HTMLResponse)

@@ -3,6 +3,9 @@
 The page is the UI's busiest; it reads only its rows (:mod:`opsloop.slo.listing`) and keeps what
 each row shows of an evaluation, ready to print, until the SLO is evaluated again: parsing 50
 stored evaluations and formatting them in the template cost more than the rest of the page.
+The rendered list itself (everything but the page around it) is kept per filter, page and
+whether the reader may create SLOs, until any SLO or evaluation changes (the "slos"
+generation); a kept list costs one primary-key read.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from opsloop.core.db import Database
 from opsloop.core.errors import ValidationFailed
+from opsloop.core.generations import RenderedCache
 from opsloop.core.schemas import text_problem
 from opsloop.slo import listing
 from opsloop.slo.sources import Source
+from opsloop.web.routes import templates
 
 PAGE_SIZE = 50
 _NO_VALUE = "—"
@@ -115,15 +119,47 @@ def _page_link(params: dict[str, str], page: int) -> str:
     return "/slos?" + urlencode({**kept, "page": page}) if page > 1 or kept else "/slos"
 
 
-def list_context(db: Database, params: dict[str, str], page: int) -> dict[str, Any]:
-    """One page of the list: only its rows are read."""
+def list_body(
+    conn: listing.ReadConnection,
+    rendered: RenderedCache,
+    params: dict[str, str],
+    page: int,
+    *,
+    may_create: bool,
+) -> str:
+    """The list's content for a valid filter (``ValidationFailed`` otherwise, before any read)."""
     flt = _filter(params)
-    with db.read() as session:
-        found = listing.rows_by_name(
-            session, flt=flt, offset=(max(page, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        services = listing.services(session)
-        states = listing.states(session)
+    key = ("web/slos", tuple(sorted(params.items())), page, may_create)
+
+    def build() -> bytes:
+        context = list_context(conn, flt, params, page)
+        return _render(context, may_create=may_create).encode()
+
+    return rendered.answer(conn, listing.GENERATION, key, build).decode()
+
+
+def refused_body(
+    conn: listing.Reader, params: dict[str, str], error: dict[str, Any], *, may_create: bool
+) -> str:
+    """The first page, unfiltered, with the filter's error beside the form (not kept)."""
+    context = list_context(conn, listing.SLOFilter(), {}, 1) | error | {"params": params}
+    return _render(context, may_create=may_create)
+
+
+def _render(context: dict[str, Any], *, may_create: bool) -> str:
+    """Escaped as every page is (the environment autoescapes .html templates)."""
+    return templates.get_template("slo_list_body.html").render(context, may_create=may_create)
+
+
+def list_context(
+    conn: listing.Reader, flt: listing.SLOFilter, params: dict[str, str], page: int
+) -> dict[str, Any]:
+    """One page of the list: only its rows are read."""
+    found = listing.rows_by_name(
+        conn, flt=flt, offset=(max(page, 1) - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    services = listing.services(conn)
+    states = listing.states(conn)
     number = found.offset // PAGE_SIZE + 1
     last = max(1, -(-found.total // PAGE_SIZE))
     return {

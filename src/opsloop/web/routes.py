@@ -26,7 +26,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.auth.throttle import TooManyAttempts, policy_from
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
-from opsloop.core.deps import get_database, get_settings
+from opsloop.core.deps import database_of, get_database, get_settings
 from opsloop.core.errors import OpsloopError
 from opsloop.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -92,7 +92,7 @@ def current_session(request: Request, db: DB) -> sessions.ActiveSession:
 def optional_session(request: Request) -> sessions.ActiveSession | None:
     """The signed-in session, if any: error pages keep the navigation for signed-in users."""
     try:
-        return current_session(request, get_database(request))
+        return current_session(request, database_of(request))
     except LoginRequired:
         return None
 
@@ -100,10 +100,12 @@ def optional_session(request: Request) -> sessions.ActiveSession | None:
 Active = Annotated[sessions.ActiveSession, Depends(current_session)]
 
 
-def signed_in_as(role: Role) -> Callable[[sessions.ActiveSession], sessions.ActiveSession]:
+def signed_in_as(
+    role: Role,
+) -> Callable[[sessions.ActiveSession], Awaitable[sessions.ActiveSession]]:
     """A page that needs ``role``: the same check (and message) as the API's."""
 
-    def check(active: Active) -> sessions.ActiveSession:
+    async def check(active: Active) -> sessions.ActiveSession:
         auth.require(active.principal, role)
         return active
 

@@ -6,16 +6,18 @@ from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Row
+from sqlalchemy.engine import Connection
 
 from opsloop.core.audit import service, verification
 from opsloop.core.audit.schemas import AuditRecordOut, VerificationOut
 from opsloop.core.auth.roles import Principal
 from opsloop.core.db import Database
-from opsloop.core.deps import ReadSession, get_database, require_role
+from opsloop.core.deps import get_database, require_role, run_read
 from opsloop.core.errors import ValidationFailed
+from opsloop.core.generations import RenderedCache
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -66,9 +68,9 @@ def _text(value: str) -> str:
     response_class=JSONResponse,
     responses={200: {"model": Page[AuditRecordOut], "description": "a page, oldest first"}},
 )
-def list_audit(
+async def list_audit(
+    request: Request,
     _: Reader,
-    session: ReadSession,
     paging: PageQuery,
     since: Annotated[Timestamp | None, Query()] = None,
     until: Annotated[Timestamp | None, Query()] = None,
@@ -85,10 +87,30 @@ def list_audit(
         entity_type=entity_type,
         entity_id=entity_id,
     )
-    rows, next_seq = service.page(session, flt=flt, after_seq=paging.after or 0, limit=paging.limit)
+    key = (flt, paging.after or 0, paging.limit)
+    pages: RenderedCache = request.app.state.audit_pages
+    kept = pages.get(key, FULL_PAGE)
+    if kept is None:
+        kept = await run_read(request, lambda conn: _page(conn, pages, key))
+    return Response(kept, media_type="application/json")
+
+
+#: Records are append-only and numbered in commit order (the chain's lock), so a page that is
+#: full and has a record after it never changes: it is kept under this constant generation and
+#: served again without a query. The last page is read every time.
+FULL_PAGE = 0
+
+
+def _page(
+    conn: Connection, pages: RenderedCache, key: tuple[service.AuditFilter, int, int]
+) -> bytes:
+    flt, after, limit = key
+    rows, next_seq = service.page(conn, flt=flt, after_seq=after, limit=limit)
     items = ",".join(_record_json(r) for r in rows)
-    body = f'{{"items":[{items}],"next_cursor":{json.dumps(encode_cursor(next_seq))}}}'
-    return Response(body.encode(), media_type="application/json")
+    body = f'{{"items":[{items}],"next_cursor":{json.dumps(encode_cursor(next_seq))}}}'.encode()
+    if next_seq is not None:
+        pages.put(key, FULL_PAGE, body)
+    return body
 
 
 @router.get("/verify", response_model=VerificationOut)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, event, func, insert, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
 from opsloop.core import clock
@@ -172,7 +173,7 @@ COLUMNS = tuple(_C[name] for name in FIELDS)
 
 
 def page(
-    session: Session, *, flt: AuditFilter, after_seq: int = 0, limit: int = 50
+    session: Session | Connection, *, flt: AuditFilter, after_seq: int = 0, limit: int = 50
 ) -> tuple[Sequence[Row[Any]], int | None]:
     """Records (plain rows of ``COLUMNS``) in sequence order after ``after_seq``; returns the
     next cursor or None."""
