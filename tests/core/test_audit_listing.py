@@ -73,3 +73,26 @@ def test_filters_page_the_same_way(
     assert _all(client, tokens[Role.approver], "&action=token.create") == expected
     none = client.get("/api/v1/audit?actor=nobody", headers=bearer(tokens[Role.approver]))
     assert none.json() == {"items": [], "next_cursor": None}
+
+
+def test_kept_pages_never_hide_records_appended_later(
+    client: TestClient, tokens: dict[Role, str], db: Database
+) -> None:
+    """Full pages are kept (records are append-only); the last page is read every time, so a
+    record appended after a client reached the end shows on the same cursor."""
+    token = tokens[Role.approver]
+    for round_ in range(3):
+        assert _all(client, token) == _reference(db)
+        assert _all(client, token, "&action=slo.delete") == [
+            r for r in _reference(db) if r["action"] == "slo.delete"
+        ]
+        for n in range(round_ + 2):
+            with db.write() as session:
+                audit.record(
+                    session,
+                    principal=SYSTEM,
+                    action="slo.delete",
+                    entity_type="slo",
+                    entity_id=f"{round_}-{n}",
+                )
+    assert len(_reference(db)) == len(Role) * 2 + 9

@@ -1,0 +1,140 @@
+"""Kept answers follow every write: the SLO list (API and page) and the stored status are kept
+per process under the "slos" generation, which database triggers move. After each kind of
+write, whoever made it, a long-lived app answers what a new app (nothing kept) answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from opsloop.app import create_app
+from opsloop.core import clock, generations
+from opsloop.core.auth.roles import Role
+from opsloop.core.config import Settings
+from opsloop.core.db import Database
+from opsloop.slo import evaluation
+from tests.helpers import bearer
+from tests.slo.test_push_evaluate import NOW, at_now, create_pushed, minutes, push
+from tests.web.pages import sign_in
+
+pytestmark = pytest.mark.usefixtures("at_now")
+__all__ = ["at_now"]
+PATHS = ("/api/v1/slos?limit=2", "/api/v1/slos?limit=50&service=checkout", "/api/v1/slos")
+
+
+def answers(client: TestClient, token: str) -> dict[str, Any]:
+    """Everything kept: list pages, every SLO's status, the list page for two roles."""
+    out: dict[str, Any] = {}
+    for path in PATHS:
+        out[path] = client.get(path, headers=bearer(token)).json()
+    for item in client.get("/api/v1/slos", headers=bearer(token)).json()["items"]:
+        path = f"/api/v1/slos/{item['id']}/status"
+        out[path] = client.get(path, headers=bearer(token)).json()
+    for user in ("viewer", "approver"):
+        sign_in(client, user)
+        for path in ("/slos", "/slos?service=checkout", "/slos?q=avail&page=1"):
+            page = client.get(path)
+            assert page.status_code == 200, page.text
+            # The CSRF token in the page's forms differs per session; the list does not.
+            out[f"{user} {path}"] = page.text.split("<main", 1)[1].split("</main>", 1)[0]
+    client.cookies.clear()
+    return out
+
+
+@pytest.fixture
+def kept(settings: Settings, db: Database) -> Iterator[TestClient]:
+    """An app that lives through all the writes, like a worker does."""
+    with TestClient(create_app(settings, db)) as client:
+        yield client
+
+
+def assert_fresh(kept: TestClient, settings: Settings, db: Database, token: str) -> None:
+    with TestClient(create_app(settings, db)) as new:
+        expected = answers(new, token)
+    assert answers(kept, token) == expected
+
+
+def test_every_kind_of_write_is_seen_at_once(
+    kept: TestClient, settings: Settings, db: Database, tokens: dict[Role, str]
+) -> None:
+    approver, admin = tokens[Role.approver], tokens[Role.admin]
+    first = create_pushed(kept, approver)
+    assert_fresh(kept, settings, db, approver)  # the list and statuses are kept now
+
+    second = create_pushed(kept, approver, name="latency")
+    assert_fresh(kept, settings, db, approver)
+
+    assert push(kept, approver, first, minutes(NOW - timedelta(minutes=30), 20, 99, 100)).is_success
+    evaluation.evaluate(db, now=clock.now())  # the scheduler's job: new stored results
+    assert_fresh(kept, settings, db, approver)
+
+    updated = kept.post(
+        "/api/v1/slos",
+        json={"service": "checkout", "name": "latency", "objective": 99.0},
+        headers=bearer(approver),
+    )
+    assert updated.status_code == 200, updated.text
+    assert_fresh(kept, settings, db, approver)
+
+    reset = kept.post(
+        f"/api/v1/slos/{first}/reset", json={"reason": "migration replay"}, headers=bearer(admin)
+    )
+    assert reset.status_code == 200, reset.text
+    assert_fresh(kept, settings, db, approver)
+
+    # Another process (a CLI, a second replica) writes through the database alone.
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE slos SET objective = 95.0 WHERE id = :id"), {"id": second})
+    assert_fresh(kept, settings, db, approver)
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM slo_evaluations WHERE slo_id = :id"), {"id": first})
+    assert_fresh(kept, settings, db, approver)
+
+    assert kept.delete(f"/api/v1/slos/{second}", headers=bearer(admin)).status_code == 204
+    assert_fresh(kept, settings, db, approver)
+
+
+def test_the_counter_moves_with_each_statement_on_the_covered_tables(
+    kept: TestClient, db: Database, tokens: dict[Role, str]
+) -> None:
+    def now() -> int | None:
+        with db.engine.connect() as conn:
+            return generations.current(conn, "slos")
+
+    slo_id = create_pushed(kept, tokens[Role.approver])
+    seen = [now()]
+    for statement in (
+        "UPDATE slos SET objective = 99.5 WHERE id = :id",
+        "DELETE FROM slo_evaluations WHERE slo_id = :id",
+        "DELETE FROM slos WHERE id = :id",
+    ):
+        with db.engine.begin() as conn:
+            conn.execute(text(statement), {"id": slo_id})
+        seen.append(now())
+    assert None not in seen
+    assert len(set(seen)) == len(seen), seen
+    # A statement that changes nothing need not move it, but a rolled-back one must not.
+    with pytest.raises(RuntimeError), db.engine.begin() as conn:
+        conn.execute(text("UPDATE slos SET objective = 90.0"))
+        raise RuntimeError
+    assert now() == seen[-1]
+
+
+def test_a_lost_counter_row_comes_back_on_the_next_write(
+    kept: TestClient, settings: Settings, db: Database, tokens: dict[Role, str]
+) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM generations"))
+    with db.engine.connect() as conn:
+        assert generations.current(conn, "slos") is None
+    approver = tokens[Role.approver]
+    assert kept.get("/api/v1/slos", headers=bearer(approver)).json()["items"] == []
+    create_pushed(kept, approver)  # kept nothing meanwhile: there was no counter to keep it by
+    with db.engine.connect() as conn:
+        assert generations.current(conn, "slos") is not None
+    assert_fresh(kept, settings, db, approver)
