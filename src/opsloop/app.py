@@ -17,6 +17,7 @@ from opsloop.core.auth.api import router as auth_router
 from opsloop.core.auth.cache import TokenCache
 from opsloop.core.auth.roles import Principal
 from opsloop.core.config import Settings, load_settings
+from opsloop.core.counters import LoopCounters
 from opsloop.core.db import Database
 from opsloop.core.deps import authenticate_bearer
 from opsloop.core.generations import RenderedCache
@@ -39,7 +40,7 @@ def _lifespan(
     settings: Settings, db: Database
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if settings.scheduler_enabled:
             jobs = [job for factory in JOB_FACTORIES for job in factory(settings)]
@@ -52,6 +53,7 @@ def _lifespan(
                 scheduler.stop()
             # Pushes already queued are committed and answered before the process ends.
             group_commit.stop_all(db)
+            await app.state.counters.close()
 
     return lifespan
 
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db
     app.state.token_cache = TokenCache()
     app.state.rendered = RenderedCache()
+    app.state.counters = LoopCounters(db.url)
     app.state.audit_pages = RenderedCache()
     app.state.metrics = CollectorRegistry(auto_describe=False)
     for collector in METRIC_COLLECTORS:

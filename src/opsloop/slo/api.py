@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from opsloop.core import clock, group_commit
 from opsloop.core.api_errors import error_body
+from opsloop.core.counters import serve_kept
 from opsloop.core.db import Database
 from opsloop.core.deps import (
     Admin,
@@ -17,10 +18,8 @@ from opsloop.core.deps import (
     Responder,
     Viewer,
     WriteSession,
-    run_read,
 )
 from opsloop.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
-from opsloop.core.generations import RenderedCache
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import (
     AUTHENTICATED,
@@ -38,6 +37,7 @@ from opsloop.core.schemas import (
 from opsloop.slo import api_json, charts, evaluation, ingestion, listing
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied, prometheus_client
+from opsloop.slo.listing import GENERATION
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
     DNS_LABEL,
@@ -118,17 +118,13 @@ async def list_slos(
     flt = listing.SLOFilter(
         service=service, policy_state=policy_state, source=source, search=search
     )
-    rendered: RenderedCache = request.app.state.rendered
 
     def page(conn: Connection) -> bytes:
-        def build() -> bytes:
-            rows = listing.rows_by_id(conn, flt=flt, after_id=paging.after, limit=paging.limit + 1)
-            return api_json.page_json(rows, paging.limit)
+        rows = listing.rows_by_id(conn, flt=flt, after_id=paging.after, limit=paging.limit + 1)
+        return api_json.page_json(rows, paging.limit)
 
-        key = ("api/slos", flt, paging.after, paging.limit)
-        return rendered.answer(conn, listing.GENERATION, key, build)
-
-    return _json(await run_read(request, page))
+    key = ("api/slos", flt, paging.after, paging.limit)
+    return _json(await serve_kept(request, request.app.state.rendered, GENERATION, key, page))
 
 
 @router.post(
@@ -264,20 +260,22 @@ async def slo_status(
     new one when asked to (fresh=true), when there is none yet, or when the SLO was changed or
     reset after it. A new one is not stored."""
     if not fresh:
-        stored = await run_read(request, lambda conn: _stored_status(request, conn, slo_id))
+        key = ("api/status", slo_id)
+        stored = await serve_kept(
+            request,
+            request.app.state.rendered,
+            GENERATION,
+            key,
+            lambda conn: _stored_status(conn, slo_id),
+        )
         if stored is not None:
             return _json(stored)
     return await run_in_threadpool(_evaluated_status, request, slo_id)
 
 
-def _stored_status(request: Request, conn: Connection, slo_id: int) -> bytes | None:
-    rendered: RenderedCache = request.app.state.rendered
-
-    def build() -> bytes | None:
-        stored = listing.stored_result(conn, slo_id=slo_id)
-        return None if stored is None else api_json.status_text(stored[1]).encode()
-
-    return rendered.answer(conn, listing.GENERATION, ("api/status", slo_id), build)
+def _stored_status(conn: Connection, slo_id: int) -> bytes | None:
+    stored = listing.stored_result(conn, slo_id=slo_id)
+    return None if stored is None else api_json.status_text(stored[1]).encode()
 
 
 def _evaluated_status(request: Request, slo_id: int) -> Response:

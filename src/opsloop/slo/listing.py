@@ -22,8 +22,6 @@ from opsloop.slo.sources import Source
 AnySelect = Select[*tuple[Any, ...]]
 #: Where rows are read from: these are plain Core statements, so either will do.
 Reader = Session | Connection
-#: A plain connection (run_read's), for the pages that keep rendered answers.
-ReadConnection = Connection
 #: A row of ``COLUMNS``, read by attribute (``row.name``, ``row.result``).
 SLORow = Row[Any]
 # The tables' columns, not the mapped attributes: a statement made of them alone runs as plain

@@ -9,14 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from opsloop.core.counters import serve_kept
 from opsloop.core.deps import run_read
 from opsloop.core.errors import ValidationFailed
-from opsloop.core.generations import RenderedCache
 from opsloop.core.schemas import Id
+from opsloop.slo import listing, web_list
 from opsloop.slo.web_context import detail_context
 from opsloop.slo.web_forms import ROLES
 from opsloop.slo.web_forms import router as forms_router
-from opsloop.slo.web_list import list_body, refused_body
 from opsloop.web.routes import DB, Active, form_error, may, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,18 +36,23 @@ async def slo_list(
     """A page of SLOs in service/name order, narrowed by the filter form's GET parameters."""
     params = {"service": service, "state": state, "source": source, "q": q}
     may_create = may(active, ROLES["create"])
-    rendered: RenderedCache = request.app.state.rendered
     try:
-        body = await run_read(
-            request, lambda conn: list_body(conn, rendered, params, page, may_create=may_create)
-        )
+        flt = web_list.checked_filter(params)
     except ValidationFailed as exc:
         error = form_error(exc)
         body = await run_read(
-            request, lambda conn: refused_body(conn, params, error, may_create=may_create)
+            request,
+            lambda conn: web_list.refused_body(conn, params, error, may_create=may_create),
         )
         return render(request, "slo_list.html", active, 422, body=body)
-    return render(request, "slo_list.html", active, body=body)
+    kept = await serve_kept(
+        request,
+        request.app.state.rendered,
+        listing.GENERATION,
+        web_list.list_key(params, page, may_create=may_create),
+        lambda conn: web_list.list_body(conn, flt, params, page, may_create=may_create),
+    )
+    return render(request, "slo_list.html", active, body=kept.decode())
 
 
 @router.get("/slos/{slo_id}", response_class=HTMLResponse)

@@ -11,12 +11,12 @@ generation); a kept list costs one primary-key read.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from opsloop.core.errors import ValidationFailed
-from opsloop.core.generations import RenderedCache
 from opsloop.core.schemas import text_problem
 from opsloop.slo import listing
 from opsloop.slo.sources import Source
@@ -98,7 +98,8 @@ def _listed(row: listing.SLORow) -> ListedSLO:
     )
 
 
-def _filter(params: dict[str, str]) -> listing.SLOFilter:
+def checked_filter(params: dict[str, str]) -> listing.SLOFilter:
+    """The filter the form's parameters ask for (``ValidationFailed`` names the bad one)."""
     for name, value in params.items():
         problem = text_problem(value)
         if problem:
@@ -119,23 +120,20 @@ def _page_link(params: dict[str, str], page: int) -> str:
     return "/slos?" + urlencode({**kept, "page": page}) if page > 1 or kept else "/slos"
 
 
+def list_key(params: dict[str, str], page: int, *, may_create: bool) -> Hashable:
+    """What a kept list is found by: the same parameters give the same content."""
+    return ("web/slos", tuple(sorted(params.items())), page, may_create)
+
+
 def list_body(
-    conn: listing.ReadConnection,
-    rendered: RenderedCache,
+    conn: listing.Reader,
+    flt: listing.SLOFilter,
     params: dict[str, str],
     page: int,
     *,
     may_create: bool,
-) -> str:
-    """The list's content for a valid filter (``ValidationFailed`` otherwise, before any read)."""
-    flt = _filter(params)
-    key = ("web/slos", tuple(sorted(params.items())), page, may_create)
-
-    def build() -> bytes:
-        context = list_context(conn, flt, params, page)
-        return _render(context, may_create=may_create).encode()
-
-    return rendered.answer(conn, listing.GENERATION, key, build).decode()
+) -> bytes:
+    return _render(list_context(conn, flt, params, page), may_create=may_create).encode()
 
 
 def refused_body(

@@ -1,0 +1,212 @@
+"""Generation counters read on the event loop, and answers served from them without a thread.
+
+A kept answer (:class:`opsloop.core.generations.RenderedCache`) is served after one primary-key
+read of its counter. Through a worker thread that read cost more in the hand-off to the thread
+and back than in the query; here it runs on the event loop itself, on a connection of its own
+that no request holds:
+
+- SQLite: a read-only sqlite3 connection queried in place (a few microseconds on a local file;
+  WAL readers do not wait for writers, and a short busy timeout bounds the rare wait).
+- PostgreSQL: psycopg's asynchronous connection in autocommit. Callers that arrive while a
+  query is in flight share the *next* query, never the running one: a query that started before
+  a caller arrived may predate a write the caller has already seen committed.
+
+Whenever this path fails (no connection, a timeout, a schema without counters) the caller falls
+back to the ordinary path (:func:`opsloop.core.deps.run_read`), which reports errors as every
+other read does; the loop connection is opened again at the next use after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, Protocol, TypeVar
+
+from fastapi import Request
+from sqlalchemy.engine import Connection, make_url
+
+from opsloop.core.deps import run_read
+from opsloop.core.generations import RenderedCache
+
+log = logging.getLogger(__name__)
+
+_QUERY = "SELECT name, value FROM generations"
+#: How long a counter read on the loop may take before the request goes the ordinary way.
+TIMEOUT_SECONDS = 1.0
+#: After a failure, how long requests go the ordinary way before the loop connection is retried.
+RETRY_AFTER_SECONDS = 5.0
+B = TypeVar("B", bytes, bytes | None)
+
+
+class CounterReadFailed(Exception):
+    """The loop path could not read the counters; the ordinary path will say why, if it can."""
+
+
+class _Source(Protocol):
+    async def read(self) -> dict[str, int]: ...
+    async def close(self) -> None: ...
+
+
+class _SqliteSource:
+    def __init__(self, path: str) -> None:
+        try:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA query_only=ON")
+            self._conn.execute("PRAGMA busy_timeout=50")
+        except sqlite3.Error as exc:
+            raise CounterReadFailed(str(exc)) from exc
+
+    async def read(self) -> dict[str, int]:
+        try:
+            return {name: int(value) for name, value in self._conn.execute(_QUERY)}
+        except sqlite3.Error as exc:
+            raise CounterReadFailed(str(exc)) from exc
+
+    async def close(self) -> None:
+        self._conn.close()
+
+
+class _PostgresSource:
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._conn: Any = None
+
+    async def read(self) -> dict[str, int]:
+        import psycopg  # only PostgreSQL deployments need it loaded
+
+        try:
+            if self._conn is None:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, connect_timeout=2
+                )
+            cursor = await self._conn.execute(_QUERY)
+            return {name: int(value) for name, value in await cursor.fetchall()}
+        except (psycopg.Error, OSError) as exc:
+            raise CounterReadFailed(str(exc)) from exc
+
+    async def close(self) -> None:
+        import psycopg
+
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await conn.close()
+            except (psycopg.Error, OSError):
+                log.debug("closing the counters' connection failed", exc_info=True)
+
+
+def _source_for(url: str) -> _Source:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _SqliteSource(parsed.database or "")
+    return _PostgresSource(
+        parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+
+
+class LoopCounters:
+    """One per app (one per worker process); used only from the app's event loop."""
+
+    def __init__(
+        self, database_url: str, *, open_source: Callable[[str], _Source] | None = None
+    ) -> None:
+        self._url = database_url
+        self._open_source = open_source or _source_for
+        self._source: _Source | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[dict[str, int]] | None = None
+        self._reading = False
+        self._paused_until = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def current(self, name: str) -> int | None:
+        """The counter as of a read begun after this call, or None: take the ordinary path."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new loop (tests start apps more than once)
+            self._loop, self._source, self._next, self._reading = loop, None, None, False
+        if time.monotonic() < self._paused_until:
+            return None
+        if self._next is None:
+            self._next = loop.create_future()
+            if not self._reading:
+                self._reading = True
+                # Kept: the loop holds tasks weakly, and a collected one would strand waiters.
+                self._task = loop.create_task(self._read_while_asked())
+        asked = self._next
+        try:
+            values = await asyncio.shield(asked)
+        except (CounterReadFailed, TimeoutError):
+            return None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if asked.cancelled() and task is not None and not task.cancelling():
+                return None  # the read was abandoned, not this request
+            raise
+        return values.get(name)
+
+    async def _read_while_asked(self) -> None:
+        try:
+            while self._next is not None:
+                answer, self._next = self._next, None
+                try:
+                    values = await asyncio.wait_for(self._read(), TIMEOUT_SECONDS)
+                except (CounterReadFailed, TimeoutError) as exc:
+                    await self._failed(exc)
+                    answer.set_exception(exc)
+                    answer.exception()  # retrieved: the waiters take the ordinary path
+                except BaseException:
+                    answer.cancel()  # never leave a waiter waiting, whatever happened
+                    raise
+                else:
+                    answer.set_result(values)
+        finally:
+            self._reading = False
+            if self._next is not None:
+                self._next.cancel()
+                self._next = None
+
+    async def _read(self) -> dict[str, int]:
+        if self._source is None:
+            self._source = self._open_source(self._url)
+        return await self._source.read()
+
+    async def _failed(self, exc: BaseException) -> None:
+        log.warning("reading generation counters on the event loop failed: %s", exc)
+        self._paused_until = time.monotonic() + RETRY_AFTER_SECONDS
+        source, self._source = self._source, None
+        if source is not None:
+            await source.close()
+
+    async def close(self) -> None:
+        if self._source is not None:
+            await self._source.close()
+            self._source = None
+
+
+async def serve_kept(
+    request: Request,
+    cache: RenderedCache,
+    name: str,
+    key: Hashable,
+    build: Callable[[Connection], B],
+) -> bytes | B:
+    """The answer kept for ``key`` under counter ``name``, read without a worker thread when
+    it is current; otherwise ``build(connection)`` in one thread hop, kept for next time."""
+    counters: LoopCounters = request.app.state.counters
+    generation = await counters.current(name)
+    if generation is not None:
+        kept = cache.get(key, generation)
+        if kept is not None:
+            return kept
+
+        def rebuild(conn: Connection) -> B:
+            body = build(conn)  # read after the generation: at worst fresher than its key
+            if body is not None:
+                cache.put(key, generation, body)
+            return body
+
+        return await run_read(request, rebuild)
+    return await run_read(request, lambda conn: cache.answer(conn, name, key, lambda: build(conn)))
