@@ -82,7 +82,7 @@ def options() -> argparse.Namespace:
         action="store_true",
         help="OPSLOOP_SCHEDULER_ENABLED=false (default: on, as deployed)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory (and the PostgreSQL database)")
     parser.add_argument("--out", type=Path, required=True, help="results JSON")
     args = parser.parse_args()
     args.root = args.root.resolve()
@@ -278,10 +278,10 @@ def run_backend(
     finally:
         for server in servers:
             server.stop()
-        if backend == "postgresql":
+        if backend == "postgresql" and not args.keep:
             pg_drop(database)
         if args.keep:
-            log(f"kept {work}")
+            log(f"kept {work}" + (f" and database {database}" if backend == "postgresql" else ""))
         else:
             shutil.rmtree(work, ignore_errors=True)
 
