@@ -41,11 +41,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = None
-        if settings.scheduler_enabled:
-            jobs = [job for factory in JOB_FACTORIES for job in factory(settings)]
-            scheduler = Scheduler(db, jobs, settings.data_dir / "locks")
-            scheduler.start()
+        scheduler = start_scheduler(settings, db) if settings.scheduler_enabled else None
         try:
             yield
         finally:
@@ -56,6 +52,14 @@ def _lifespan(
             await app.state.counters.close()
 
     return lifespan
+
+
+def start_scheduler(settings: Settings, db: Database) -> Scheduler:
+    """The background jobs of every domain, run in this process from now on."""
+    jobs = [job for factory in JOB_FACTORIES for job in factory(settings)]
+    scheduler = Scheduler(db, jobs, settings.data_dir / "locks")
+    scheduler.start()
+    return scheduler
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

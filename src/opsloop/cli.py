@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -25,7 +26,7 @@ from opsloop.core.cliutil import (
     sqlite_file,
     unmigrated_database,
 )
-from opsloop.core.config import mask_url_password
+from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
 from opsloop.slo.cli import slo
@@ -183,26 +184,78 @@ def serve(
         # only one of them allocates at a time, so two arenas cost no throughput. An operator's
         # own setting wins.
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    background = None
+    if count > 1 and cfg.scheduler_enabled:
+        # Background jobs run in this supervising process, not in a worker: an evaluation of
+        # every SLO holds its process's GIL for most of its run, and a worker's requests waited
+        # behind it. The workers inherit the setting that tells them not to start their own.
+        os.environ[f"{ENV_PREFIX}SCHEDULER_ENABLED"] = "false"
+        background = _BackgroundJobs(cfg)
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(
         f"opsloop {__version__} on http://{bind_host}:{bind_port} "
         f"({mask_url_password(cfg.database_url)}, {count} worker(s))",
         err=True,
     )
+    if background is not None:
+        background.start()
+    try:
+        _run_uvicorn(uvicorn, HeaderTimeoutProtocol, bind_host, bind_port, count)
+    finally:
+        if background is not None:
+            background.stop()
+
+
+def _run_uvicorn(uvicorn: Any, protocol: Any, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "opsloop.worker:create_app",
         factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=count,
+        host=host,
+        port=port,
+        workers=workers,
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        http=HeaderTimeoutProtocol,
+        http=protocol,
         # A worker imports the whole app before it answers the supervisor's health check; on a
         # busy machine that takes longer than uvicorn's 5 s default and workers get killed.
         timeout_worker_healthcheck=60,
     )
+
+
+#: How long a multi-worker ``serve`` lets its workers start before it loads the background jobs.
+STARTUP_GRACE_SECONDS = 5.0
+
+
+class _BackgroundJobs:
+    """The scheduler of a multi-worker ``serve``, in a thread of the supervising process. The
+    domains it runs are imported in that thread once the workers are on their way, so that
+    the supervisor starts them without waiting for imports it does not need."""
+
+    def __init__(self, cfg: Settings) -> None:
+        self._cfg = cfg
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="opsloop-jobs", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        # Let the workers import and start first: they answer requests, the jobs can wait.
+        if self._stop.wait(STARTUP_GRACE_SECONDS):
+            return
+        from opsloop.app import start_scheduler
+        from opsloop.core.db import Database
+
+        db = Database(self._cfg.database_url)
+        scheduler = start_scheduler(self._cfg, db)
+        self._stop.wait()
+        scheduler.stop()
+        db.dispose()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=35)
 
 
 def _require_free_port(host: str, port: int) -> None:

@@ -3,6 +3,8 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import httpx
@@ -11,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
+from opsloop.core.scheduler_models import SchedulerRun
 from tests.helpers import running_server
 
 
@@ -28,6 +31,10 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
         for _ in range(40):
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         text = httpx.get(f"{base}/metrics", timeout=5).text
+        # Background jobs start a few seconds after the workers, in the supervising process.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _job_finished(db):
+            time.sleep(0.5)
     served = sum(
         sample.value
         for family in text_string_to_metric_families(text)
@@ -41,3 +48,13 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
     assert any('"route": "/healthz"' in line and '"request_id"' in line for line in lines)
     with db.read() as session:  # the server ran on this backend: its first start seeded it
         assert auth.get_user(session, username="admin").role is Role.admin
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    workers = {r["pid"] for r in records if r.get("route")}
+    jobs = {r["pid"] for r in records if r["message"].startswith("evaluated ")}
+    assert len(workers) == 2, workers
+    assert len(jobs) == 1 and not jobs & workers, (jobs, workers)
+
+
+def _job_finished(db: Database) -> bool:
+    with db.read() as session:
+        return any(run.finished_at is not None for run in session.query(SchedulerRun))

@@ -139,6 +139,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
+            "pid": record.process,  # which of serve's processes: the supervisor or a worker
         }
         for key in self._EXTRA:
             if hasattr(record, key):
