@@ -26,7 +26,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.auth.throttle import TooManyAttempts, policy_from
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
-from opsloop.core.deps import database_of, get_database, get_settings
+from opsloop.core.deps import database_of, get_database, get_settings, run_read
 from opsloop.core.errors import OpsloopError
 from opsloop.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -76,25 +76,29 @@ DB = Annotated[Database, Depends(get_database)]
 Config = Annotated[Settings, Depends(get_settings)]
 
 
-def current_session(request: Request, db: DB) -> sessions.ActiveSession:
+async def current_session(request: Request) -> sessions.ActiveSession:
     checked: sessions.ActiveSession | None = getattr(request.state, "web_session", None)
     if checked is not None:  # looked up already by require_csrf for this request
         return checked
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        with db.read() as session:
-            active = sessions.lookup(session, cookie=cookie)
+        active = await run_read(request, lambda conn: sessions.lookup(conn, cookie=cookie))
         if active is not None:
             return active
     raise LoginRequired
 
 
 def optional_session(request: Request) -> sessions.ActiveSession | None:
-    """The signed-in session, if any: error pages keep the navigation for signed-in users."""
-    try:
-        return current_session(request, database_of(request))
-    except LoginRequired:
+    """The signed-in session, if any: error pages keep the navigation for signed-in users.
+    (Error handlers are synchronous: this one reads in place.)"""
+    checked: sessions.ActiveSession | None = getattr(request.state, "web_session", None)
+    if checked is not None:
+        return checked
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
         return None
+    with database_of(request).read() as session:
+        return sessions.lookup(session, cookie=cookie)
 
 
 Active = Annotated[sessions.ActiveSession, Depends(current_session)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock
@@ -150,19 +151,20 @@ def end_sessions(session: Session, *, user_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def lookup(session: Session, *, cookie: str) -> ActiveSession | None:
-    row = session.execute(
-        select(WebSession.csrf_token, WebSession.expires_at, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.id_hash == digest(cookie))
-    ).first()
-    if row is None:
+_S, _U = WebSession.__table__.c, User.__table__.c
+# Table columns, not an ORM entity: every page view runs this, and loading a User object cost
+# more than the query.
+_LOOKUP = select(
+    _S.csrf_token, _S.expires_at, _U.id, _U.username, _U.role, _U.display_name, _U.disabled
+).join(User.__table__, _U.id == _S.user_id)
+
+
+def lookup(session: Session | Connection, *, cookie: str) -> ActiveSession | None:
+    row = session.execute(_LOOKUP.where(_S.id_hash == digest(cookie))).first()
+    if row is None or row.expires_at <= clock.now() or row.disabled:
         return None
-    csrf, expires_at, user = row
-    if expires_at <= clock.now() or user.disabled:
-        return None
-    principal = Principal(actor=user.username, role=user.role, user_id=user.id)
-    return ActiveSession(principal, csrf, user.display_name or user.username)
+    principal = Principal(actor=row.username, role=row.role, user_id=row.id)
+    return ActiveSession(principal, row.csrf_token, row.display_name or row.username)
 
 
 def logout(session: Session, *, cookie: str) -> None:
