@@ -82,7 +82,9 @@ def options() -> argparse.Namespace:
         action="store_true",
         help="OPSLOOP_SCHEDULER_ENABLED=false (default: on, as deployed)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the data directory (and the PostgreSQL database)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the data directory (and the PostgreSQL database)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="results JSON")
     args = parser.parse_args()
     args.root = args.root.resolve()
