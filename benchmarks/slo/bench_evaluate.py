@@ -46,6 +46,7 @@ from common import (
     CpuMeter,
     add_quiet_options,
     fresh_database,
+    kept_database,
     least_disturbed,
     load_average,
     log,
@@ -62,7 +63,7 @@ from opsloop.core.db import Database, UTCDateTime
 from opsloop.slo import evaluation, events
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import EventCounts, NoData
-from opsloop.slo.models import SLO, AlertEvent, Evaluation
+from opsloop.slo.models import SLO, AlertEvent, Evaluation, EventBucket
 from opsloop.slo.status import SLOStatus
 from opsloop.slo.windows import ALERT_WINDOWS as WINDOWS
 
@@ -258,7 +259,7 @@ def database_bytes(db: Database) -> int:
             return int(session.scalar(select(func.pg_database_size(func.current_database()))))
     path = db.engine.url.database
     assert path
-    return sum(p.stat().st_size for p in Path(path).parent.glob("opsloop.db*"))
+    return sum(p.stat().st_size for p in Path(path).parent.glob(f"{Path(path).name}*"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -466,6 +467,42 @@ def profile(db: Database, prefix: Path) -> list[str]:
     return paths
 
 
+def seed(db: Database, data: Dataset, slos: int, result: dict[str, Any]) -> list[int]:
+    log(f"{db.dialect}: creating {slos} pushed SLOs through the service layer")
+    seconds, ids = timed(create_slos, db, slos)
+    result["setup"] = {"create_slos_s": round(seconds, 2)}
+    log(f"created in {seconds:.1f} s; loading {slos * data.minutes:,} buckets")
+    seconds, _ = timed(load, db, data, ids)
+    result["setup"]["load_s"] = round(seconds, 1)
+    result["setup"]["load_rows_per_s"] = round(slos * data.minutes / seconds)
+    result["setup"]["database_bytes"] = database_bytes(db)
+    log(
+        f"loaded in {seconds:.1f} s ({slos * data.minutes / seconds:,.0f} rows/s), "
+        f"database {result['setup']['database_bytes'] / 2**30:.2f} GiB"
+    )
+    return ids
+
+
+def loaded_ids(db: Database, data: Dataset, slos: int) -> list[int] | None:
+    """The SLO ids of a kept database already loaded with this data set; ``None`` if it is
+    empty. A kept database loaded with other settings is refused rather than mixed up."""
+    with db.read() as session:
+        ids = list(session.scalars(select(SLO.id).order_by(SLO.id)))
+        if not ids:
+            return None
+        first, last = session.execute(
+            select(func.min(EventBucket.minute), func.max(EventBucket.minute)).where(
+                EventBucket.slo_id == ids[-1]
+            )
+        ).one()
+    if len(ids) != slos or first != data.first or last != NOW - MINUTE:
+        raise SystemExit(
+            f"the kept database holds {len(ids)} SLOs with minutes {first} to {last}; "
+            f"--slos {slos} --days {data.minutes // 1440} needs another one"
+        )
+    return ids
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data = Dataset(minutes=args.days * 1440)
     if data.burst_span <= 0:
@@ -484,19 +521,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "warm_runs": args.warm_runs,
         },
     }
-    with fresh_database(args.backend, "bench_slo_eval") as db:
-        log(f"{args.backend}: creating {args.slos} pushed SLOs through the service layer")
-        seconds, ids = timed(create_slos, db, args.slos)
-        result["setup"] = {"create_slos_s": round(seconds, 2)}
-        log(f"created in {seconds:.1f} s; loading {args.slos * data.minutes:,} buckets")
-        seconds, _ = timed(load, db, data, ids)
-        result["setup"]["load_s"] = round(seconds, 1)
-        result["setup"]["load_rows_per_s"] = round(args.slos * data.minutes / seconds)
-        result["setup"]["database_bytes"] = database_bytes(db)
-        log(
-            f"loaded in {seconds:.1f} s ({args.slos * data.minutes / seconds:,.0f} rows/s), "
-            f"database {result['setup']['database_bytes'] / 2**30:.2f} GiB"
-        )
+    if args.keep_database:
+        opened = kept_database(args.backend, args.keep_database)
+    else:
+        opened = fresh_database(args.backend, "bench_slo_eval")
+    with opened as db:
+        ids = loaded_ids(db, data, args.slos) if args.keep_database else None
+        if ids is not None:
+            log(f"{args.backend}: reusing {args.keep_database} ({args.slos} SLOs already loaded)")
+            result["setup"] = {"reused": True}
+        else:
+            ids = seed(db, data, args.slos, result)
         meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
         result["load_average"] = load_average()
         result["evaluate"] = measure_evaluate(db, data, ids, args, meter)
@@ -521,6 +556,13 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3, help="each after a state reset")
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument("--out", type=Path, help="results JSON (default: stdout)")
+    parser.add_argument(
+        "--keep-database",
+        metavar="PATH_OR_NAME",
+        help="load into (or reuse, if already loaded with the same --slos and --days) this "
+        "SQLite file or PostgreSQL database, and keep it afterwards; the evaluations the runs "
+        "store are reset before the cold ones",
+    )
     add_quiet_options(parser)
     parser.add_argument(
         "--profile",

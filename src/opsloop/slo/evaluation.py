@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
-from opsloop.core.db import Database, lock_rows, upsert_for
+from opsloop.core.db import Database, lock_rows
 from opsloop.core.schemas import tidy
 from opsloop.slo import events
 from opsloop.slo import service as slo_service
@@ -28,6 +28,7 @@ from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.recorded import SLIRequest, read_error_ratios
+from opsloop.slo.results import store_results
 from opsloop.slo.spec import SLODefinition
 from opsloop.slo.status import SLOStatus, budget_epoch, budget_window, compute_status
 from opsloop.slo.windows import ALERT_WINDOWS as WINDOWS
@@ -63,11 +64,10 @@ def evaluate(
             period = budget_window(defn, now, row.period_started_at)
             epoch = budget_epoch(defn, period, row.period_started_at)
             targets.append(Target(row.id, row.service, row.name, row.source, defn, period, epoch))
-        policies = {
-            s: slo_service.policy_for(session, service=s) for s in {t.service for t in targets}
-        }
-        previous = slo_service.latest_results(session, slo_ids=[t.slo_id for t in targets])
+        policies = slo_service.policies_for(session, services={t.service for t in targets})
+        stored = _stored_results(session, None if slo_ids is None else [t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
+    previous = {slo_id: (text, json.loads(text)) for slo_id, text in stored.items()}
     queried, sources = _prometheus_ratios(
         prometheus, [t for t in targets if t.source != "push"], now
     )
@@ -83,7 +83,7 @@ def evaluate(
             period_error_ratio=period_ratio,
             policy=policies[target.service],
             counts=counts,
-            previous=previous.get(target.slo_id),
+            previous=previous[target.slo_id][1] if target.slo_id in previous else None,
             budget_epoch=target.epoch,
         )
     for slo_id, source in sources.items():  # "recorded", "raw" or "mixed": which path read it
@@ -91,8 +91,22 @@ def evaluate(
         statuses[slo_id] = replace(status, extra={**status.extra, "sli_source": source})
     if persist and statuses:
         with db.write() as session:
-            record(session, now=now, targets={t.slo_id: t for t in targets}, statuses=statuses)
+            record(
+                session,
+                now=now,
+                targets={t.slo_id: t for t in targets},
+                statuses=statuses,
+                read=previous,
+            )
     return statuses
+
+
+def _stored_results(session: Session, slo_ids: list[int] | None) -> dict[int, str]:
+    """The stored result text of each SLO (of every SLO when ``slo_ids`` is None)."""
+    query = select(Evaluation.slo_id, Evaluation.result)
+    if slo_ids is not None:
+        query = query.where(Evaluation.slo_id.in_(slo_ids))
+    return {slo_id: text for slo_id, text in session.execute(query)}
 
 
 def result_text(result: dict[str, Any]) -> str:
@@ -152,41 +166,40 @@ def _prometheus_ratios(
 
 
 def record(
-    session: Session, *, now: datetime, targets: dict[int, Target], statuses: dict[int, SLOStatus]
+    session: Session,
+    *,
+    now: datetime,
+    targets: dict[int, Target],
+    statuses: dict[int, SLOStatus],
+    read: Mapping[int, tuple[str, dict[str, Any]]] | None = None,
 ) -> None:
     """Store the evaluations; alert and policy-state changes get an event and an audit record.
 
     The write transaction holds the audit lock from its start, so ``previous`` is what the last
     evaluation committed even with several evaluators (the lock order of opsloop.core.db).
+    ``read`` holds the stored results the evaluation was computed from (text and parsed): a
+    result still stored as read is not parsed again.
     Each kind of write is one statement for all SLOs: the first evaluation after a start
     records a policy state and alerts for every SLO at once.
     """
-    query = select(Evaluation.slo_id, Evaluation.result)
-    previous: dict[int, str] = {
-        slo_id: result
-        for slo_id, result in session.execute(query.where(Evaluation.slo_id.in_(list(statuses))))
-    }
-    rows: list[dict[str, Any]] = []
+    read = read or {}
+    previous: dict[int, dict[str, Any]] = {}
+    for slo_id, text in _stored_results(session, list(statuses)).items():
+        seen = read.get(slo_id)
+        previous[slo_id] = seen[1] if seen is not None and seen[0] == text else json.loads(text)
+    texts: dict[int, str] = {}
     alerts: list[dict[str, Any]] = []
     entries: list[audit.Entry] = []
     for slo_id, status in statuses.items():
         result = status.to_json()
-        rows.append({"slo_id": slo_id, "evaluated_at": now, "result": result_text(result)})
-        before = previous.get(slo_id)
-        alerts.extend(
-            _alert_changes(targets[slo_id], json.loads(before) if before else None, result)
-        )
+        texts[slo_id] = result_text(result)
+        alerts.extend(_alert_changes(targets[slo_id], previous.get(slo_id), result))
     entries.extend(_alert_entry(alert) for alert in alerts)
     entries.extend(_policy_changes(session, now, statuses))
     if alerts:
         session.execute(insert(AlertEvent), [{**a, "at": now} for a in alerts])
     audit.record_many(session, principal=SYSTEM, entries=entries)
-    statement = upsert_for(session)(Evaluation)
-    statement = statement.on_conflict_do_update(
-        index_elements=["slo_id"],
-        set_={"evaluated_at": statement.excluded.evaluated_at, "result": statement.excluded.result},
-    )
-    session.execute(statement, rows)
+    store_results(session, now, texts)
 
 
 _ALERT_DETAILS = ("alert", "severity", "factor", "long_burn", "short_burn")

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 __all__ = [
     "NO_TRAFFIC",
@@ -191,8 +192,13 @@ class Objective:
         Plain float arithmetic gives 0.0010000000000000009, which would leak into budget minutes
         and make a burn rate of exactly 1 print as 0.9999999999999991.
         """
-        exact = (Decimal(100) - Decimal(str(self.percent))) / Decimal(100)
-        return float(exact)
+        return _error_budget(self.percent)
+
+
+# Cached: an evaluation asks for it about twenty times per SLO, and objectives are few.
+@lru_cache(maxsize=1024)
+def _error_budget(percent: float) -> float:
+    return float((Decimal(100) - Decimal(str(percent))) / Decimal(100))
 
 
 def budget_minutes(objective: Objective, period: timedelta) -> float:
