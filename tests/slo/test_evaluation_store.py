@@ -1,0 +1,136 @@
+"""How an evaluation reads and writes stored results: one statement for all SLOs, a result
+parsed once, and a result changed by another evaluation since it was read taken as it is now."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, select
+
+from opsloop.core import clock
+from opsloop.core.auth.roles import SYSTEM
+from opsloop.core.db import Database
+from opsloop.slo import evaluation, ingestion
+from opsloop.slo import service as slo_service
+from opsloop.slo.models import SLO, AlertEvent, Evaluation
+from opsloop.slo.policy import DEFAULT_POLICY
+from opsloop.slo.results import store_results
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _slo(db: Database, name: str, good: int, service: str = "checkout") -> int:
+    defn = slo_service.pushed_definition(service=service, name=name, objective=99.0, window="7d")
+    with db.write() as session:
+        slo_id = slo_service.apply_definition(session, principal=SYSTEM, defn=defn).slo_id
+        slo = slo_service.get_slo(session, ref=slo_id)
+        raw = [(NOW - timedelta(minutes=60 - i), good, 1000) for i in range(60)]
+        ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=raw)
+    return slo_id
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def test_results_are_inserted_and_replaced_in_one_statement_each(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    frozen_clock.current = NOW
+    ids = [_slo(db, f"slo-{i}", 1000) for i in range(3)]
+    # Quotes, backslashes, line breaks and non-ASCII text come back exactly as given.
+    texts = {i: f'{{"n":{i},"s":"a\\"b\\\\c\\nd é ✓"}}' for i in ids}
+    with statements(db) as seen, db.write() as session:
+        store_results(session, NOW, texts)
+    assert sum("slo_evaluations" in s for s in seen) == 1
+    later = NOW + timedelta(minutes=1)
+    with statements(db) as seen, db.write() as session:
+        store_results(session, later, {ids[0]: "{}", ids[2]: '{"x":[1,2]}'})
+    assert sum("slo_evaluations" in s for s in seen) == 1
+    with db.read() as session:
+        query = select(Evaluation.slo_id, Evaluation.evaluated_at, Evaluation.result)
+        rows = {slo_id: (at, text) for slo_id, at, text in session.execute(query)}
+    assert rows == {
+        ids[0]: (later, "{}"),
+        ids[1]: (NOW, texts[ids[1]]),
+        ids[2]: (later, '{"x":[1,2]}'),
+    }
+
+
+def test_an_evaluation_writes_its_results_in_one_statement(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    frozen_clock.current = NOW
+    for i in range(5):
+        _slo(db, f"slo-{i}", 1000)
+    evaluation.evaluate(db, now=NOW)
+    with statements(db) as seen:
+        evaluation.evaluate(db, now=NOW + timedelta(minutes=1))
+    writes = [s for s in seen if "INSERT INTO slo_evaluations" in s]
+    assert len(writes) == 1
+
+
+def test_a_result_changed_since_it_was_read_is_compared_as_stored_now(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    """Two evaluations overlap: the second computed its statuses from a result it read before
+    the first stored a newer one. Alert changes are decided against what is stored when the
+    second writes, so a firing alert is recorded once, not again."""
+    frozen_clock.current = NOW
+    burning = _slo(db, "burning", 700)  # 30x the budget: the page alerts fire after 2 minutes
+    evaluation.evaluate(db, now=NOW)  # pending
+    with db.read() as session:
+        read_text = session.scalar(select(Evaluation.result).where(Evaluation.slo_id == burning))
+    assert read_text is not None
+    evaluation.evaluate(db, now=NOW + timedelta(minutes=2))  # firing, recorded
+    with db.read() as session:
+        fired = session.scalars(select(AlertEvent).where(AlertEvent.firing)).all()
+        spec, started = session.execute(
+            select(SLO.spec, SLO.period_started_at).where(SLO.id == burning)
+        ).one()
+    assert fired
+    later = NOW + timedelta(minutes=3)
+    statuses = evaluation.evaluate(db, now=later, persist=False)
+    status = statuses[burning]
+    defn = slo_service.parse_stored(spec)
+    target = evaluation.Target(burning, "checkout", "burning", "push", defn, status.period, started)
+    stale = {burning: (read_text, json.loads(read_text))}
+    with db.write() as session:
+        evaluation.record(
+            session, now=later, targets={burning: target}, statuses=statuses, read=stale
+        )
+    with db.read() as session:
+        after = session.scalars(select(AlertEvent).where(AlertEvent.firing)).all()
+    assert len(after) == len(fired)
+
+
+def test_policies_of_many_services_read_at_once(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    frozen_clock.current = NOW
+    tiers = [
+        {"threshold": 1.0, "state": "calm", "action": "ship"},
+        {"threshold": 0.2, "state": "frozen", "action": "stop", "blocks_changes": True},
+    ]
+    _slo(db, "one", 1000, service="api")
+    with db.write() as session:
+        slo_service.set_policy(session, principal=SYSTEM, service="api", config={"tiers": tiers})
+    with db.read() as session:
+        found = slo_service.policies_for(session, services=["api", "web", "api"])
+        each = {s: slo_service.policy_for(session, service=s) for s in ("api", "web")}
+    assert found == each
+    assert found["web"] == DEFAULT_POLICY and found["api"] != DEFAULT_POLICY
