@@ -21,9 +21,9 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows
 from opsloop.core.schemas import tidy
-from opsloop.slo import events
+from opsloop.slo import event_sums
 from opsloop.slo import service as slo_service
-from opsloop.slo.math import NoData
+from opsloop.slo.math import NoData, error_ratio
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
 from opsloop.slo.prometheus import PrometheusClient
@@ -132,16 +132,16 @@ def _pushed_ratios(session: Session, targets: list[Target], now: datetime) -> di
     starts = [now - w for w in WINDOWS]
     out: dict[int, Ratios] = {}
     for period_start, ids in groups.items():
-        sums = events.window_counts(session, ids, now, [*starts, period_start])
+        sums = event_sums.window_sums(session, ids, now, [*starts, period_start])
         for slo_id in ids:
             counts = sums.get(slo_id)
             if counts is None:
                 continue
-            *window_counts, period = counts
+            *windows, period = counts
             out[slo_id] = (
-                {w: c.error_ratio for w, c in zip(WINDOWS, window_counts, strict=True)},
-                period.error_ratio,
-                (int(period.good), int(period.total)),
+                {w: error_ratio(*pair) for w, pair in zip(WINDOWS, windows, strict=True)},
+                error_ratio(*period),
+                period,
             )
     return out
 

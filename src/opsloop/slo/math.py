@@ -33,6 +33,7 @@ __all__ = [
     "budget_minutes",
     "budget_status",
     "burn_rate",
+    "error_ratio",
     "forecast_remaining",
     "latency_counts",
     "latency_sli",
@@ -145,9 +146,15 @@ class EventCounts:
     @property
     def error_ratio(self) -> float | NoData:
         """Share of bad events; :data:`NO_TRAFFIC` when the window saw no events at all."""
-        if self.total == 0:
-            return NO_TRAFFIC
-        return self.bad / self.total
+        return error_ratio(self.good, self.total)
+
+
+def error_ratio(good: float, total: float) -> float | NoData:
+    """:attr:`EventCounts.error_ratio` of counts already known to be valid (sums of stored,
+    validated counts), without building the object."""
+    if total == 0:
+        return NO_TRAFFIC
+    return (total - good) / total
 
 
 def sli(good: float, total: float) -> float | NoData:
