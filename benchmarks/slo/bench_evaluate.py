@@ -63,7 +63,7 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database, UTCDateTime
-from opsloop.slo import evaluation, events
+from opsloop.slo import evaluation, events, previous
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import EventCounts, NoData
 from opsloop.slo.models import SLO, AlertEvent, Evaluation, EventBucket
@@ -438,12 +438,13 @@ def measure_windows(
 
 def reset_to_cold(db: Database) -> None:
     """Back to the state of a fresh process after the data was loaded: no evaluation, alert
-    or policy state stored yet, and no stored spec parsed yet."""
+    or policy state stored yet, and no stored spec or result parsed yet."""
     with db.write() as session:
         session.execute(delete(Evaluation))
         session.execute(delete(AlertEvent))
         session.execute(update(SLO).values(policy_state="no_data"))
     slo_service.parse_stored.cache_clear()
+    previous.forget()
 
 
 def profile_evaluate(db: Database, now: datetime, path: Path) -> str:

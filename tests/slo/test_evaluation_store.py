@@ -14,11 +14,12 @@ from sqlalchemy import event, select
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
-from opsloop.slo import evaluation, ingestion
+from opsloop.slo import evaluation, ingestion, previous
 from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.policy import DEFAULT_POLICY
 from opsloop.slo.results import store_results
+from opsloop.slo.status import compute_status
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -87,35 +88,88 @@ def test_an_evaluation_writes_its_results_in_one_statement(
 def test_a_result_changed_since_it_was_read_is_compared_as_stored_now(
     db: Database, frozen_clock: clock.FrozenClock
 ) -> None:
-    """Two evaluations overlap: the second computed its statuses from a result it read before
-    the first stored a newer one. Alert changes are decided against what is stored when the
-    second writes, so a firing alert is recorded once, not again."""
+    """Two evaluations overlap: the first computed its statuses from the result stored before
+    the second stored a newer one. Alert changes are decided against what is stored when the
+    first writes, so a firing alert is recorded once, not twice."""
     frozen_clock.current = NOW
     burning = _slo(db, "burning", 700)  # 30x the budget: the page alerts fire after 2 minutes
     evaluation.evaluate(db, now=NOW)  # pending
-    with db.read() as session:
-        read_text = session.scalar(select(Evaluation.result).where(Evaluation.slo_id == burning))
-    assert read_text is not None
-    evaluation.evaluate(db, now=NOW + timedelta(minutes=2))  # firing, recorded
+    later = NOW + timedelta(minutes=2)
+    statuses = evaluation.evaluate(db, now=later, persist=False)  # firing, not stored yet
+    evaluation.evaluate(db, now=later)  # firing, stored with its alert events
     with db.read() as session:
         fired = session.scalars(select(AlertEvent).where(AlertEvent.firing)).all()
         spec, started = session.execute(
             select(SLO.spec, SLO.period_started_at).where(SLO.id == burning)
         ).one()
     assert fired
-    later = NOW + timedelta(minutes=3)
-    statuses = evaluation.evaluate(db, now=later, persist=False)
     status = statuses[burning]
     defn = slo_service.parse_stored(spec)
     target = evaluation.Target(burning, "checkout", "burning", "push", defn, status.period, started)
-    stale = {burning: (read_text, json.loads(read_text))}
     with db.write() as session:
-        evaluation.record(
-            session, now=later, targets={burning: target}, statuses=statuses, read=stale
-        )
+        evaluation.record(session, now=later, targets={burning: target}, statuses=statuses)
     with db.read() as session:
         after = session.scalars(select(AlertEvent).where(AlertEvent.firing)).all()
     assert len(after) == len(fired)
+
+
+def test_a_stored_result_is_reused_only_while_its_text_is_unchanged() -> None:
+    previous.forget()
+    first = {"evaluated_at": "a", "alerts": [{"alert": "page-1h", "firing": False, "x": 1.5}]}
+    second = {**first, "alerts": [{"alert": "page-1h", "firing": True}]}
+    text = json.dumps(first)
+    # Only what the next evaluation reads is kept ("x" is not).
+    kept = {"evaluated_at": "a", "alerts": [{"alert": "page-1h", "firing": False}]}
+    assert previous.parsed(7, text) == kept
+    assert previous.parsed(7, text) is previous.parsed(7, text)
+    # Another evaluation stored something else for the same SLO: read afresh.
+    assert previous.parsed(7, json.dumps(second))["alerts"][0]["firing"] is True
+    previous.remember(7, "written", first)
+    assert previous.parsed(7, "written")["alerts"][0]["firing"] is False
+    assert previous.parsed(7, json.dumps(second))["alerts"][0]["firing"] is True
+    previous.forget()
+
+
+def test_what_an_evaluation_carries_forward_is_what_it_reads(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    """The part of a stored result kept between evaluations holds every value the next
+    evaluation reads: statuses computed from it equal those computed from the whole result."""
+    frozen_clock.current = NOW
+    burning = _slo(db, "burning", 700)
+    _slo(db, "healthy", 1000)
+    for minute in range(3):
+        evaluation.evaluate(db, now=NOW + timedelta(minutes=minute))
+    later = NOW + timedelta(minutes=3)
+    with db.read() as session:
+        query = select(Evaluation.slo_id, Evaluation.result)
+        stored = {slo_id: text for slo_id, text in session.execute(query)}
+    previous.forget()
+    carried = evaluation.evaluate(db, now=later, persist=False)
+    whole = {}
+    for slo_id, text in stored.items():
+        result = json.loads(text)
+        status = carried[slo_id]
+        whole[slo_id] = compute_status(
+            slo_service.parse_stored(_spec(db, slo_id)),
+            now=later,
+            period=status.period,
+            error_ratios=status.error_ratios,
+            period_error_ratio=status.period_error_ratio,
+            policy=DEFAULT_POLICY,
+            counts=status.counts,
+            previous=result,
+            budget_epoch=status.budget_epoch,
+        )
+    assert {i: s.to_json() for i, s in carried.items()} == {
+        i: s.to_json() for i, s in whole.items()
+    }
+    assert any(a.state == "firing" for a in carried[burning].alerts)
+
+
+def _spec(db: Database, slo_id: int) -> str:
+    with db.read() as session:
+        return str(session.scalar(select(SLO.spec).where(SLO.id == slo_id)))
 
 
 def test_policies_of_many_services_read_at_once(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows
 from opsloop.core.schemas import tidy
 from opsloop.slo import event_sums
+from opsloop.slo import previous as carried_forward
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData, error_ratio
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
@@ -67,7 +68,7 @@ def evaluate(
         policies = slo_service.policies_for(session, services={t.service for t in targets})
         stored = _stored_results(session, None if slo_ids is None else [t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
-    previous = {slo_id: (text, json.loads(text)) for slo_id, text in stored.items()}
+    previous = {slo_id: carried_forward.parsed(slo_id, text) for slo_id, text in stored.items()}
     queried, sources = _prometheus_ratios(
         prometheus, [t for t in targets if t.source != "push"], now
     )
@@ -83,7 +84,7 @@ def evaluate(
             period_error_ratio=period_ratio,
             policy=policies[target.service],
             counts=counts,
-            previous=previous[target.slo_id][1] if target.slo_id in previous else None,
+            previous=previous.get(target.slo_id),
             budget_epoch=target.epoch,
         )
     for slo_id, source in sources.items():  # "recorded", "raw" or "mixed": which path read it
@@ -91,13 +92,7 @@ def evaluate(
         statuses[slo_id] = replace(status, extra={**status.extra, "sli_source": source})
     if persist and statuses:
         with db.write() as session:
-            record(
-                session,
-                now=now,
-                targets={t.slo_id: t for t in targets},
-                statuses=statuses,
-                read=previous,
-            )
+            record(session, now=now, targets={t.slo_id: t for t in targets}, statuses=statuses)
     return statuses
 
 
@@ -166,33 +161,26 @@ def _prometheus_ratios(
 
 
 def record(
-    session: Session,
-    *,
-    now: datetime,
-    targets: dict[int, Target],
-    statuses: dict[int, SLOStatus],
-    read: Mapping[int, tuple[str, dict[str, Any]]] | None = None,
+    session: Session, *, now: datetime, targets: dict[int, Target], statuses: dict[int, SLOStatus]
 ) -> None:
     """Store the evaluations; alert and policy-state changes get an event and an audit record.
 
     The write transaction holds the audit lock from its start, so ``previous`` is what the last
     evaluation committed even with several evaluators (the lock order of opsloop.core.db).
-    ``read`` holds the stored results the evaluation was computed from (text and parsed): a
-    result still stored as read is not parsed again.
     Each kind of write is one statement for all SLOs: the first evaluation after a start
     records a policy state and alerts for every SLO at once.
     """
-    read = read or {}
-    previous: dict[int, dict[str, Any]] = {}
-    for slo_id, text in _stored_results(session, list(statuses)).items():
-        seen = read.get(slo_id)
-        previous[slo_id] = seen[1] if seen is not None and seen[0] == text else json.loads(text)
+    previous = {
+        slo_id: carried_forward.parsed(slo_id, text)
+        for slo_id, text in _stored_results(session, list(statuses)).items()
+    }
     texts: dict[int, str] = {}
     alerts: list[dict[str, Any]] = []
     entries: list[audit.Entry] = []
     for slo_id, status in statuses.items():
         result = status.to_json()
         texts[slo_id] = result_text(result)
+        carried_forward.remember(slo_id, texts[slo_id], result)
         alerts.extend(_alert_changes(targets[slo_id], previous.get(slo_id), result))
     entries.extend(_alert_entry(alert) for alert in alerts)
     entries.extend(_policy_changes(session, now, statuses))
