@@ -11,7 +11,7 @@ have their burst in the last hour before ``now``, so their page alerts fire.
 
 Measured at a fixed ``now``, after freezing what the process holds so far (``gc.freeze()``, as
 every ``opsloop serve`` worker does once its app is built, so the collector's full passes do not
-walk the benchmark's own start-up objects):
+walk the benchmark's own start-up objects; ``--no-gc-freeze`` measures without):
 
 * ``evaluate`` cold: an evaluation as the first one after a (re)start: no stored spec parsed yet,
   no evaluation stored yet, so it also records the first policy state of every SLO and the
@@ -523,6 +523,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "now": NOW.isoformat(),
             "cold_runs": args.cold_runs,
             "warm_runs": args.warm_runs,
+            "gc_freeze": not args.no_gc_freeze,
         },
     }
     if args.keep_database:
@@ -536,10 +537,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["setup"] = {"reused": True}
         else:
             ids = seed(db, data, args.slos, result)
-        # As each opsloop serve worker does once its app is built (opsloop.worker): what lives
-        # as long as the process is frozen, so collections no longer walk it.
-        gc.collect()
-        gc.freeze()
+        if not args.no_gc_freeze:
+            # As each opsloop serve worker does once its app is built (opsloop.worker): what
+            # lives as long as the process is frozen, so collections no longer walk it.
+            gc.collect()
+            gc.freeze()
         meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
         result["load_average"] = load_average()
         result["evaluate"] = measure_evaluate(db, data, ids, args, meter)
@@ -564,6 +566,11 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3, help="each after a state reset")
     parser.add_argument("--warm-runs", type=int, default=5)
     parser.add_argument("--out", type=Path, help="results JSON (default: stdout)")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="measure without gc.freeze() (a process whose start-up objects the collector walks)",
+    )
     parser.add_argument(
         "--keep-database",
         metavar="PATH_OR_NAME",

@@ -1,5 +1,6 @@
-"""How an evaluation reads and writes stored results: one statement for all SLOs, a result
-parsed once, and a result changed by another evaluation since it was read taken as it is now."""
+"""How an evaluation reads and writes stored results: one statement for all SLOs (on SQLite one
+prepared statement run for each row), a result parsed once, and a result changed by another
+evaluation since it was read taken as it is now."""
 
 from __future__ import annotations
 

@@ -1,34 +1,36 @@
-"""Writing the evaluations of many SLOs (``slo_evaluations``) in one statement."""
+"""Writing the evaluations of many SLOs (``slo_evaluations``) at once."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from opsloop.core.db import UTCDateTime
 
-# One statement whatever the number of SLOs, the rows passed as parameters: PostgreSQL gets two
-# arrays, SQLite one JSON array (as in opsloop.slo.events). It is compiled once, and a trigger
-# on the table sees one write per evaluation rather than one per SLO.
+# PostgreSQL: one statement whatever the number of SLOs, so the table's statement trigger runs
+# once per evaluation, not once per SLO. The ids go as an integer array and the results as one
+# JSON array of strings: as a text[] psycopg would escape each quote of every result on the
+# way in, a tenth of a second for a thousand results.
 _STORE_PG = text(
     """
     INSERT INTO slo_evaluations (slo_id, evaluated_at, result)
     SELECT k.slo_id, CAST(:at AS timestamptz), k.result
-    FROM unnest(CAST(:slo_ids AS integer[]), CAST(:results AS text[])) AS k(slo_id, result)
+    FROM ROWS FROM (
+        unnest(CAST(:slo_ids AS integer[])),
+        json_array_elements_text(CAST(:results AS json))
+    ) AS k(slo_id, result)
     ON CONFLICT (slo_id) DO UPDATE
     SET evaluated_at = excluded.evaluated_at, result = excluded.result
     """
 ).bindparams(bindparam("at", type_=UTCDateTime()))
-# "WHERE true": SQLite would otherwise read ON CONFLICT as part of the SELECT's join.
+# SQLite runs the statement in this process: one prepared statement executed for each row costs
+# less than decoding the rows from one parameter, and its triggers are per row either way.
 _STORE_SQLITE = text(
     """
-    INSERT INTO slo_evaluations (slo_id, evaluated_at, result)
-    SELECT json_extract(k.value, '$[0]'), :at, json_extract(k.value, '$[1]')
-    FROM json_each(:rows) AS k WHERE true
+    INSERT INTO slo_evaluations (slo_id, evaluated_at, result) VALUES (:slo_id, :at, :result)
     ON CONFLICT (slo_id) DO UPDATE
     SET evaluated_at = excluded.evaluated_at, result = excluded.result
     """
@@ -39,12 +41,10 @@ def store_results(session: Session, evaluated_at: datetime, texts: dict[int, str
     """Insert or replace the stored result text of each SLO, evaluated at ``evaluated_at``."""
     if not texts:
         return
-    ids = sorted(texts)
-    params: dict[str, Any] = {"at": evaluated_at}
+    ids = sorted(texts)  # ascending: the rows' locks in the lock order of opsloop.core.db
     if session.get_bind().dialect.name == "postgresql":
-        statement = _STORE_PG
-        params |= {"slo_ids": ids, "results": [texts[i] for i in ids]}
+        results = json.dumps([texts[i] for i in ids], ensure_ascii=False)
+        session.execute(_STORE_PG, {"at": evaluated_at, "slo_ids": ids, "results": results})
     else:
-        statement = _STORE_SQLITE
-        params["rows"] = json.dumps([[i, texts[i]] for i in ids], ensure_ascii=False)
-    session.execute(statement, params)
+        rows = [{"slo_id": i, "at": evaluated_at, "result": texts[i]} for i in ids]
+        session.execute(_STORE_SQLITE, rows)
