@@ -76,7 +76,8 @@ PERIOD = timedelta(days=30)
 TOTAL, GOOD, BURST_GOOD, BURST_MINUTES = 1000, 999, 800, 60
 OBJECTIVES = (99.0, 99.5, 99.9)
 SLOS_PER_SERVICE = 10
-TARGET_S = 1.0  # one evaluation of every SLO
+# Issue 7: the first evaluation of every SLO after a start, and each later one.
+TARGET_S = {"cold": 1.0, "warm": 0.5}
 LOAD_CHUNK = 25  # SLOs per INSERT ... SELECT statement
 
 
@@ -549,8 +550,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         meter.close()
         result["target_s"] = TARGET_S
         result["meets_target"] = {
-            "cold": result["evaluate"]["cold_median_s"] < TARGET_S,
-            "warm": result["evaluate"]["warm_median_s"] < TARGET_S,
+            kind: result["evaluate"][f"{kind}_median_s"] < limit for kind, limit in TARGET_S.items()
         }
         if args.profile:
             result["profiles"] = profile(db, args.profile)
