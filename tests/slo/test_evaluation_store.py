@@ -17,10 +17,11 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
 from opsloop.slo import evaluation, ingestion, previous
 from opsloop.slo import service as slo_service
-from opsloop.slo.models import SLO, AlertEvent, Evaluation
+from opsloop.slo.models import SLO, AlertEvent, Evaluation, EventBucket
 from opsloop.slo.policy import DEFAULT_POLICY
 from opsloop.slo.results import store_results
 from opsloop.slo.status import compute_status
+from opsloop.slo.windows import ALERT_WINDOWS
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -189,3 +190,33 @@ def test_policies_of_many_services_read_at_once(
         each = {s: slo_service.policy_for(session, service=s) for s in ("api", "web")}
     assert found == each
     assert found["web"] == DEFAULT_POLICY and found["api"] != DEFAULT_POLICY
+
+
+def test_a_late_minute_between_two_evaluations_counts_in_the_next(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    """Nothing of an earlier evaluation's sums is reused: a minute pushed late (two days back,
+    into a settled hour and day) and a minute resent with other counts both show in the next
+    evaluation's windows, equal to the sums of the stored minutes."""
+    frozen_clock.current = NOW
+    slo_id = _slo(db, "late", 990)
+    evaluation.evaluate(db, now=NOW)
+    late = NOW - timedelta(days=2, minutes=17)
+    resent = NOW - timedelta(minutes=30)
+    with db.write() as session:
+        slo = slo_service.get_slo(session, ref=slo_id)
+        raw = [(late, 500, 1000), (resent, 100, 1000)]
+        ingestion.push_events(session, principal=SYSTEM, slo=slo, raw=raw)
+    later = NOW + timedelta(minutes=1)
+    status = evaluation.evaluate(db, now=later)[slo_id]
+    with db.read() as session:
+        minutes = list(
+            session.execute(select(EventBucket.minute, EventBucket.good, EventBucket.total))
+        )
+    for window in ALERT_WINDOWS:
+        inside = [(g, t) for m, g, t in minutes if later - window <= m < later]
+        good, total = sum(g for g, _ in inside), sum(t for _, t in inside)
+        assert status.error_ratios[window] == (total - good) / total, window
+    period = [(g, t) for m, g, t in minutes if status.period.start <= m < later]
+    assert status.counts == (sum(g for g, _ in period), sum(t for _, t in period))
+    assert status.counts == (60 * 990 - 990 + 100 + 500, 61 * 1000)
