@@ -75,6 +75,27 @@ def fresh_database(backend: str, label: str) -> Iterator[Database]:
             db.dispose()
 
 
+@contextmanager
+def kept_database(backend: str, where: str) -> Iterator[Database]:
+    """A database kept between runs: a SQLite file path, or a PostgreSQL database name; made
+    (and migrated) if missing, left in place afterwards."""
+    if backend == "sqlite":
+        Path(where).parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(where).resolve()}"
+    else:
+        with pg_admin() as admin:
+            found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (where,))
+            if found.fetchone() is None:
+                admin.execute(f'CREATE DATABASE "{where}"')
+        url = pg_url(where)
+    db = Database(url)
+    try:
+        migrate.upgrade(db.engine)
+        yield db
+    finally:
+        db.dispose()
+
+
 def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     result = function(*args, **kwargs)

@@ -18,6 +18,7 @@ from opsloop.slo.math import (
     budget_minutes,
     budget_status,
     burn_rate,
+    error_ratio,
     forecast_remaining,
     time_to_exhaustion,
 )
@@ -383,3 +384,16 @@ def test_exhaustion_and_forecast_agree(remaining: float, burn: float) -> None:
     assert isinstance(horizon, timedelta)
     left = forecast_remaining(remaining, burn, period, horizon)
     assert left == pytest.approx(0.0, abs=1e-9)
+
+
+def test_error_ratio_of_plain_counts() -> None:
+    # (1000 - 999) / 1000 = 0.001; (43,193,000 - 43,137,867) / 43,193,000 = 55,133 / 43,193,000
+    assert error_ratio(999, 1000) == 0.001
+    assert error_ratio(43_137_867, 43_193_000) == 55_133 / 43_193_000
+    assert error_ratio(0, 0) is NO_TRAFFIC
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=10**12))
+def test_error_ratio_is_that_of_event_counts(a: int, b: int) -> None:
+    good, total = min(a, b), max(a, b)
+    assert error_ratio(good, total) == EventCounts(good, total).error_ratio

@@ -19,15 +19,17 @@ from sqlalchemy.orm import Session
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
-from opsloop.core.db import Database, lock_rows, upsert_for
+from opsloop.core.db import Database, lock_rows
 from opsloop.core.schemas import tidy
-from opsloop.slo import events
+from opsloop.slo import event_sums
+from opsloop.slo import previous as carried_forward
 from opsloop.slo import service as slo_service
-from opsloop.slo.math import NoData
+from opsloop.slo.math import NoData, error_ratio
 from opsloop.slo.models import SLO, AlertEvent, Evaluation
 from opsloop.slo.periods import PeriodWindow
 from opsloop.slo.prometheus import PrometheusClient
 from opsloop.slo.recorded import SLIRequest, read_error_ratios
+from opsloop.slo.results import store_results
 from opsloop.slo.spec import SLODefinition
 from opsloop.slo.status import SLOStatus, budget_epoch, budget_window, compute_status
 from opsloop.slo.windows import ALERT_WINDOWS as WINDOWS
@@ -63,11 +65,10 @@ def evaluate(
             period = budget_window(defn, now, row.period_started_at)
             epoch = budget_epoch(defn, period, row.period_started_at)
             targets.append(Target(row.id, row.service, row.name, row.source, defn, period, epoch))
-        policies = {
-            s: slo_service.policy_for(session, service=s) for s in {t.service for t in targets}
-        }
-        previous = slo_service.latest_results(session, slo_ids=[t.slo_id for t in targets])
+        policies = slo_service.policies_for(session, services={t.service for t in targets})
+        stored = _stored_results(session, [t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
+    previous = {slo_id: carried_forward.parsed(slo_id, text) for slo_id, text in stored.items()}
     queried, sources = _prometheus_ratios(
         prometheus, [t for t in targets if t.source != "push"], now
     )
@@ -95,6 +96,16 @@ def evaluate(
     return statuses
 
 
+def _stored_results(session: Session, slo_ids: list[int]) -> dict[int, str]:
+    """The stored result text of each SLO. By key even for all of them: the table is rewritten
+    every minute, and a scan of it would also read every row version not vacuumed yet."""
+    query = select(Evaluation.slo_id, Evaluation.result)
+    return {
+        slo_id: text
+        for slo_id, text in session.execute(query.where(Evaluation.slo_id.in_(slo_ids)))
+    }
+
+
 def result_text(result: dict[str, Any]) -> str:
     """A status (``SLOStatus.to_json()``) as stored: exactly the JSON the API answers with (tidy
     numbers, compact), so that reads send it on without parsing it."""
@@ -118,16 +129,16 @@ def _pushed_ratios(session: Session, targets: list[Target], now: datetime) -> di
     starts = [now - w for w in WINDOWS]
     out: dict[int, Ratios] = {}
     for period_start, ids in groups.items():
-        sums = events.window_counts(session, ids, now, [*starts, period_start])
+        sums = event_sums.window_sums(session, ids, now, [*starts, period_start])
         for slo_id in ids:
             counts = sums.get(slo_id)
             if counts is None:
                 continue
-            *window_counts, period = counts
+            *windows, period = counts
             out[slo_id] = (
-                {w: c.error_ratio for w, c in zip(WINDOWS, window_counts, strict=True)},
-                period.error_ratio,
-                (int(period.good), int(period.total)),
+                {w: error_ratio(*pair) for w, pair in zip(WINDOWS, windows, strict=True)},
+                error_ratio(*period),
+                period,
             )
     return out
 
@@ -161,32 +172,24 @@ def record(
     Each kind of write is one statement for all SLOs: the first evaluation after a start
     records a policy state and alerts for every SLO at once.
     """
-    query = select(Evaluation.slo_id, Evaluation.result)
-    previous: dict[int, str] = {
-        slo_id: result
-        for slo_id, result in session.execute(query.where(Evaluation.slo_id.in_(list(statuses))))
+    previous = {
+        slo_id: carried_forward.parsed(slo_id, text)
+        for slo_id, text in _stored_results(session, list(statuses)).items()
     }
-    rows: list[dict[str, Any]] = []
+    texts: dict[int, str] = {}
     alerts: list[dict[str, Any]] = []
     entries: list[audit.Entry] = []
     for slo_id, status in statuses.items():
         result = status.to_json()
-        rows.append({"slo_id": slo_id, "evaluated_at": now, "result": result_text(result)})
-        before = previous.get(slo_id)
-        alerts.extend(
-            _alert_changes(targets[slo_id], json.loads(before) if before else None, result)
-        )
+        texts[slo_id] = result_text(result)
+        carried_forward.remember(slo_id, texts[slo_id], result)
+        alerts.extend(_alert_changes(targets[slo_id], previous.get(slo_id), result))
     entries.extend(_alert_entry(alert) for alert in alerts)
     entries.extend(_policy_changes(session, now, statuses))
     if alerts:
         session.execute(insert(AlertEvent), [{**a, "at": now} for a in alerts])
     audit.record_many(session, principal=SYSTEM, entries=entries)
-    statement = upsert_for(session)(Evaluation)
-    statement = statement.on_conflict_do_update(
-        index_elements=["slo_id"],
-        set_={"evaluated_at": statement.excluded.evaluated_at, "result": statement.excluded.result},
-    )
-    session.execute(statement, rows)
+    store_results(session, now, texts)
 
 
 _ALERT_DETAILS = ("alert", "severity", "factor", "long_burn", "short_burn")

@@ -176,7 +176,17 @@ def window_counts(
     session: Session, slo_ids: Iterable[int], end: datetime, starts: Sequence[datetime]
 ) -> dict[int, list[EventCounts]]:
     """Good/total counts in ``[start, end)`` for every start, for each existing SLO; a start at
-    or after ``end`` gives an empty window.
+    or after ``end`` gives an empty window."""
+    return {
+        slo_id: [EventCounts(good=good, total=total) for good, total in sums]
+        for slo_id, sums in window_sums(session, slo_ids, end, starts).items()
+    }
+
+
+def window_sums(
+    session: Session, slo_ids: Iterable[int], end: datetime, starts: Sequence[datetime]
+) -> dict[int, list[tuple[int, int]]]:
+    """:func:`window_counts` as plain ``(good, total)`` pairs, for callers that read thousands.
 
     The database also does the additions: every segment's sums go into each window with a
     weight of -1, 0 or 1, so the answer is one row per SLO however many segments were read."""
@@ -193,10 +203,7 @@ def window_counts(
     parts = _statement(ids, layout.segments, weights).subquery("parts")
     columns = [func.sum(parts.c[f"{kind}_{i}"]) for i in range(len(starts)) for kind in "gt"]
     statement = select(parts.c.slo_id, *columns).group_by(parts.c.slo_id)
-    out: dict[int, list[EventCounts]] = {}
+    out: dict[int, list[tuple[int, int]]] = {}
     for slo_id, *values in session.execute(statement):
-        out[slo_id] = [
-            EventCounts(good=int(values[2 * i]), total=int(values[2 * i + 1]))
-            for i in range(len(starts))
-        ]
+        out[slo_id] = [(int(values[2 * i]), int(values[2 * i + 1])) for i in range(len(starts))]
     return out

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 __all__ = [
     "NO_TRAFFIC",
@@ -32,6 +33,7 @@ __all__ = [
     "budget_minutes",
     "budget_status",
     "burn_rate",
+    "error_ratio",
     "forecast_remaining",
     "latency_counts",
     "latency_sli",
@@ -144,9 +146,15 @@ class EventCounts:
     @property
     def error_ratio(self) -> float | NoData:
         """Share of bad events; :data:`NO_TRAFFIC` when the window saw no events at all."""
-        if self.total == 0:
-            return NO_TRAFFIC
-        return self.bad / self.total
+        return error_ratio(self.good, self.total)
+
+
+def error_ratio(good: float, total: float) -> float | NoData:
+    """:attr:`EventCounts.error_ratio` of counts already known to be valid (sums of stored,
+    validated counts), without building the object."""
+    if total == 0:
+        return NO_TRAFFIC
+    return (total - good) / total
 
 
 def sli(good: float, total: float) -> float | NoData:
@@ -191,8 +199,13 @@ class Objective:
         Plain float arithmetic gives 0.0010000000000000009, which would leak into budget minutes
         and make a burn rate of exactly 1 print as 0.9999999999999991.
         """
-        exact = (Decimal(100) - Decimal(str(self.percent))) / Decimal(100)
-        return float(exact)
+        return _error_budget(self.percent)
+
+
+# Cached: an evaluation asks for it about twenty times per SLO, and objectives are few.
+@lru_cache(maxsize=1024)
+def _error_budget(percent: float) -> float:
+    return float((Decimal(100) - Decimal(str(percent))) / Decimal(100))
 
 
 def budget_minutes(objective: Objective, period: timedelta) -> float:

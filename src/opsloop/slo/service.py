@@ -7,7 +7,7 @@ evaluation (reading SLIs and deciding states) lives in :mod:`opsloop.slo.evaluat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -56,7 +56,7 @@ class Applied:
 
 @lru_cache(maxsize=4096)
 def parse_stored(spec: str) -> SLODefinition:
-    return parse_documents(spec, "stored SLO")[0]
+    return parse_documents(spec, "stored SLO", own=True)[0]
 
 
 def definition(slo: SLO) -> SLODefinition:
@@ -302,6 +302,17 @@ def policy_for(session: Session, *, service: str) -> ErrorBudgetPolicy:
     if row is None:
         return DEFAULT_POLICY
     return ErrorBudgetPolicy.from_config({"tiers": json.loads(row.tiers)})
+
+
+def policies_for(session: Session, *, services: Iterable[str]) -> dict[str, ErrorBudgetPolicy]:
+    """The policy of each service (:func:`policy_for`), all in one query."""
+    wanted = sorted(set(services))
+    found = dict.fromkeys(wanted, DEFAULT_POLICY)
+    if wanted:
+        query = select(ServicePolicy.service, ServicePolicy.tiers)
+        for service, tiers in session.execute(query.where(ServicePolicy.service.in_(wanted))):
+            found[service] = ErrorBudgetPolicy.from_config({"tiers": json.loads(tiers)})
+    return found
 
 
 def policy_config(policy: ErrorBudgetPolicy) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from opsloop.slo.windows import ALERT_FOR, ALERT_WINDOWS, format_duration
 
 #: The burn rate that "now" means for time to exhaustion and the 24 h forecast.
 CURRENT_BURN_WINDOW = timedelta(hours=1)
+assert CURRENT_BURN_WINDOW in ALERT_WINDOWS  # to_json takes it from the windows' burn rates
 FORECAST_HORIZON = timedelta(hours=24)
 
 Ratio = float | NoData
@@ -131,26 +132,36 @@ class SLOStatus:
 
     @property
     def time_to_exhaustion(self) -> timedelta | NoData | None:
-        if isinstance(self.budget, NoData):
-            return self.budget
-        return time_to_exhaustion(self.budget.remaining, self.current_burn, self.period_length)
+        return self._exhaustion_at(self.current_burn)
 
     @property
     def forecast(self) -> Ratio:
+        return self._forecast_at(self.current_burn)
+
+    def _exhaustion_at(self, current_burn: Ratio) -> timedelta | NoData | None:
+        if isinstance(self.budget, NoData):
+            return self.budget
+        return time_to_exhaustion(self.budget.remaining, current_burn, self.period_length)
+
+    def _forecast_at(self, current_burn: Ratio) -> Ratio:
         if isinstance(self.budget, NoData):
             return self.budget
         return forecast_remaining(
-            self.budget.remaining, self.current_burn, self.period_length, FORECAST_HORIZON
+            self.budget.remaining, current_burn, self.period_length, FORECAST_HORIZON
         )
 
     def to_json(self) -> dict[str, Any]:
         budget = self.budget
-        exhaustion = self.time_to_exhaustion
+        # Each burn rate once (the current one is among them): a thousand SLOs a minute.
+        burns = {w: self.burn(w) for w in ALERT_WINDOWS}
+        current = burns[CURRENT_BURN_WINDOW]
+        exhaustion = self._exhaustion_at(current)
+        reason = self.no_data_reason
         return {
             "evaluated_at": self.evaluated_at.isoformat(),
-            "status": "no_data" if self.no_data_reason else "ok",
-            "no_data_reason": self.no_data_reason,
-            "no_data_since": _iso(self.last_data_at) if self.no_data_reason else None,
+            "status": "no_data" if reason else "ok",
+            "no_data_reason": reason,
+            "no_data_since": _iso(self.last_data_at) if reason else None,
             "last_data_at": _iso(self.last_data_at),
             "budget_epoch": _iso(self.budget_epoch),
             "objective": self.objective.percent,
@@ -173,14 +184,14 @@ class SLOStatus:
                 "exhausted": budget.exhausted,
             },
             "burn_rates": {
-                **{format_duration(w): _num(self.burn(w)) for w in ALERT_WINDOWS},
+                **{_WINDOW_NAMES[w]: _num(burn) for w, burn in burns.items()},
                 "period": _num(burn_rate(self.period_error_ratio, self.objective)),
             },
             "time_to_exhaustion_seconds": exhaustion.total_seconds()
             if isinstance(exhaustion, timedelta)
             else None,
             "exhaustion": _exhaustion_word(exhaustion),
-            "forecast_24h_remaining": _num(self.forecast),
+            "forecast_24h_remaining": _num(self._forecast_at(current)),
             "alerts": [_alert_json(row) for row in self.alerts],
             "alert_severity": self.alert_severity,
             "policy": {
@@ -192,6 +203,9 @@ class SLOStatus:
             },
             **self.extra,
         }
+
+
+_WINDOW_NAMES = {w: format_duration(w) for w in ALERT_WINDOWS}
 
 
 def alert_key(severity: str, long_window: timedelta) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Literal
 
 _UNITS = {
@@ -45,6 +46,8 @@ def parse_duration(text: str) -> timedelta:
     return total
 
 
+# Cached: every evaluation writes the same few window names about thirty times per SLO.
+@lru_cache(maxsize=1024)
 def format_duration(value: timedelta) -> str:
     """Render a duration the way Prometheus writes it (largest exact unit first)."""
     seconds = int(value.total_seconds())

@@ -30,7 +30,12 @@ from opsloop.slo.spec.model import (
 )
 from opsloop.slo.spec.openslo_export import export_openslo
 from opsloop.slo.spec.sloth import export_sloth
-from opsloop.slo.spec.yaml_io import Reader, dump_yaml_documents, load_documents
+from opsloop.slo.spec.yaml_io import (
+    Reader,
+    dump_yaml_documents,
+    load_documents,
+    load_own_documents,
+)
 
 __all__ = [
     "Alerting",
@@ -51,13 +56,17 @@ __all__ = [
 ]
 
 
-def parse_documents(text: str, source: str = "<string>") -> list[SLODefinition]:
+def parse_documents(
+    text: str, source: str = "<string>", *, own: bool = False
+) -> list[SLODefinition]:
     """Parse multi-document YAML holding OpenSLO v1 and/or Sloth prometheus/v1 specs.
 
     All-or-nothing: any problem raises :class:`SpecError` listing every ``path: reason``
-    found; paths start with ``documents[i]`` when the text has several documents.
+    found; paths start with ``documents[i]`` when the text has several documents. ``own``:
+    the text is one opsloop wrote itself (a stored spec), read without the checks that guard
+    against hostile YAML.
     """
-    documents = load_documents(text, source)
+    documents = load_own_documents(text, source) if own else load_documents(text, source)
     problems: list[SpecProblem] = []
     readers = [
         Reader(problems, f"documents[{index}]" if len(documents) > 1 else "")

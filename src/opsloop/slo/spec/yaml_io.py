@@ -160,6 +160,22 @@ class Reader:
         return result
 
 
+# Text opsloop wrote itself (the stored canonical specs, read again by every first evaluation
+# after a start) has no duplicate keys and nests a few levels deep: it skips both checks, which
+# take about a third of reading it. Whatever this loader cannot read goes the checked way.
+_OwnLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
+    yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+)
+
+
+def load_own_documents(text: str, source: str) -> list[Any]:
+    """:func:`load_documents` for YAML that opsloop wrote itself (see ``_OwnLoader``)."""
+    try:
+        return list(yaml.load_all(text, Loader=_OwnLoader))
+    except yaml.YAMLError:
+        return load_documents(text, source)
+
+
 def load_documents(text: str, source: str) -> list[Any]:
     """Every document of a multi-document YAML text; invalid YAML raises :class:`SpecError`."""
     if too_deep := nesting_problem(text):
