@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -247,6 +248,10 @@ class _BackgroundJobs:
         from opsloop.app import start_scheduler
         from opsloop.core.db import Database
 
+        # As each worker does after building the app: the objects just imported live as long
+        # as the process, and later collections (every evaluation makes many) skip them.
+        gc.collect()
+        gc.freeze()
         db = Database(self._cfg.database_url)
         scheduler = start_scheduler(self._cfg, db)
         self._stop.wait()
