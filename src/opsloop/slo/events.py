@@ -7,7 +7,7 @@ Counts live in minute buckets with hour and day roll-ups kept in step (see
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,11 +16,11 @@ from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from opsloop.core.db import UTCDateTime, lock_rows, upsert_for
+from opsloop.core.db import UTCDateTime, lock_rows
 from opsloop.core.errors import ValidationFailed
-from opsloop.slo import event_sums
+from opsloop.slo import event_sums, event_writes
 from opsloop.slo.math import EventCounts
-from opsloop.slo.models import SLO, EventBucket, EventDay, EventHour
+from opsloop.slo.models import SLO
 
 MAX_BATCH = 10_000
 
@@ -132,8 +132,8 @@ def ingest(session: Session, batches: Mapping[int, Sequence[MinuteCount]]) -> No
             change = sums.setdefault(key, [0, 0])
             change[0] += good - old_good
             change[1] += total - old_total
-    _add_to_rollup(session, EventHour, "hour", hours)
-    _add_to_rollup(session, EventDay, "day", days)
+    _add_to_rollup(session, event_writes.HOURS, hours)
+    _add_to_rollup(session, event_writes.DAYS, days)
 
 
 # Both look the keys up by primary key, one parameter per column however many keys there are:
@@ -179,71 +179,26 @@ def _stored_counts(
         stored_as = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         assert stored_as is not None
         statement = _STORED_SQLITE_TYPED
-        params = {"keys": json.dumps([[slo_id, stored_as(minute)] for slo_id, minute in keys])}
-    rows = session.execute(statement, params)
+        texts: dict[datetime, str] = {}  # a group's keys share few minutes
+        for _, minute in keys:
+            if minute not in texts:
+                texts[minute] = stored_as(minute)
+        params = {"keys": json.dumps([[slo_id, texts[minute]] for slo_id, minute in keys])}
+    rows = session.connection().execute(statement, params)
     return {(slo_id, minute): (good, total) for slo_id, minute, good, total in rows}
 
 
-# Built once per dialect and table: every push runs them, and building the upsert and its
-# conflict clause again each time cost about as much as sending it.
-_BUILT: dict[tuple[str, str], Any] = {}
-
-
-def _built(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
-    key = (session.get_bind().dialect.name, name)
-    statement = _BUILT.get(key)
-    if statement is None:
-        statement = _BUILT[key] = build(session)
-    return statement
-
-
-def _minute_upsert(session: Session) -> Any:
-    statement = upsert_for(session)(EventBucket)
-    return statement.on_conflict_do_update(
-        index_elements=["slo_id", "minute"],
-        set_={"good": statement.excluded.good, "total": statement.excluded.total},
-    )
-
-
-def _rollup_upsert(model: type[EventHour] | type[EventDay], key: str) -> Callable[[Session], Any]:
-    def build(session: Session) -> Any:
-        statement = upsert_for(session)(model)
-        return statement.on_conflict_do_update(
-            index_elements=["slo_id", key],
-            set_={
-                "good": model.good + statement.excluded.good,
-                "total": model.total + statement.excluded.total,
-            },
-        )
-
-    return build
-
-
 def _upsert_minutes(session: Session, latest: dict[tuple[int, datetime], tuple[int, int]]) -> None:
-    statement = _built(session, "minutes", _minute_upsert)
-    # One statement with the rows as parameters (not rendered into it): compiled once and
-    # cached, sent in batches by the driver.
-    rows = [
-        {"slo_id": slo_id, "minute": minute, "good": good, "total": total}
-        for (slo_id, minute), (good, total) in latest.items()
-    ]
-    session.execute(statement, rows)
+    rows = [(slo_id, minute, good, total) for (slo_id, minute), (good, total) in latest.items()]
+    event_writes.MINUTES.run(session, rows)
 
 
 def _add_to_rollup(
-    session: Session,
-    model: type[EventHour] | type[EventDay],
-    key: str,
-    changes: dict[tuple[int, datetime], list[int]],
+    session: Session, write: event_writes.RowWrite, changes: dict[tuple[int, datetime], list[int]]
 ) -> None:
-    if not changes:
-        return
-    statement = _built(session, key, _rollup_upsert(model, key))
-    rows = [
-        {"slo_id": slo_id, key: at, "good": good, "total": total}
-        for (slo_id, at), (good, total) in sorted(changes.items())
-    ]
-    session.execute(statement, rows)
+    # In key order: two transactions adding to the same rows lock them in the same order.
+    rows = [(slo_id, at, good, total) for (slo_id, at), (good, total) in sorted(changes.items())]
+    write.run(session, rows)
 
 
 def window_counts(

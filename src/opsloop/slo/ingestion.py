@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import insert, or_, select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock, group_commit
@@ -28,14 +28,13 @@ from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import MAX_ID
-from opsloop.slo import events
-from opsloop.slo.models import SLO, EventPush
+from opsloop.slo import event_writes, events
+from opsloop.slo.models import SLO
 from opsloop.slo.service import parse_stored
 from opsloop.slo.status import oldest_counted
 from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS
 
 Raw = tuple[datetime, int, int]
-_PUSHES = EventPush.metadata.tables[EventPush.__tablename__]
 Batches = dict[int, list[events.MinuteCount]]
 #: Every SLO counts at least this far back: a rolling window must be longer than the longest
 #: alert window, and a calendar period is at least a week. Minutes this recent need no look at
@@ -110,7 +109,7 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
     refs = {ref for p in pushes if isinstance(p, BulkPush) for ref, _ in p.items}
     by_id, by_ref = _lookup(session, ids, refs)
     now = clock.now()
-    oldest: dict[int, datetime] = {}
+    bounds = _Bounds(now)
     merged: dict[int, dict[datetime, events.MinuteCount]] = {}
     accepted: list[tuple[Push, Batches]] = []
     outcomes: list[int | Exception] = []
@@ -120,9 +119,9 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
                 target = by_id.get(push.slo_id)
                 if target is None:
                     raise NotFound(f"no SLO {push.slo_id!r}", field="slo")
-                batches = {target.id: _validated(target, push.raw, now, oldest)}
+                batches = {target.id: _validated(target, push.raw, bounds)}
             else:
-                batches = _bulk_batches(push, by_ref, now, oldest)
+                batches = _bulk_batches(push, by_ref, bounds)
         except OpsloopError as exc:
             outcomes.append(exc)
             continue
@@ -148,8 +147,7 @@ def _minute(count: events.MinuteCount) -> datetime:
 def _bulk_batches(
     push: BulkPush,
     by_ref: dict[str, Target | OpsloopError | None],
-    now: datetime,
-    oldest: dict[int, datetime],
+    bounds: _Bounds,
 ) -> Batches:
     grouped: dict[int, list[int]] = {}
     targets: dict[int, Target] = {}
@@ -164,7 +162,7 @@ def _bulk_batches(
         targets[target.id] = target
     return {
         slo_id: _validated(
-            targets[slo_id], [push.items[i][1] for i in indexes], now, oldest, indexes=indexes
+            targets[slo_id], [push.items[i][1] for i in indexes], bounds, indexes=indexes
         )
         for slo_id, indexes in grouped.items()
     }
@@ -184,10 +182,11 @@ def _lookup(
         conditions.append(tuple_(SLO.service, SLO.name).in_(pairs))
     if names:
         conditions.append(SLO.name.in_(names))
+    # On the connection: a plain Core query needs none of the ORM's result handling.
     rows = (
         [
             Target(*row)
-            for row in session.execute(
+            for row in session.connection().execute(
                 select(SLO.id, SLO.service, SLO.name, SLO.source, SLO.spec).where(or_(*conditions))
             )
         ]
@@ -215,11 +214,30 @@ def _lookup(
     return by_id, by_ref
 
 
+class _Bounds:
+    """The oldest minute each SLO of a group accepts, worked out once per group and SLO."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.recent = events.floor_minute(now - SURELY_COUNTED)
+        self._oldest: dict[int, datetime] = {}
+
+    def oldest(self, target: Target, raw: Sequence[Raw]) -> datetime:
+        recent = self.recent
+        if all(at.tzinfo is not None and at >= recent for at, _, _ in raw):
+            return recent
+        found = self._oldest.get(target.id)
+        if found is None:
+            # parse_stored is cached by spec text: a spec is parsed once per process.
+            spec = parse_stored(target.spec)
+            found = self._oldest[target.id] = events.floor_minute(oldest_counted(spec, self.now))
+        return found
+
+
 def _validated(
     target: Target,
     raw: Sequence[Raw],
-    now: datetime,
-    oldest: dict[int, datetime],
+    bounds: _Bounds,
     *,
     indexes: list[int] | None = None,
 ) -> list[events.MinuteCount]:
@@ -229,31 +247,22 @@ def _validated(
             "it takes no pushed events",
             field="slo" if indexes is None else f"events[{indexes[0]}].slo",
         )
-    recent = events.floor_minute(now - SURELY_COUNTED)
-    if all(at.tzinfo is not None and at >= recent for at, _, _ in raw):
-        bound = recent
-    else:
-        if target.id not in oldest:
-            # parse_stored is cached by spec text: a spec is parsed once per process.
-            spec = parse_stored(target.spec)
-            oldest[target.id] = events.floor_minute(oldest_counted(spec, now))
-        bound = oldest[target.id]
-    return events.validate_batch(raw, now=now, oldest=bound, positions=indexes)
+    oldest = bounds.oldest(target, raw)
+    return events.validate_batch(raw, now=bounds.now, oldest=oldest, positions=indexes)
 
 
 def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, Batches]]) -> None:
     rows = [
-        {
-            "slo_id": slo_id,
-            "received_at": received_at,
-            "actor": push.principal.actor,
-            "request_id": push.request_id,
-            "minutes": len(counts),
-            "first_minute": counts[0].minute,
-            "last_minute": counts[-1].minute,
-        }
+        (
+            slo_id,
+            received_at,
+            push.principal.actor,
+            push.request_id,
+            len(counts),
+            counts[0].minute,
+            counts[-1].minute,
+        )
         for push, batches in accepted
         for slo_id, counts in batches.items()
     ]
-    # The table, not the mapped class: a plain executemany, no ORM bulk-insert machinery.
-    session.execute(insert(_PUSHES), rows)
+    event_writes.PUSHES.run(session, rows)
