@@ -49,7 +49,7 @@ class RowWrite:
     ) -> list[tuple[Any, ...]]:
         """Datetimes as the column stores them on SQLite (UTC text), each distinct one
         converted once: a group's rows share few minutes."""
-        as_text = _time_text(dialect)
+        as_text = time_text(dialect)
         texts: dict[datetime, Any] = {}
         out = [list(row) for row in rows]
         for position in self.times:
@@ -66,7 +66,9 @@ class RowWrite:
 _TIME_TEXT: dict[str, Callable[[datetime], Any]] = {}
 
 
-def _time_text(dialect: Dialect) -> Callable[[datetime], Any]:
+def time_text(dialect: Dialect) -> Callable[[datetime], Any]:
+    """What a datetime column is given for a datetime (on SQLite its text), made once per
+    dialect."""
     found = _TIME_TEXT.get(dialect.name)
     if found is None:
         processor = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)

@@ -176,8 +176,7 @@ def _stored_counts(
         }
     else:
         # The minutes as the column stores them, so that they compare equal as text.
-        stored_as = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-        assert stored_as is not None
+        stored_as = event_writes.time_text(dialect)
         statement = _STORED_SQLITE_TYPED
         texts: dict[datetime, str] = {}  # a group's keys share few minutes
         for _, minute in keys:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock, group_commit
@@ -168,6 +168,30 @@ def _bulk_batches(
     }
 
 
+_SLOS = SLO.__table__
+_LOOKUPS: dict[tuple[bool, bool, bool], Any] = {}
+
+
+def _lookup_statement(ids: bool, pairs: bool, names: bool) -> Any:
+    """The lookup for SLOs named by ids, pairs and/or names, built once per combination: a
+    statement built anew costs more than running it (its cache key, and its result columns
+    matched again to the cached compilation's)."""
+    key = (ids, pairs, names)
+    found = _LOOKUPS.get(key)
+    if found is None:
+        c = _SLOS.c
+        conditions = []
+        if ids:
+            conditions.append(c.id.in_(bindparam("ids", expanding=True)))
+        if pairs:
+            conditions.append(tuple_(c.service, c.name).in_(bindparam("pairs", expanding=True)))
+        if names:
+            conditions.append(c.name.in_(bindparam("names", expanding=True)))
+        columns = (c.id, c.service, c.name, c.source, c.spec)
+        found = _LOOKUPS[key] = select(*columns).where(or_(*conditions))
+    return found
+
+
 def _lookup(
     session: Session, ids: set[int], refs: set[str]
 ) -> tuple[dict[int, Target], dict[str, Target | OpsloopError | None]]:
@@ -175,24 +199,14 @@ def _lookup(
     ref_ids = {int(r) for r in refs if r.isascii() and r.isdigit() and 0 < int(r) <= MAX_ID}
     pairs = {tuple(r.split("/", 1)) for r in refs if "/" in r}
     names = {r for r in refs if "/" not in r and not (r.isascii() and r.isdigit())}
-    conditions = []
-    if ids | ref_ids:
-        conditions.append(SLO.id.in_(ids | ref_ids))
-    if pairs:
-        conditions.append(tuple_(SLO.service, SLO.name).in_(pairs))
-    if names:
-        conditions.append(SLO.name.in_(names))
+    wanted = ids | ref_ids
+    if not (wanted or pairs or names):
+        return {}, dict.fromkeys(refs)
+    statement = _lookup_statement(bool(wanted), bool(pairs), bool(names))
+    given = {"ids": list(wanted), "pairs": list(pairs), "names": list(names)}
+    params = {name: values for name, values in given.items() if values}
     # On the connection: a plain Core query needs none of the ORM's result handling.
-    rows = (
-        [
-            Target(*row)
-            for row in session.connection().execute(
-                select(SLO.id, SLO.service, SLO.name, SLO.source, SLO.spec).where(or_(*conditions))
-            )
-        ]
-        if conditions
-        else []
-    )
+    rows = [Target(*row) for row in session.connection().execute(statement, params)]
     by_id = {t.id: t for t in rows}
     by_pair = {(t.service, t.name): t for t in rows}
     by_ref: dict[str, Target | OpsloopError | None] = {}
