@@ -97,20 +97,24 @@ def validate_batch(
     return sorted(out, key=lambda c: c.minute)
 
 
-def ingest(session: Session, batches: Mapping[int, Sequence[MinuteCount]]) -> None:
+def ingest(
+    session: Session, batches: Mapping[int, Sequence[MinuteCount]], *, locked: bool = False
+) -> None:
     """Store counts per SLO, replacing minutes already stored, and add each minute's change to
     its hour and day roll-ups. Needs a data-plane write transaction
     (``Database.write(audited=False)``).
 
     Four statements for any number of SLOs and minutes: read the stored counts of the batch's
     minutes, upsert the minutes, add the differences to the hours, then to the days. A late
-    minute costs what an in-order one does.
+    minute costs what an in-order one does. ``locked``: the caller already holds the SLOs' row
+    locks, taken as below.
     """
     # Pushes to one SLO take turns: the stored counts are read and the roll-ups changed by the
     # difference, so two pushes of one minute must not both read the old counts. All the SLOs
     # of a batch are locked up front in id order (the lock order of opsloop.core.db), so
     # overlapping bulk pushes cannot each hold a row the other waits for.
-    lock_rows(session, SLO.id, batches)
+    if not locked:
+        lock_rows(session, SLO.id, batches)
     latest: dict[tuple[int, datetime], tuple[int, int]] = {}
     for slo_id in sorted(batches):
         for count in batches[slo_id]:

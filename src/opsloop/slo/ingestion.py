@@ -135,6 +135,7 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
         events.ingest(
             session,
             {slo_id: sorted(m.values(), key=_minute) for slo_id, m in merged.items()},
+            locked=True,
         )
         _record(session, now, accepted)
     return outcomes
@@ -188,14 +189,21 @@ def _lookup_statement(ids: bool, pairs: bool, names: bool) -> Any:
         if names:
             conditions.append(c.name.in_(bindparam("names", expanding=True)))
         columns = (c.id, c.service, c.name, c.source, c.spec)
-        found = _LOOKUPS[key] = select(*columns).where(or_(*conditions))
+        # The rows are locked as they are read, as events.ingest would lock them (lock order of
+        # opsloop.core.db: one statement, ascending id): one round trip fewer per group, and
+        # what is validated cannot change before the group commits. SQLite has no row locks
+        # (its write transaction holds the whole database); there this is a plain SELECT.
+        found = _LOOKUPS[key] = (
+            select(*columns).where(or_(*conditions)).order_by(c.id).with_for_update(key_share=True)
+        )
     return found
 
 
 def _lookup(
     session: Session, ids: set[int], refs: set[str]
 ) -> tuple[dict[int, Target], dict[str, Target | OpsloopError | None]]:
-    """Every SLO the group names, in one query: ids, ``service/name`` pairs and bare names."""
+    """Every SLO the group names, in one query: ids, ``service/name`` pairs and bare names,
+    their rows locked (see :func:`_lookup_statement`)."""
     ref_ids = {int(r) for r in refs if r.isascii() and r.isdigit() and 0 < int(r) <= MAX_ID}
     pairs = {tuple(r.split("/", 1)) for r in refs if "/" in r}
     names = {r for r in refs if "/" not in r and not (r.isascii() and r.isdigit())}
