@@ -110,9 +110,7 @@ class BodyGuard:
                 # Waiting for a disconnect is not reading a body: no timeout here.
                 return await receive()
             try:
-                # A timeout scope, not wait_for: that wraps every receive in a task of its own.
-                async with asyncio.timeout(self.read_timeout):
-                    message = await receive()
+                message = await asyncio.wait_for(receive(), self.read_timeout)
             except TimeoutError:
                 raise HTTPException(408, "the request body arrived too slowly") from None
             if message["type"] == "http.request":
