@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Session
@@ -56,45 +56,65 @@ def validate_batch(
     seen: dict[datetime, int] = {}
     out = []
     for index, (timestamp, good, total) in enumerate(events):
-        where = f"{field}[{at[index]}]"
-        if timestamp.tzinfo is None:
-            raise ValidationFailed(
-                f"{where}.timestamp needs a time zone", field=f"{where}.timestamp"
-            )
-        if timestamp.second or timestamp.microsecond:
-            # Folding 08:00:30 into 08:00 would silently replace that minute's counts.
-            raise ValidationFailed(
-                f"{where}.timestamp must be a whole minute (counts are per minute), "
-                f"got {timestamp.isoformat()}",
-                field=f"{where}.timestamp",
-            )
-        minute = floor_minute(timestamp)
-        if minute > now:
-            raise ValidationFailed(
-                f"{where}.timestamp is in the future ({timestamp.isoformat()})",
-                field=f"{where}.timestamp",
-            )
-        if minute < oldest:
-            raise ValidationFailed(
-                f"{where}.timestamp is older than the SLO window (before {oldest.isoformat()})",
-                field=f"{where}.timestamp",
-            )
-        if good < 0 or total < 0:
-            name = "good" if good < 0 else "total"
-            raise ValidationFailed(f"{where}.{name} must not be negative", field=f"{where}.{name}")
-        if good > total:
-            raise ValidationFailed(
-                f"{where}.good ({good}) is more than total ({total})", field=f"{where}.good"
-            )
-        if minute in seen:
-            raise ValidationFailed(
-                f"{where}.timestamp falls in the same minute as {field}[{at[seen[minute]]}]; "
-                "send one count per minute",
-                field=f"{where}.timestamp",
-            )
-        seen[minute] = index
-        out.append(MinuteCount(minute, good, total))
+        # One test for the common case, a good event; only a bad one is looked at again to
+        # say what is wrong with it. A whole minute is its own floor.
+        if (
+            timestamp.tzinfo is None
+            or timestamp.second
+            or timestamp.microsecond
+            or not oldest <= timestamp <= now
+            or not 0 <= good <= total
+            or timestamp in seen
+        ):
+            _refuse(timestamp, good, total, now, oldest, f"{field}[{at[index]}]", field, at, seen)
+        seen[timestamp] = index
+        out.append(MinuteCount(timestamp, good, total))
     return sorted(out, key=lambda c: c.minute)
+
+
+def _refuse(
+    timestamp: datetime,
+    good: int,
+    total: int,
+    now: datetime,
+    oldest: datetime,
+    where: str,
+    field: str,
+    at: Sequence[int],
+    seen: dict[datetime, int],
+) -> NoReturn:
+    """The first problem of a bad event, checked in this order."""
+    if timestamp.tzinfo is None:
+        raise ValidationFailed(f"{where}.timestamp needs a time zone", field=f"{where}.timestamp")
+    if timestamp.second or timestamp.microsecond:
+        # Folding 08:00:30 into 08:00 would silently replace that minute's counts.
+        raise ValidationFailed(
+            f"{where}.timestamp must be a whole minute (counts are per minute), "
+            f"got {timestamp.isoformat()}",
+            field=f"{where}.timestamp",
+        )
+    if timestamp > now:
+        raise ValidationFailed(
+            f"{where}.timestamp is in the future ({timestamp.isoformat()})",
+            field=f"{where}.timestamp",
+        )
+    if timestamp < oldest:
+        raise ValidationFailed(
+            f"{where}.timestamp is older than the SLO window (before {oldest.isoformat()})",
+            field=f"{where}.timestamp",
+        )
+    if good < 0 or total < 0:
+        name = "good" if good < 0 else "total"
+        raise ValidationFailed(f"{where}.{name} must not be negative", field=f"{where}.{name}")
+    if good > total:
+        raise ValidationFailed(
+            f"{where}.good ({good}) is more than total ({total})", field=f"{where}.good"
+        )
+    raise ValidationFailed(
+        f"{where}.timestamp falls in the same minute as {field}[{at[seen[timestamp]]}]; "
+        "send one count per minute",
+        field=f"{where}.timestamp",
+    )
 
 
 def ingest(
