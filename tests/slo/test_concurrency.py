@@ -208,6 +208,29 @@ def test_evaluation_changing_two_slos_racing_a_push_does_not_deadlock(
 def test_concurrent_late_pushes_to_one_slo_keep_the_rollups_exact(
     pg: Database, api: TestClient, writer: str
 ) -> None:
+    _late_pushes_keep_the_rollups_exact(pg, [api], writer)
+
+
+@pytest.fixture
+def second_api(pg: Database, tmp_path: Path, api: TestClient) -> Iterator[TestClient]:
+    """Another app on its own Database: a second process, with its own group commit."""
+    other = Database(pg.url)
+    settings = Settings(database_url=pg.url, data_dir=tmp_path / "other", scheduler_enabled=False)
+    with TestClient(create_app(settings, other), raise_server_exceptions=False) as client:
+        yield client
+    other.dispose()
+
+
+def test_late_pushes_from_two_processes_keep_the_rollups_exact(
+    pg: Database, api: TestClient, second_api: TestClient, writer: str
+) -> None:
+    # One process commits its pushes one group at a time; two commit groups concurrently, so
+    # only the SLO row lock keeps two groups from reading the same old counts of a minute.
+    _late_pushes_keep_the_rollups_exact(pg, [api, second_api], writer)
+
+
+def _late_pushes_keep_the_rollups_exact(pg: Database, apps: list[TestClient], writer: str) -> None:
+    api = apps[0]
     slo_id = create_pushed(api, writer, "busy")
     # Two hours around midnight, 8 to 10 hours late: batches cross hours and a day.
     start = NOW.replace(hour=0) - timedelta(hours=1)
@@ -225,15 +248,18 @@ def test_concurrent_late_pushes_to_one_slo_keep_the_rollups_exact(
         batches.append(client_batches)
     failures: list[Any] = []
 
-    def client_run(mine: list[list[dict[str, Any]]]) -> None:
+    def client_run(app: TestClient, mine: list[list[dict[str, Any]]]) -> None:
         for batch in mine:
-            response = api.post(
+            response = app.post(
                 f"/api/v1/slos/{slo_id}/events", json={"events": batch}, headers=bearer(writer)
             )
             if response.status_code != 200:
                 failures.append(response.text)
 
-    threads = [threading.Thread(target=client_run, args=(b,)) for b in batches]
+    threads = [
+        threading.Thread(target=client_run, args=(apps[n % len(apps)], b))
+        for n, b in enumerate(batches)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -62,6 +62,8 @@ class _Pending(Generic[T, R]):
 
 
 _STOP = object()
+#: A waiting request's future and what it answers with.
+_Answer = tuple[asyncio.Future[R], R | Exception]
 
 
 class GroupCommit(Generic[T, R]):
@@ -155,10 +157,15 @@ class GroupCommit(Generic[T, R]):
                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                 )
                 outcomes = [self._alone(p.item) for p in group]
+        # One wake-up per event loop for the whole group, not one per item: each costs the
+        # loop a trip through its self-pipe.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Answer[R]]] = {}
         for pending, outcome in zip(group, outcomes, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+        for loop, answers in by_loop.items():
             # RuntimeError: that event loop is closed, nobody waits for the answer.
             with contextlib.suppress(RuntimeError):
-                pending.loop.call_soon_threadsafe(_settle, pending.future, outcome)
+                loop.call_soon_threadsafe(_settle_all, answers)
 
     def _transaction(self, items: list[T]) -> list[R | Exception]:
         with self.db.write(audited=False) as session:
@@ -174,13 +181,14 @@ class GroupCommit(Generic[T, R]):
             return exc
 
 
-def _settle(future: asyncio.Future[R], outcome: R | Exception) -> None:
-    if future.done():  # the request went away (client disconnected)
-        return
-    if isinstance(outcome, Exception):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
+def _settle_all(answers: list[_Answer[R]]) -> None:
+    for future, outcome in answers:
+        if future.done():  # the request went away (client disconnected)
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 _WRITERS: weakref.WeakKeyDictionary[Database, dict[str, GroupCommit[Any, Any]]] = (

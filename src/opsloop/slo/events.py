@@ -7,20 +7,20 @@ Counts live in minute buckets with hour and day roll-ups kept in step (see
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from opsloop.core.db import UTCDateTime, lock_rows, upsert_for
+from opsloop.core.db import UTCDateTime, lock_rows
 from opsloop.core.errors import ValidationFailed
-from opsloop.slo import event_sums
+from opsloop.slo import event_sums, event_writes
 from opsloop.slo.math import EventCounts
-from opsloop.slo.models import SLO, EventBucket, EventDay, EventHour
+from opsloop.slo.models import SLO
 
 MAX_BATCH = 10_000
 
@@ -56,61 +56,85 @@ def validate_batch(
     seen: dict[datetime, int] = {}
     out = []
     for index, (timestamp, good, total) in enumerate(events):
-        where = f"{field}[{at[index]}]"
-        if timestamp.tzinfo is None:
-            raise ValidationFailed(
-                f"{where}.timestamp needs a time zone", field=f"{where}.timestamp"
-            )
-        if timestamp.second or timestamp.microsecond:
-            # Folding 08:00:30 into 08:00 would silently replace that minute's counts.
-            raise ValidationFailed(
-                f"{where}.timestamp must be a whole minute (counts are per minute), "
-                f"got {timestamp.isoformat()}",
-                field=f"{where}.timestamp",
-            )
-        minute = floor_minute(timestamp)
-        if minute > now:
-            raise ValidationFailed(
-                f"{where}.timestamp is in the future ({timestamp.isoformat()})",
-                field=f"{where}.timestamp",
-            )
-        if minute < oldest:
-            raise ValidationFailed(
-                f"{where}.timestamp is older than the SLO window (before {oldest.isoformat()})",
-                field=f"{where}.timestamp",
-            )
-        if good < 0 or total < 0:
-            name = "good" if good < 0 else "total"
-            raise ValidationFailed(f"{where}.{name} must not be negative", field=f"{where}.{name}")
-        if good > total:
-            raise ValidationFailed(
-                f"{where}.good ({good}) is more than total ({total})", field=f"{where}.good"
-            )
-        if minute in seen:
-            raise ValidationFailed(
-                f"{where}.timestamp falls in the same minute as {field}[{at[seen[minute]]}]; "
-                "send one count per minute",
-                field=f"{where}.timestamp",
-            )
-        seen[minute] = index
-        out.append(MinuteCount(minute, good, total))
+        # One test for the common case, a good event; only a bad one is looked at again to
+        # say what is wrong with it. A whole minute is its own floor.
+        if (
+            timestamp.tzinfo is None
+            or timestamp.second
+            or timestamp.microsecond
+            or not oldest <= timestamp <= now
+            or not 0 <= good <= total
+            or timestamp in seen
+        ):
+            _refuse(timestamp, good, total, now, oldest, f"{field}[{at[index]}]", field, at, seen)
+        seen[timestamp] = index
+        out.append(MinuteCount(timestamp, good, total))
     return sorted(out, key=lambda c: c.minute)
 
 
-def ingest(session: Session, batches: Mapping[int, Sequence[MinuteCount]]) -> None:
+def _refuse(
+    timestamp: datetime,
+    good: int,
+    total: int,
+    now: datetime,
+    oldest: datetime,
+    where: str,
+    field: str,
+    at: Sequence[int],
+    seen: dict[datetime, int],
+) -> NoReturn:
+    """The first problem of a bad event, checked in this order."""
+    if timestamp.tzinfo is None:
+        raise ValidationFailed(f"{where}.timestamp needs a time zone", field=f"{where}.timestamp")
+    if timestamp.second or timestamp.microsecond:
+        # Folding 08:00:30 into 08:00 would silently replace that minute's counts.
+        raise ValidationFailed(
+            f"{where}.timestamp must be a whole minute (counts are per minute), "
+            f"got {timestamp.isoformat()}",
+            field=f"{where}.timestamp",
+        )
+    if timestamp > now:
+        raise ValidationFailed(
+            f"{where}.timestamp is in the future ({timestamp.isoformat()})",
+            field=f"{where}.timestamp",
+        )
+    if timestamp < oldest:
+        raise ValidationFailed(
+            f"{where}.timestamp is older than the SLO window (before {oldest.isoformat()})",
+            field=f"{where}.timestamp",
+        )
+    if good < 0 or total < 0:
+        name = "good" if good < 0 else "total"
+        raise ValidationFailed(f"{where}.{name} must not be negative", field=f"{where}.{name}")
+    if good > total:
+        raise ValidationFailed(
+            f"{where}.good ({good}) is more than total ({total})", field=f"{where}.good"
+        )
+    raise ValidationFailed(
+        f"{where}.timestamp falls in the same minute as {field}[{at[seen[timestamp]]}]; "
+        "send one count per minute",
+        field=f"{where}.timestamp",
+    )
+
+
+def ingest(
+    session: Session, batches: Mapping[int, Sequence[MinuteCount]], *, locked: bool = False
+) -> None:
     """Store counts per SLO, replacing minutes already stored, and add each minute's change to
     its hour and day roll-ups. Needs a data-plane write transaction
     (``Database.write(audited=False)``).
 
     Four statements for any number of SLOs and minutes: read the stored counts of the batch's
     minutes, upsert the minutes, add the differences to the hours, then to the days. A late
-    minute costs what an in-order one does.
+    minute costs what an in-order one does. ``locked``: the caller already holds the SLOs' row
+    locks, taken as below.
     """
     # Pushes to one SLO take turns: the stored counts are read and the roll-ups changed by the
     # difference, so two pushes of one minute must not both read the old counts. All the SLOs
     # of a batch are locked up front in id order (the lock order of opsloop.core.db), so
     # overlapping bulk pushes cannot each hold a row the other waits for.
-    lock_rows(session, SLO.id, batches)
+    if not locked:
+        lock_rows(session, SLO.id, batches)
     latest: dict[tuple[int, datetime], tuple[int, int]] = {}
     for slo_id in sorted(batches):
         for count in batches[slo_id]:
@@ -132,8 +156,8 @@ def ingest(session: Session, batches: Mapping[int, Sequence[MinuteCount]]) -> No
             change = sums.setdefault(key, [0, 0])
             change[0] += good - old_good
             change[1] += total - old_total
-    _add_to_rollup(session, EventHour, "hour", hours)
-    _add_to_rollup(session, EventDay, "day", days)
+    _add_to_rollup(session, event_writes.HOURS, hours)
+    _add_to_rollup(session, event_writes.DAYS, days)
 
 
 # Both look the keys up by primary key, one parameter per column however many keys there are:
@@ -176,74 +200,28 @@ def _stored_counts(
         }
     else:
         # The minutes as the column stores them, so that they compare equal as text.
-        stored_as = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-        assert stored_as is not None
+        stored_as = event_writes.time_text(dialect)
         statement = _STORED_SQLITE_TYPED
-        params = {"keys": json.dumps([[slo_id, stored_as(minute)] for slo_id, minute in keys])}
-    rows = session.execute(statement, params)
+        texts: dict[datetime, str] = {}  # a group's keys share few minutes
+        for _, minute in keys:
+            if minute not in texts:
+                texts[minute] = stored_as(minute)
+        params = {"keys": json.dumps([[slo_id, texts[minute]] for slo_id, minute in keys])}
+    rows = session.connection().execute(statement, params)
     return {(slo_id, minute): (good, total) for slo_id, minute, good, total in rows}
 
 
-# Built once per dialect and table: every push runs them, and building the upsert and its
-# conflict clause again each time cost about as much as sending it.
-_BUILT: dict[tuple[str, str], Any] = {}
-
-
-def _built(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
-    key = (session.get_bind().dialect.name, name)
-    statement = _BUILT.get(key)
-    if statement is None:
-        statement = _BUILT[key] = build(session)
-    return statement
-
-
-def _minute_upsert(session: Session) -> Any:
-    statement = upsert_for(session)(EventBucket)
-    return statement.on_conflict_do_update(
-        index_elements=["slo_id", "minute"],
-        set_={"good": statement.excluded.good, "total": statement.excluded.total},
-    )
-
-
-def _rollup_upsert(model: type[EventHour] | type[EventDay], key: str) -> Callable[[Session], Any]:
-    def build(session: Session) -> Any:
-        statement = upsert_for(session)(model)
-        return statement.on_conflict_do_update(
-            index_elements=["slo_id", key],
-            set_={
-                "good": model.good + statement.excluded.good,
-                "total": model.total + statement.excluded.total,
-            },
-        )
-
-    return build
-
-
 def _upsert_minutes(session: Session, latest: dict[tuple[int, datetime], tuple[int, int]]) -> None:
-    statement = _built(session, "minutes", _minute_upsert)
-    # One statement with the rows as parameters (not rendered into it): compiled once and
-    # cached, sent in batches by the driver.
-    rows = [
-        {"slo_id": slo_id, "minute": minute, "good": good, "total": total}
-        for (slo_id, minute), (good, total) in latest.items()
-    ]
-    session.execute(statement, rows)
+    rows = [(slo_id, minute, good, total) for (slo_id, minute), (good, total) in latest.items()]
+    event_writes.MINUTES.run(session, rows)
 
 
 def _add_to_rollup(
-    session: Session,
-    model: type[EventHour] | type[EventDay],
-    key: str,
-    changes: dict[tuple[int, datetime], list[int]],
+    session: Session, write: event_writes.RowWrite, changes: dict[tuple[int, datetime], list[int]]
 ) -> None:
-    if not changes:
-        return
-    statement = _built(session, key, _rollup_upsert(model, key))
-    rows = [
-        {"slo_id": slo_id, key: at, "good": good, "total": total}
-        for (slo_id, at), (good, total) in sorted(changes.items())
-    ]
-    session.execute(statement, rows)
+    # In key order: two transactions adding to the same rows lock them in the same order.
+    rows = [(slo_id, at, good, total) for (slo_id, at), (good, total) in sorted(changes.items())]
+    write.run(session, rows)
 
 
 def window_counts(

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, or_, select, tuple_
+from sqlalchemy import bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from opsloop.core import clock, group_commit
@@ -28,14 +28,13 @@ from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import MAX_ID
-from opsloop.slo import events
-from opsloop.slo.models import SLO, EventPush
+from opsloop.slo import event_writes, events
+from opsloop.slo.models import SLO
 from opsloop.slo.service import parse_stored
 from opsloop.slo.status import oldest_counted
 from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS
 
 Raw = tuple[datetime, int, int]
-_PUSHES = EventPush.metadata.tables[EventPush.__tablename__]
 Batches = dict[int, list[events.MinuteCount]]
 #: Every SLO counts at least this far back: a rolling window must be longer than the longest
 #: alert window, and a calendar period is at least a week. Minutes this recent need no look at
@@ -110,7 +109,7 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
     refs = {ref for p in pushes if isinstance(p, BulkPush) for ref, _ in p.items}
     by_id, by_ref = _lookup(session, ids, refs)
     now = clock.now()
-    oldest: dict[int, datetime] = {}
+    bounds = _Bounds(now)
     merged: dict[int, dict[datetime, events.MinuteCount]] = {}
     accepted: list[tuple[Push, Batches]] = []
     outcomes: list[int | Exception] = []
@@ -120,9 +119,9 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
                 target = by_id.get(push.slo_id)
                 if target is None:
                     raise NotFound(f"no SLO {push.slo_id!r}", field="slo")
-                batches = {target.id: _validated(target, push.raw, now, oldest)}
+                batches = {target.id: _validated(target, push.raw, bounds)}
             else:
-                batches = _bulk_batches(push, by_ref, now, oldest)
+                batches = _bulk_batches(push, by_ref, bounds)
         except OpsloopError as exc:
             outcomes.append(exc)
             continue
@@ -136,6 +135,7 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
         events.ingest(
             session,
             {slo_id: sorted(m.values(), key=_minute) for slo_id, m in merged.items()},
+            locked=True,
         )
         _record(session, now, accepted)
     return outcomes
@@ -148,8 +148,7 @@ def _minute(count: events.MinuteCount) -> datetime:
 def _bulk_batches(
     push: BulkPush,
     by_ref: dict[str, Target | OpsloopError | None],
-    now: datetime,
-    oldest: dict[int, datetime],
+    bounds: _Bounds,
 ) -> Batches:
     grouped: dict[int, list[int]] = {}
     targets: dict[int, Target] = {}
@@ -164,36 +163,58 @@ def _bulk_batches(
         targets[target.id] = target
     return {
         slo_id: _validated(
-            targets[slo_id], [push.items[i][1] for i in indexes], now, oldest, indexes=indexes
+            targets[slo_id], [push.items[i][1] for i in indexes], bounds, indexes=indexes
         )
         for slo_id, indexes in grouped.items()
     }
 
 
+_SLOS = SLO.__table__
+_LOOKUPS: dict[tuple[bool, bool, bool], Any] = {}
+
+
+def _lookup_statement(ids: bool, pairs: bool, names: bool) -> Any:
+    """The lookup for SLOs named by ids, pairs and/or names, built once per combination: a
+    statement built anew costs more than running it (its cache key, and its result columns
+    matched again to the cached compilation's)."""
+    key = (ids, pairs, names)
+    found = _LOOKUPS.get(key)
+    if found is None:
+        c = _SLOS.c
+        conditions = []
+        if ids:
+            conditions.append(c.id.in_(bindparam("ids", expanding=True)))
+        if pairs:
+            conditions.append(tuple_(c.service, c.name).in_(bindparam("pairs", expanding=True)))
+        if names:
+            conditions.append(c.name.in_(bindparam("names", expanding=True)))
+        columns = (c.id, c.service, c.name, c.source, c.spec)
+        # The rows are locked as they are read, as events.ingest would lock them (lock order of
+        # opsloop.core.db: one statement, ascending id): one round trip fewer per group, and
+        # what is validated cannot change before the group commits. SQLite has no row locks
+        # (its write transaction holds the whole database); there this is a plain SELECT.
+        found = _LOOKUPS[key] = (
+            select(*columns).where(or_(*conditions)).order_by(c.id).with_for_update(key_share=True)
+        )
+    return found
+
+
 def _lookup(
     session: Session, ids: set[int], refs: set[str]
 ) -> tuple[dict[int, Target], dict[str, Target | OpsloopError | None]]:
-    """Every SLO the group names, in one query: ids, ``service/name`` pairs and bare names."""
+    """Every SLO the group names, in one query: ids, ``service/name`` pairs and bare names,
+    their rows locked (see :func:`_lookup_statement`)."""
     ref_ids = {int(r) for r in refs if r.isascii() and r.isdigit() and 0 < int(r) <= MAX_ID}
     pairs = {tuple(r.split("/", 1)) for r in refs if "/" in r}
     names = {r for r in refs if "/" not in r and not (r.isascii() and r.isdigit())}
-    conditions = []
-    if ids | ref_ids:
-        conditions.append(SLO.id.in_(ids | ref_ids))
-    if pairs:
-        conditions.append(tuple_(SLO.service, SLO.name).in_(pairs))
-    if names:
-        conditions.append(SLO.name.in_(names))
-    rows = (
-        [
-            Target(*row)
-            for row in session.execute(
-                select(SLO.id, SLO.service, SLO.name, SLO.source, SLO.spec).where(or_(*conditions))
-            )
-        ]
-        if conditions
-        else []
-    )
+    wanted = ids | ref_ids
+    if not (wanted or pairs or names):
+        return {}, dict.fromkeys(refs)
+    statement = _lookup_statement(bool(wanted), bool(pairs), bool(names))
+    given = {"ids": list(wanted), "pairs": list(pairs), "names": list(names)}
+    params = {name: values for name, values in given.items() if values}
+    # On the connection: a plain Core query needs none of the ORM's result handling.
+    rows = [Target(*row) for row in session.connection().execute(statement, params)]
     by_id = {t.id: t for t in rows}
     by_pair = {(t.service, t.name): t for t in rows}
     by_ref: dict[str, Target | OpsloopError | None] = {}
@@ -215,11 +236,30 @@ def _lookup(
     return by_id, by_ref
 
 
+class _Bounds:
+    """The oldest minute each SLO of a group accepts, worked out once per group and SLO."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.recent = events.floor_minute(now - SURELY_COUNTED)
+        self._oldest: dict[int, datetime] = {}
+
+    def oldest(self, target: Target, raw: Sequence[Raw]) -> datetime:
+        recent = self.recent
+        if all(at.tzinfo is not None and at >= recent for at, _, _ in raw):
+            return recent
+        found = self._oldest.get(target.id)
+        if found is None:
+            # parse_stored is cached by spec text: a spec is parsed once per process.
+            spec = parse_stored(target.spec)
+            found = self._oldest[target.id] = events.floor_minute(oldest_counted(spec, self.now))
+        return found
+
+
 def _validated(
     target: Target,
     raw: Sequence[Raw],
-    now: datetime,
-    oldest: dict[int, datetime],
+    bounds: _Bounds,
     *,
     indexes: list[int] | None = None,
 ) -> list[events.MinuteCount]:
@@ -229,31 +269,22 @@ def _validated(
             "it takes no pushed events",
             field="slo" if indexes is None else f"events[{indexes[0]}].slo",
         )
-    recent = events.floor_minute(now - SURELY_COUNTED)
-    if all(at.tzinfo is not None and at >= recent for at, _, _ in raw):
-        bound = recent
-    else:
-        if target.id not in oldest:
-            # parse_stored is cached by spec text: a spec is parsed once per process.
-            spec = parse_stored(target.spec)
-            oldest[target.id] = events.floor_minute(oldest_counted(spec, now))
-        bound = oldest[target.id]
-    return events.validate_batch(raw, now=now, oldest=bound, positions=indexes)
+    oldest = bounds.oldest(target, raw)
+    return events.validate_batch(raw, now=bounds.now, oldest=oldest, positions=indexes)
 
 
 def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, Batches]]) -> None:
     rows = [
-        {
-            "slo_id": slo_id,
-            "received_at": received_at,
-            "actor": push.principal.actor,
-            "request_id": push.request_id,
-            "minutes": len(counts),
-            "first_minute": counts[0].minute,
-            "last_minute": counts[-1].minute,
-        }
+        (
+            slo_id,
+            received_at,
+            push.principal.actor,
+            push.request_id,
+            len(counts),
+            counts[0].minute,
+            counts[-1].minute,
+        )
         for push, batches in accepted
         for slo_id, counts in batches.items()
     ]
-    # The table, not the mapped class: a plain executemany, no ORM bulk-insert machinery.
-    session.execute(insert(_PUSHES), rows)
+    event_writes.PUSHES.run(session, rows)
