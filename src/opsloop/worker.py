@@ -2,9 +2,13 @@
 collector paused while it is imported and built.
 
 Importing the app creates some 200,000 objects, and the collector would walk the growing heap
-again and again meanwhile (a tenth of the start-up time). After one collection the survivors,
-which live as long as the process, are frozen: later collections no longer walk them, so they
-stay as cheap under load as in a small program.
+again and again meanwhile (a tenth of the start-up time). Those objects live as long as the
+process, so they are frozen: later collections no longer walk them, and stay as cheap under load
+as in a small program.
+
+There is no collection before the freeze: import and build leave under a thousand cyclic
+garbage objects (a few hundred KB, kept for good once frozen), and a full collection over the
+200,000 live ones would cost each worker about 0.1 s of CPU before it can answer.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ def create_app() -> FastAPI:
 
         app = build()
     finally:
+        gc.freeze()
         gc.enable()
-    gc.collect()
-    gc.freeze()
     return app

@@ -20,13 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opsloop.slo.math import NoData
 from opsloop.slo.rules import error_ratio_expr
 from opsloop.slo.spec import SLODefinition
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 RETRYABLE = {429, 502, 503, 504}
@@ -78,6 +79,11 @@ class PrometheusClient:
         self.concurrency = max(1, concurrency)
         self.use_recorded = use_recorded
         self.recorded_max_age = recorded_max_age
+        # httpx (with the command-line client it loads when rich and click are installed)
+        # costs every process a tenth of a second to import; only one that talks to Prometheus
+        # pays it, here.
+        import httpx
+
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
@@ -153,6 +159,8 @@ class PrometheusClient:
         return payload
 
     def _get_once(self, path: str, params: dict[str, str]) -> dict[str, Any] | NoData | _NoAnswer:
+        import httpx  # loaded by __init__ already
+
         reason = ""
         timed_out = answered = False
         for attempt in range(self.retries + 1):
