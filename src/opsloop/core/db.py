@@ -140,6 +140,12 @@ def _ensure_sqlite_dir(url: str) -> None:
 #: WAL pages (4 KiB) after which a commit copies them back into the database file.
 WAL_CHECKPOINT_PAGES = 10_000
 
+#: Each SQLite connection keeps its own page cache, 2 MiB by default: up to 80 MB for a serve
+#: worker's CONNECTIONS_PER_PROCESS connections, all copies of pages the kernel caches anyway.
+#: Reads cost the same with 1 MiB (a miss is one pread from the kernel's cache), and so do bulk
+#: pushes; at 512 KiB a transaction writing 5,000 indexed rows took a third more CPU.
+SQLITE_CACHE_KIB = 1024
+
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control away from the sqlite3 module so BEGIN is ours to issue.
@@ -154,6 +160,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # file and synced it; less often, the hour and day pages that every push rewrites are
     # copied once per checkpoint instead of once per commit (bulk pushes +36 %).
     cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # negative: KiB, not pages
     cursor.close()
 
 
