@@ -101,10 +101,14 @@ class Server:
         self.name, self.port, self.log_path = name, port, log_path
         self.base = f"http://127.0.0.1:{port}"
         self.started = time.perf_counter()
+        # Servers start as from an installation: Python writes and reuses compiled modules even
+        # where the shell asked it not to (PYTHONDONTWRITEBYTECODE), or every start would pay
+        # for compiling the checkout's sources again.
+        inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         with log_path.open("ab") as out:
             self.proc = subprocess.Popen(
                 argv,
-                env={**os.environ, **env},
+                env={**inherited, **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
