@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Role
@@ -109,3 +110,20 @@ def running_server(
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
+
+
+@contextmanager
+def statements_run(db: Database, containing: str = "") -> Iterator[list[str]]:
+    """The SQL statements run on ``db`` while the block runs, as they run; only those that
+    contain ``containing`` (compared with whitespace collapsed), if given."""
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if containing in " ".join(statement.split()):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)

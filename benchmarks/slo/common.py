@@ -66,13 +66,8 @@ def fresh_database_url(backend: str, label: str) -> Iterator[str]:
 @contextmanager
 def fresh_database(backend: str, label: str) -> Iterator[Database]:
     """A new database with opsloop's schema; dropped (or deleted) when the block ends."""
-    with fresh_database_url(backend, label) as url:
-        db = Database(url)
-        try:
-            migrate.upgrade(db.engine)
-            yield db
-        finally:
-            db.dispose()
+    with fresh_database_url(backend, label) as url, _migrated(url) as db:
+        yield db
 
 
 @contextmanager
@@ -88,6 +83,12 @@ def kept_database(backend: str, where: str) -> Iterator[Database]:
             if found.fetchone() is None:
                 admin.execute(f'CREATE DATABASE "{where}"')
         url = pg_url(where)
+    with _migrated(url) as db:
+        yield db
+
+
+@contextmanager
+def _migrated(url: str) -> Iterator[Database]:
     db = Database(url)
     try:
         migrate.upgrade(db.engine)

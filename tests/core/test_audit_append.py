@@ -3,12 +3,7 @@ never reused after the transaction (or a savepoint in it) ends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from opsloop.core.audit import service as audit
@@ -17,6 +12,10 @@ from opsloop.core.audit.chain import Verification
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Role
 from opsloop.core.db import AUDITED_OPTION, WRITE_OPTION, Database
+from tests.helpers import statements_run
+
+#: The statement that reads the chain head.
+HEAD_READ = "FROM audit_records ORDER BY audit_records.seq DESC"
 
 
 class Rollback(Exception):
@@ -42,22 +41,6 @@ def _verify(db: Database) -> Verification:
 def _actions(db: Database) -> list[str]:
     with db.read() as session:
         return [r.action for r in audit.iterate(session, flt=audit.AuditFilter())]
-
-
-@contextmanager
-def _head_reads(db: Database) -> Iterator[list[str]]:
-    """Statements that read the chain head, as they run."""
-    seen: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM audit_records ORDER BY audit_records.seq DESC" in " ".join(statement.split()):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _reused_write_session(db: Database) -> Session:
@@ -88,7 +71,10 @@ def test_bulk_appends_around_a_rolled_back_transaction_keep_the_chain_verifiable
 def test_one_transaction_reads_the_head_once(db: Database) -> None:
     with db.write() as session:
         _one(session, "first")
-    with _head_reads(db) as reads, db.write() as session:
+    with (
+        statements_run(db, HEAD_READ) as reads,
+        db.write() as session,
+    ):
         _one(session, "a")
         audit.record_many(session, principal=SYSTEM, entries=_entries(50, "b"))
         # Flushes of other rows (the user, before its record) leave the cached head alone.

@@ -5,12 +5,9 @@ evaluation since it was read taken as it is now."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
@@ -22,6 +19,7 @@ from opsloop.slo.policy import DEFAULT_POLICY
 from opsloop.slo.results import store_results
 from opsloop.slo.status import compute_status
 from opsloop.slo.windows import ALERT_WINDOWS
+from tests.helpers import statements_run
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -36,20 +34,6 @@ def _slo(db: Database, name: str, good: int, service: str = "checkout") -> int:
     return slo_id
 
 
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-
-
 def test_results_are_inserted_and_replaced_in_one_statement_each(
     db: Database, frozen_clock: clock.FrozenClock
 ) -> None:
@@ -57,11 +41,11 @@ def test_results_are_inserted_and_replaced_in_one_statement_each(
     ids = [_slo(db, f"slo-{i}", 1000) for i in range(3)]
     # Quotes, backslashes, line breaks and non-ASCII text come back exactly as given.
     texts = {i: f'{{"n":{i},"s":"a\\"b\\\\c\\nd é ✓"}}' for i in ids}
-    with statements(db) as seen, db.write() as session:
+    with statements_run(db) as seen, db.write() as session:
         store_results(session, NOW, texts)
     assert sum("slo_evaluations" in s for s in seen) == 1
     later = NOW + timedelta(minutes=1)
-    with statements(db) as seen, db.write() as session:
+    with statements_run(db) as seen, db.write() as session:
         store_results(session, later, {ids[0]: "{}", ids[2]: '{"x":[1,2]}'})
     assert sum("slo_evaluations" in s for s in seen) == 1
     with db.read() as session:
@@ -81,7 +65,7 @@ def test_an_evaluation_writes_its_results_in_one_statement(
     for i in range(5):
         _slo(db, f"slo-{i}", 1000)
     evaluation.evaluate(db, now=NOW)
-    with statements(db) as seen:
+    with statements_run(db) as seen:
         evaluation.evaluate(db, now=NOW + timedelta(minutes=1))
     writes = [s for s in seen if "INSERT INTO slo_evaluations" in s]
     assert len(writes) == 1
