@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from opsloop.app import create_app
 from opsloop.core import clock
@@ -18,6 +18,7 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, ValidationFailed
+from opsloop.slo.event_writes import array_text
 from opsloop.slo.ingestion import BulkPush, OnePush, store_pushes
 from opsloop.slo.models import EventBucket, EventPush
 from opsloop.slo.service import parse_stored
@@ -169,3 +170,23 @@ def test_recent_minutes_need_no_spec_parsing_older_ones_still_meet_the_window(
     outcome = push(31)
     assert isinstance(outcome, ValidationFailed) and "older than the SLO window" in outcome.message
     assert parse_stored.cache_info().misses == 1
+
+
+def test_array_literals_come_back_as_the_values_they_were_made_of(db: Database) -> None:
+    """The PostgreSQL statements cast columns sent as array literals; SQLite never sees them."""
+    if db.dialect != "postgresql":
+        pytest.skip("array literals are PostgreSQL's")
+    strings = ['a"b', "back\\slash", "NULL", "", "comma,{brace}", "space d", "ünï ✓", "x'y"]
+    ints = [0, -1, 2**40, 7]
+    times = [
+        datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 11, 2, 9, 1, 30, 123456, tzinfo=UTC),
+    ]
+    with db.engine.connect() as conn:
+        got = conn.execute(
+            text("SELECT CAST(:s AS text[]), CAST(:i AS bigint[]), CAST(:t AS timestamptz[])"),
+            {"s": array_text(strings), "i": array_text(ints), "t": array_text(times)},
+        ).one()
+    assert list(got[0]) == strings
+    assert list(got[1]) == ints
+    assert list(got[2]) == times

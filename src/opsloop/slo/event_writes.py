@@ -39,7 +39,8 @@ class RowWrite:
         connection = session.connection()
         dialect = connection.dialect
         if dialect.name == "postgresql":
-            params = {f"c{i}": list(values) for i, values in enumerate(zip(*rows, strict=True))}
+            columns = zip(*rows, strict=True)
+            params = {f"c{i}": array_text(values) for i, values in enumerate(columns)}
             connection.execute(self.postgresql, params)
         else:
             connection.exec_driver_sql(self.sqlite, self._stored_times(rows, dialect))
@@ -61,6 +62,21 @@ class RowWrite:
                 row[position] = found
         # Tuples: SQLAlchemy takes a list of tuples (not of lists) as an executemany.
         return [tuple(row) for row in out]
+
+
+def array_text(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal of integers, aware datetimes or strings (one type a column),
+    for the statement to cast. Built with ``str.join``: psycopg's list dumper checked every
+    element against a regular expression in Python, a fifth of a bulk push's writer time."""
+    first = values[0]
+    if isinstance(first, int):
+        return "{" + ",".join(map(str, values)) + "}"
+    if isinstance(first, datetime):
+        # ISO 8601 with its offset: no character an array literal would need quoted.
+        return "{" + ",".join(v.isoformat() for v in values) + "}"
+    # Every string quoted (so that "NULL" or "" stay strings), its \ and " escaped.
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return '{"' + '","'.join(quoted) + '"}'
 
 
 _TIME_TEXT: dict[str, Callable[[datetime], Any]] = {}
