@@ -7,13 +7,12 @@ import time
 from types import SimpleNamespace
 
 import anyio
-import pytest
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 
 from opsloop.core import deps
 from opsloop.core.db import Database
-from opsloop.core.generations import RenderedCache, current
+from opsloop.core.generations import RenderedCache
 
 
 def test_an_answer_is_served_only_at_the_generation_it_was_kept_under() -> None:
@@ -40,29 +39,6 @@ def test_kept_bytes_stay_within_the_bound_least_recently_used_out_first() -> Non
     assert cache.size == 70
     cache.put("huge", 1, b"x" * 101)  # never kept, and pushes nothing out
     assert cache.get("huge", 1) is None and cache.size == 70
-
-
-def test_the_counter_is_read_the_same_on_both_databases(db: Database) -> None:
-    with db.engine.connect() as conn:
-        assert current(conn, "no such counter") is None
-        first = current(conn, "slos")
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE generations SET value = 41 WHERE name = 'slos'")
-    with db.engine.connect() as conn:
-        assert current(conn, "slos") == (None if first is None else 41)
-
-
-def test_a_failing_counter_read_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
-    from sqlalchemy.exc import DBAPIError
-
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE generations RENAME TO generations_gone")
-    try:
-        with db.engine.connect() as conn, pytest.raises(DBAPIError):
-            current(conn, "slos")
-    finally:
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE generations_gone RENAME TO generations")
 
 
 def _request(db: Database) -> Request:

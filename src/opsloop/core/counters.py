@@ -11,9 +11,9 @@ that no request holds:
   query is in flight share the *next* query, never the running one: a query that started before
   a caller arrived may predate a write the caller has already seen committed.
 
-Whenever this path fails (no connection, a timeout, a schema without counters) the caller falls
-back to the ordinary path (:func:`opsloop.core.deps.run_read`), which reports errors as every
-other read does; the loop connection is opened again at the next use after a pause.
+Whenever this path fails (no connection, a timeout, a schema without counters) the caller builds
+its answer the ordinary way (:func:`opsloop.core.deps.run_read`, which reports errors as every
+other read does) and keeps nothing; the loop connection is opened again after a pause.
 """
 
 from __future__ import annotations
@@ -187,26 +187,24 @@ class LoopCounters:
 
 
 async def serve_kept(
-    request: Request,
-    cache: RenderedCache,
-    name: str,
-    key: Hashable,
-    build: Callable[[Connection], B],
+    request: Request, name: str, key: Hashable, build: Callable[[Connection], B]
 ) -> bytes | B:
     """The answer kept for ``key`` under counter ``name``, read without a worker thread when
-    it is current; otherwise ``build(connection)`` in one thread hop, kept for next time."""
+    it is current; otherwise ``build(connection)`` in one thread hop, kept for next time. When
+    the counter cannot be read here (or has never moved), nothing is kept: the answer is built."""
+    cache: RenderedCache = request.app.state.rendered
     counters: LoopCounters = request.app.state.counters
     generation = await counters.current(name)
-    if generation is not None:
-        kept = cache.get(key, generation)
-        if kept is not None:
-            return kept
+    if generation is None:
+        return await run_read(request, build)
+    kept = cache.get(key, generation)
+    if kept is not None:
+        return kept
 
-        def rebuild(conn: Connection) -> B:
-            body = build(conn)  # read after the generation: at worst fresher than its key
-            if body is not None:
-                cache.put(key, generation, body)
-            return body
+    def rebuild(conn: Connection) -> B:
+        body = build(conn)  # read after the generation: at worst fresher than its key
+        if body is not None:
+            cache.put(key, generation, body)
+        return body
 
-        return await run_read(request, rebuild)
-    return await run_read(request, lambda conn: cache.answer(conn, name, key, lambda: build(conn)))
+    return await run_read(request, rebuild)

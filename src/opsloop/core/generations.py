@@ -5,7 +5,7 @@ counter in the same transaction as any INSERT, UPDATE or DELETE on the tables it
 write path can forget to. Readers that render the same answer again and again (a page of the
 SLO list is read far more often than SLOs change, about once a minute per evaluation) keep the
 rendered answer with the generation it was built at, and rebuild it only when the counter has
-moved: one primary-key read instead of a page of rows.
+moved: one primary-key read instead of a page of rows (opsloop.core.counters reads it).
 
 Read the generation *before* the rows it guards. Under PostgreSQL's read committed each
 statement sees its own snapshot, so the rows may be newer than the generation read first; an
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import TypeVar
+from collections.abc import Hashable
 
-from sqlalchemy import BigInteger, String, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsloop.core.db import Base
@@ -33,41 +31,6 @@ class Generation(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
-
-
-_VALUE = Generation.__table__.c.value
-_NAME = Generation.__table__.c.name
-_QUERY = "SELECT value FROM generations WHERE name = {}"
-#: The statement per DB-API parameter style (sqlite3: qmark, psycopg: pyformat/format).
-_BY_PARAMSTYLE = {"qmark": _QUERY.format("?"), "format": _QUERY.format("%s")}
-_BY_PARAMSTYLE["pyformat"] = _BY_PARAMSTYLE["format"]
-
-
-def current(conn: Connection, name: str) -> int | None:
-    """The counter now (None if it has never moved: then nothing may be kept under it).
-
-    Asked on the driver's own cursor: this runs before every kept answer is served, and through
-    SQLAlchemy (statement caching, a transaction begun and rolled back) it cost six times the
-    query. Any failure is asked again the ordinary way, so that SQLAlchemy handles it as it
-    handles every other query: the error wrapped, a lost connection and its pool discarded.
-    """
-    try:
-        driver = conn.connection.driver_connection
-        assert driver is not None, "a checked-out connection has its driver connection"
-        cursor = driver.cursor()
-        try:
-            cursor.execute(_BY_PARAMSTYLE[conn.dialect.paramstyle], (name,))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    except conn.dialect.loaded_dbapi.Error:
-        conn.invalidate()
-        value: int | None = conn.execute(select(_VALUE).where(_NAME.__eq__(name))).scalar()
-        return value
-    return None if row is None else int(row[0])
-
-
-B = TypeVar("B", bytes, bytes | None)
 
 
 class RenderedCache:
@@ -107,21 +70,6 @@ class RenderedCache:
             while self._bytes > self.max_bytes:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
-
-    def answer(
-        self, conn: Connection, name: str, key: Hashable, build: Callable[[], B]
-    ) -> bytes | B:
-        """The kept answer for ``key`` if the counter ``name`` has not moved, else ``build()``
-        (which must read through the same database) kept under the generation read first.
-        ``build`` may answer None: nothing to keep, asked again next time."""
-        generation = current(conn, name)
-        kept = self.get(key, generation)
-        if kept is not None:
-            return kept
-        body = build()
-        if body is not None:
-            self.put(key, generation, body)
-        return body
 
     def __len__(self) -> int:
         return len(self._entries)

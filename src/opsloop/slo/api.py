@@ -124,7 +124,7 @@ async def list_slos(
         return api_json.page_json(rows, paging.limit)
 
     key = ("api/slos", flt, paging.after, paging.limit)
-    return _json(await serve_kept(request, request.app.state.rendered, GENERATION, key, page))
+    return _json(await serve_kept(request, GENERATION, key, page))
 
 
 @router.post(
@@ -263,7 +263,6 @@ async def slo_status(
         key = ("api/status", slo_id)
         stored = await serve_kept(
             request,
-            request.app.state.rendered,
             GENERATION,
             key,
             lambda conn: _stored_status(conn, slo_id),

@@ -47,7 +47,6 @@ async def slo_list(
         return render(request, "slo_list.html", active, 422, body=body)
     kept = await serve_kept(
         request,
-        request.app.state.rendered,
         listing.GENERATION,
         web_list.list_key(params, page, may_create=may_create),
         lambda conn: web_list.list_body(conn, flt, params, page, may_create=may_create),
