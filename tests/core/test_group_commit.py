@@ -85,3 +85,20 @@ def test_a_full_queue_refuses_at_once_and_stop_drains_the_rest(db: Database) -> 
     # Stopped, it starts again at the next item.
     assert asyncio.run(_submit_all(writer, ["ee"])) == [2]
     writer.stop()
+
+
+def test_prepared_items_reach_the_handler_and_a_failing_preparation_is_skipped(
+    db: Database,
+) -> None:
+    handler = Recorder()
+
+    def shout(_: Database, items: Sequence[str]) -> list[str]:
+        if "boom" in items:
+            raise RuntimeError("preparation failed")
+        return [item.upper() for item in items]
+
+    writer = GroupCommit(db, handler, name="test", prepare=shout)
+    assert asyncio.run(_submit_all(writer, ["ab", "c"])) == [2, 1]
+    assert asyncio.run(_submit_all(writer, ["boom"])) == [4]
+    writer.stop()
+    assert handler.groups == [["AB", "C"], ["boom"]]

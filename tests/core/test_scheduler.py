@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from opsloop.core import clock
 from opsloop.core.db import Database
-from opsloop.core.scheduler import Job, Scheduler, job_lock, last_runs
+from opsloop.core.scheduler import BACKGROUND_NICE, Job, Scheduler, job_lock, last_runs
 
 
 def test_two_replicas_run_a_job_once_per_interval(
@@ -125,3 +126,23 @@ def test_job_lock_waits_for_the_holder_when_asked(db: Database, tmp_path: Path) 
 def _take(db: Database, tmp_path: Path) -> bool:
     with job_lock(db, "manual", tmp_path / "locks", wait=True) as held:
         return held
+
+
+def test_jobs_run_at_a_lower_cpu_priority_than_requests(db: Database, tmp_path: Path) -> None:
+    ran = threading.Event()
+    seen: list[int] = []
+
+    def record_priority(_db: Database, _now: datetime) -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        ran.set()
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    scheduler = Scheduler(db, [Job("nice", timedelta(minutes=1), record_priority)], tmp_path)
+    scheduler.start()
+    try:
+        assert ran.wait(10)
+    finally:
+        scheduler.stop()
+    assert seen == [min(mine + BACKGROUND_NICE, 19)]
+    # Only the scheduler's thread: this one (a request's, in a server) keeps its priority.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

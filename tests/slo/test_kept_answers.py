@@ -4,13 +4,15 @@ write, whoever made it, a long-lived app answers what a new app (nothing kept) a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from opsloop.app import create_app
 from opsloop.core import clock
@@ -141,3 +143,68 @@ def test_a_lost_counter_row_comes_back_on_the_next_write(
     create_pushed(kept, approver)  # kept nothing meanwhile: there was no counter to keep it by
     assert counter(db) is not None
     assert_fresh(kept, settings, db, approver)
+
+
+def test_after_an_evaluation_the_kept_statuses_are_read_again_in_one_query(
+    kept: TestClient, settings: Settings, db: Database, tokens: dict[Role, str]
+) -> None:
+    approver = tokens[Role.approver]
+    ids = [create_pushed(kept, approver, name=f"slo-{n}") for n in range(5)]
+    evaluation.evaluate(db, now=clock.now())
+    paths = [f"/api/v1/slos/{slo_id}/status" for slo_id in ids]
+    before = {path: kept.get(path, headers=bearer(approver)).json() for path in paths}
+
+    for slo_id in ids:
+        push(kept, approver, slo_id, minutes(NOW - timedelta(minutes=10), 5, 90, 100))
+    evaluation.evaluate(db, now=clock.now())  # moves the counter: every kept status is stale
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM slo_evaluations" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        after = {path: kept.get(path, headers=bearer(approver)).json() for path in paths}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(reads) == 1, reads
+    assert all(after[path] != before[path] for path in paths)
+    with TestClient(create_app(settings, db)) as new:
+        assert after == {path: new.get(path, headers=bearer(approver)).json() for path in paths}
+
+
+def test_requests_arriving_during_a_refill_wait_for_it_instead_of_reading_again(
+    settings: Settings, db: Database, tokens: dict[Role, str]
+) -> None:
+    approver = tokens[Role.approver]
+    app = create_app(settings, db)
+    with TestClient(app) as client:
+        ids = [create_pushed(client, approver, name=f"slo-{n}") for n in range(6)]
+        evaluation.evaluate(db, now=clock.now())
+        paths = [f"/api/v1/slos/{slo_id}/status" for slo_id in ids]
+        for path in paths:
+            assert client.get(path, headers=bearer(approver)).status_code == 200
+        for slo_id in ids:
+            push(client, approver, slo_id, minutes(NOW - timedelta(minutes=10), 5, 90, 100))
+    evaluation.evaluate(db, now=clock.now())
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM slo_evaluations" in statement:
+            reads.append(statement)
+
+    async def all_at_once() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            answers = await asyncio.gather(
+                *(http.get(path, headers=bearer(approver)) for path in paths)
+            )
+        return [answer.status_code for answer in answers]
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert asyncio.run(all_at_once()) == [200] * len(paths)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(reads) == 1, reads

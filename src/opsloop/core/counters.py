@@ -22,6 +22,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Protocol, TypeVar
 
@@ -186,12 +187,31 @@ class LoopCounters:
             self._source = None
 
 
+#: Answers rebuilt by one refill at most (see :func:`serve_kept`).
+REFILL_LIMIT = 2000
+#: Refills under way, per cache, by (family, generation).
+_REFILLS: weakref.WeakKeyDictionary[
+    RenderedCache, dict[tuple[Hashable, int], asyncio.Future[dict[Hashable, bytes | None]]]
+] = weakref.WeakKeyDictionary()
+
+
 async def serve_kept(
-    request: Request, name: str, key: Hashable, build: Callable[[Connection], B]
+    request: Request,
+    name: str,
+    key: Hashable,
+    build: Callable[[Connection], B],
+    *,
+    refill: Callable[[Connection, list[Hashable]], dict[Hashable, bytes | None]] | None = None,
 ) -> bytes | B:
     """The answer kept for ``key`` under counter ``name``, read without a worker thread when
     it is current; otherwise ``build(connection)`` in one thread hop, kept for next time. When
-    the counter cannot be read here (or has never moved), nothing is kept: the answer is built."""
+    the counter cannot be read here (or has never moved), nothing is kept: the answer is built.
+
+    ``refill`` rebuilds many answers of one family (keys ``(family, ...)``) in one read: when
+    the counter moves, every answer kept under it is stale at once, and rebuilding them one
+    request and one thread hop at a time crowds the worker threads for a second. The first
+    request to miss rebuilds its own key and the family's stale keys together; requests for
+    those keys meanwhile wait for that read instead of starting their own."""
     cache: RenderedCache = request.app.state.rendered
     counters: LoopCounters = request.app.state.counters
     generation = await counters.current(name)
@@ -200,6 +220,10 @@ async def serve_kept(
     kept = cache.get(key, generation)
     if kept is not None:
         return kept
+    if refill is not None and isinstance(key, tuple) and key:
+        body = (await _refilled(request, cache, generation, key, refill)).get(key)
+        if body is not None:
+            return body
 
     def rebuild(conn: Connection) -> B:
         body = build(conn)  # read after the generation: at worst fresher than its key
@@ -208,3 +232,38 @@ async def serve_kept(
         return body
 
     return await run_read(request, rebuild)
+
+
+async def _refilled(
+    request: Request,
+    cache: RenderedCache,
+    generation: int,
+    key: tuple[Hashable, ...],
+    refill: Callable[[Connection, list[Hashable]], dict[Hashable, bytes | None]],
+) -> dict[Hashable, bytes | None]:
+    """The answers of the refill that covers ``key`` (an empty dict when none does)."""
+    refills = _REFILLS.setdefault(cache, {})
+    running = refills.get((key[0], generation))
+    if running is not None:
+        shared = await asyncio.shield(running)
+        if key in shared:
+            return shared
+    keys = [key, *(k for k in cache.stale(key[0], generation, REFILL_LIMIT) if k != key)]
+
+    def rebuild(conn: Connection) -> dict[Hashable, bytes | None]:
+        bodies = refill(conn, keys)  # read after the generation: at worst fresher than its key
+        for each, body in bodies.items():
+            if body is not None:
+                cache.put(each, generation, body)
+        return bodies
+
+    done: asyncio.Future[dict[Hashable, bytes | None]] = asyncio.get_running_loop().create_future()
+    refills[(key[0], generation)] = done
+    found: dict[Hashable, bytes | None] = {}
+    try:
+        found = await run_read(request, rebuild)
+    finally:
+        # Waiters on a failed refill find nothing in it and build their own answers.
+        done.set_result(found)
+        refills.pop((key[0], generation), None)
+    return found

@@ -19,9 +19,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
-from sqlalchemy import BigInteger, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opsloop.core.db import Base
 
@@ -31,6 +32,19 @@ class Generation(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+_VALUES: dict[str, Any] = {}
+
+
+def current(session: Session, name: str) -> int | None:
+    """The counter ``name`` as the session's transaction sees it (None if its row is gone)."""
+    statement = _VALUES.get(name)
+    if statement is None:
+        # Built once per name: building a statement costs more than running this one.
+        statement = _VALUES[name] = select(Generation.value).where(Generation.name == name)
+    value = session.connection().execute(statement).scalar()
+    return None if value is None else int(value)
 
 
 class RenderedCache:
@@ -70,6 +84,24 @@ class RenderedCache:
             while self._bytes > self.max_bytes:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
+
+    def stale(self, family: Hashable, generation: int, limit: int) -> list[Hashable]:
+        """Up to ``limit`` keys ``(family, ...)`` kept under a generation other than
+        ``generation``, most recently used first: the answers that were wanted before the
+        counter moved, and will most likely be wanted again."""
+        found: list[Hashable] = []
+        with self._lock:
+            for key in reversed(self._entries):
+                if len(found) >= limit:
+                    break
+                if (
+                    isinstance(key, tuple)
+                    and key
+                    and key[0] == family
+                    and self._entries[key][0] != generation
+                ):
+                    found.append(key)
+        return found
 
     def __len__(self) -> int:
         return len(self._entries)

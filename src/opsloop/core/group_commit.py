@@ -39,6 +39,10 @@ R = TypeVar("R")
 
 #: The domain's writer: one outcome per item, in order, each a result or an exception.
 Handler = Callable[[Session, Sequence[T]], list[R | Exception]]
+#: Optional work on a group before its transaction, outside the write lock (reads, checks):
+#: the items the handler gets instead, one per item, in order. The handler must still be
+#: right if what the preparation read has changed by the time it runs.
+Prepare = Callable[[Database, Sequence[T]], Sequence[T]]
 
 #: Requests waiting beyond this answer 503 at once. At a few ms per group of up to
 #: ``MAX_GROUP`` items, a full queue drains in well under a second.
@@ -77,9 +81,11 @@ class GroupCommit(Generic[T, R]):
         name: str,
         max_queue: int = MAX_QUEUE,
         max_group: int = MAX_GROUP,
+        prepare: Prepare[T] | None = None,
     ) -> None:
         self.db = db
         self.handler = handler
+        self.prepare = prepare
         self.name = name
         self.max_group = max_group
         self._queue: queue.Queue[_Pending[T, R] | object] = queue.Queue(maxsize=max_queue)
@@ -144,8 +150,9 @@ class GroupCommit(Generic[T, R]):
                 return
 
     def _commit(self, group: list[_Pending[T, R]]) -> None:
+        items = self._prepared([p.item for p in group])
         try:
-            outcomes = self._transaction([p.item for p in group])
+            outcomes = self._transaction(items)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests, which raise it
             if len(group) == 1:
                 outcomes = [exc]
@@ -156,7 +163,7 @@ class GroupCommit(Generic[T, R]):
                     len(group),
                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
                 )
-                outcomes = [self._alone(p.item) for p in group]
+                outcomes = [self._alone(item) for item in items]
         # One wake-up per event loop for the whole group, not one per item: each costs the
         # loop a trip through its self-pipe.
         by_loop: dict[asyncio.AbstractEventLoop, list[_Answer[R]]] = {}
@@ -166,6 +173,16 @@ class GroupCommit(Generic[T, R]):
             # RuntimeError: that event loop is closed, nobody waits for the answer.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle_all, answers)
+
+    def _prepared(self, items: list[T]) -> list[T]:
+        if self.prepare is None:
+            return items
+        try:
+            prepared = list(self.prepare(self.db, items))
+        except Exception:  # noqa: BLE001 - an optional shortcut: the handler does it all
+            log.warning("%s: preparing a group failed; storing it unprepared", self.name)
+            return items
+        return prepared if len(prepared) == len(items) else items
 
     def _transaction(self, items: list[T]) -> list[R | Exception]:
         with self.db.write(audited=False) as session:
@@ -197,13 +214,15 @@ _WRITERS: weakref.WeakKeyDictionary[Database, dict[str, GroupCommit[Any, Any]]] 
 _WRITERS_LOCK = threading.Lock()
 
 
-def writer(db: Database, name: str, handler: Handler[T, R]) -> GroupCommit[T, R]:
+def writer(
+    db: Database, name: str, handler: Handler[T, R], *, prepare: Prepare[T] | None = None
+) -> GroupCommit[T, R]:
     """The process's group commit called ``name`` for ``db``, made at the first call."""
     with _WRITERS_LOCK:
         by_name = _WRITERS.setdefault(db, {})
         found: GroupCommit[T, R] | None = by_name.get(name)
         if found is None:
-            found = by_name[name] = GroupCommit(db, handler, name=name)
+            found = by_name[name] = GroupCommit(db, handler, name=name, prepare=prepare)
         return found
 
 

@@ -265,16 +265,12 @@ async def slo_status(
             request,
             GENERATION,
             key,
-            lambda conn: _stored_status(conn, slo_id),
+            lambda conn: api_json.stored_status(conn, slo_id),
+            refill=api_json.stored_statuses,
         )
         if stored is not None:
             return _json(stored)
     return await run_in_threadpool(_evaluated_status, request, slo_id)
-
-
-def _stored_status(conn: Connection, slo_id: int) -> bytes | None:
-    stored = listing.stored_result(conn, slo_id=slo_id)
-    return None if stored is None else api_json.status_text(stored[1]).encode()
 
 
 def _evaluated_status(request: Request, slo_id: int) -> Response:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from json.encoder import encode_basestring as _text
 from typing import Any
 
 from sqlalchemy import Row
+from sqlalchemy.engine import Connection
 
 from opsloop.core.schemas import encode_cursor, tidy_number, utc_text
+from opsloop.slo import listing
 from opsloop.slo import service as slo_service
 from opsloop.slo.evaluation import is_stored_tidy, result_text
 
@@ -79,3 +81,19 @@ def page_json(rows: Sequence[Row[Any]], limit: int) -> bytes:
     cursor = encode_cursor(shown[-1].id) if len(rows) > limit and shown else None
     items = ",".join(slo_json(r) for r in shown)
     return f'{{"items":[{items}],"next_cursor":{json.dumps(cursor)}}}'.encode()
+
+
+def stored_status(conn: Connection, slo_id: int) -> bytes | None:
+    """The status answer of an SLO's current stored evaluation, if it has one."""
+    stored = listing.stored_result(conn, slo_id=slo_id)
+    return None if stored is None else status_text(stored[1]).encode()
+
+
+def stored_statuses(conn: Connection, keys: list[Hashable]) -> dict[Hashable, bytes | None]:
+    """Every status key asked for in one read (the kept statuses after an evaluation)."""
+    ids = {key: key[1] for key in keys if isinstance(key, tuple) and len(key) == 2}
+    found = listing.stored_results(conn, [i for i in ids.values() if isinstance(i, int)])
+    return {
+        key: status_text(found[slo_id]).encode() if slo_id in found else None
+        for key, slo_id in ids.items()
+    }

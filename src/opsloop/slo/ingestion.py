@@ -16,20 +16,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from opsloop.core import clock, group_commit
+from opsloop.core import clock, generations, group_commit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.requestctx import current_request_id
-from opsloop.core.schemas import MAX_ID
 from opsloop.slo import event_writes, events
 from opsloop.slo.models import SLO
+from opsloop.slo.push_targets import Found, Target, resolve
 from opsloop.slo.service import parse_stored
 from opsloop.slo.status import oldest_counted
 from opsloop.slo.windows import DEFAULT_ALERT_WINDOWS
@@ -65,21 +63,23 @@ class BulkPush:
 Push = OnePush | BulkPush
 
 
-class Target(NamedTuple):
-    """What validating a push needs of its SLO, read without ORM objects."""
+@dataclass(frozen=True)
+class Checked:
+    """A push validated before its group took the write lock (:func:`check_pushes`), against
+    the SLOs as they stood at ``generation`` of the counter ``slos``: what it would store, or
+    the error it answers with."""
 
-    id: int
-    service: str
-    name: str
-    source: str
-    spec: str
+    push: Push
+    generation: int
+    outcome: Batches | OpsloopError
 
 
 async def submit(db: Database, push: Push) -> int:
     """Queue a push for this process's group commit; the number of minutes accepted once it has
     committed. Raises the push's own error, or ``group_commit.QueueFull``."""
     require(push.principal, Role.responder)
-    return await group_commit.writer(db, "slo-pushes", store_pushes).submit(push)
+    check = check_pushes if db.dialect == "sqlite" else None
+    return await group_commit.writer(db, "slo-pushes", store_pushes, prepare=check).submit(push)
 
 
 def push_events(session: Session, *, principal: Principal, slo: SLO, raw: Sequence[Raw]) -> int:
@@ -100,37 +100,66 @@ def _one(session: Session, push: Push) -> int:
     return outcome
 
 
-def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Exception]:
+def check_pushes(db: Database, pushes: Sequence[Push | Checked]) -> list[Push | Checked]:
+    """Validate a group before it takes SQLite's write lock, which every writer of every
+    process waits for: looking SLOs up and checking minutes is most of a bulk push's work.
+    The SLOs are read with the counter ``slos`` in one read transaction (one snapshot);
+    :func:`store_pushes` uses the outcome only if the counter has not moved since."""
+    plain = [p.push if isinstance(p, Checked) else p for p in pushes]
+    with db.read() as session:
+        generation = generations.current(session, "slos")
+        if generation is None:
+            return list(plain)
+        found = resolve(session, *_named(plain))
+    bounds = _Bounds(clock.now())
+    checked: list[Push | Checked] = []
+    for push in plain:
+        try:
+            outcome: Batches | OpsloopError = _batches(push, found, bounds)
+        except OpsloopError as exc:
+            outcome = exc
+        checked.append(Checked(push, generation, outcome))
+    return checked
+
+
+def store_pushes(session: Session, pushes: Sequence[Push | Checked]) -> list[int | Exception]:
     """Validate every push against its SLOs and store the valid ones, in one transaction.
 
     One outcome per push: the minutes accepted, or the error it answers with (nothing of that
-    push is written)."""
-    ids = {p.slo_id for p in pushes if isinstance(p, OnePush)}
-    refs = {ref for p in pushes if isinstance(p, BulkPush) for ref, _ in p.items}
-    by_id, by_ref = _lookup(session, ids, refs)
+    push is written). A push checked before the transaction (:class:`Checked`) is not checked
+    again unless the SLOs have changed since."""
+    generation = None
+    if any(isinstance(p, Checked) for p in pushes):
+        generation = generations.current(session, "slos")
+    unchecked = [
+        p.push if isinstance(p, Checked) else p
+        for p in pushes
+        if not (isinstance(p, Checked) and p.generation == generation)
+    ]
+    found: Found = resolve(session, *_named(unchecked)) if unchecked else ({}, {})
     now = clock.now()
     bounds = _Bounds(now)
     merged: dict[int, dict[datetime, events.MinuteCount]] = {}
     accepted: list[tuple[Push, Batches]] = []
     outcomes: list[int | Exception] = []
-    for push in pushes:
-        try:
-            if isinstance(push, OnePush):
-                target = by_id.get(push.slo_id)
-                if target is None:
-                    raise NotFound(f"no SLO {push.slo_id!r}", field="slo")
-                batches = {target.id: _validated(target, push.raw, bounds)}
-            else:
-                batches = _bulk_batches(push, by_ref, bounds)
-        except OpsloopError as exc:
-            outcomes.append(exc)
+    for item in pushes:
+        if isinstance(item, Checked) and item.generation == generation:
+            push, outcome = item.push, item.outcome
+        else:
+            push = item.push if isinstance(item, Checked) else item
+            try:
+                outcome = _batches(push, found, bounds)
+            except OpsloopError as exc:
+                outcome = exc
+        if isinstance(outcome, OpsloopError):
+            outcomes.append(outcome)
             continue
-        for slo_id, counts in batches.items():
+        for slo_id, counts in outcome.items():
             minutes = merged.setdefault(slo_id, {})
             for count in counts:
                 minutes[count.minute] = count
-        accepted.append((push, batches))
-        outcomes.append(sum(len(counts) for counts in batches.values()))
+        accepted.append((push, outcome))
+        outcomes.append(sum(len(counts) for counts in outcome.values()))
     if merged:
         events.ingest(
             session,
@@ -139,6 +168,24 @@ def store_pushes(session: Session, pushes: Sequence[Push]) -> list[int | Excepti
         )
         _record(session, now, accepted)
     return outcomes
+
+
+def _named(pushes: Sequence[Push]) -> tuple[set[int], set[str]]:
+    """The SLO ids and references a group names."""
+    ids = {p.slo_id for p in pushes if isinstance(p, OnePush)}
+    refs = {ref for p in pushes if isinstance(p, BulkPush) for ref, _ in p.items}
+    return ids, refs
+
+
+def _batches(push: Push, found: Found, bounds: _Bounds) -> Batches:
+    """What one push stores, per SLO; raises the push's error."""
+    by_id, by_ref = found
+    if isinstance(push, OnePush):
+        target = by_id.get(push.slo_id)
+        if target is None:
+            raise NotFound(f"no SLO {push.slo_id!r}", field="slo")
+        return {target.id: _validated(target, push.raw, bounds)}
+    return _bulk_batches(push, by_ref, bounds)
 
 
 def _minute(count: events.MinuteCount) -> datetime:
@@ -167,73 +214,6 @@ def _bulk_batches(
         )
         for slo_id, indexes in grouped.items()
     }
-
-
-_SLOS = SLO.__table__
-_LOOKUPS: dict[tuple[bool, bool, bool], Any] = {}
-
-
-def _lookup_statement(ids: bool, pairs: bool, names: bool) -> Any:
-    """The lookup for SLOs named by ids, pairs and/or names, built once per combination: a
-    statement built anew costs more than running it (its cache key, and its result columns
-    matched again to the cached compilation's)."""
-    key = (ids, pairs, names)
-    found = _LOOKUPS.get(key)
-    if found is None:
-        c = _SLOS.c
-        conditions = []
-        if ids:
-            conditions.append(c.id.in_(bindparam("ids", expanding=True)))
-        if pairs:
-            conditions.append(tuple_(c.service, c.name).in_(bindparam("pairs", expanding=True)))
-        if names:
-            conditions.append(c.name.in_(bindparam("names", expanding=True)))
-        columns = (c.id, c.service, c.name, c.source, c.spec)
-        # The rows are locked as they are read, as events.ingest would lock them (lock order of
-        # opsloop.core.db: one statement, ascending id): one round trip fewer per group, and
-        # what is validated cannot change before the group commits. SQLite has no row locks
-        # (its write transaction holds the whole database); there this is a plain SELECT.
-        found = _LOOKUPS[key] = (
-            select(*columns).where(or_(*conditions)).order_by(c.id).with_for_update(key_share=True)
-        )
-    return found
-
-
-def _lookup(
-    session: Session, ids: set[int], refs: set[str]
-) -> tuple[dict[int, Target], dict[str, Target | OpsloopError | None]]:
-    """Every SLO the group names, in one query: ids, ``service/name`` pairs and bare names,
-    their rows locked (see :func:`_lookup_statement`)."""
-    ref_ids = {int(r) for r in refs if r.isascii() and r.isdigit() and 0 < int(r) <= MAX_ID}
-    pairs = {tuple(r.split("/", 1)) for r in refs if "/" in r}
-    names = {r for r in refs if "/" not in r and not (r.isascii() and r.isdigit())}
-    wanted = ids | ref_ids
-    if not (wanted or pairs or names):
-        return {}, dict.fromkeys(refs)
-    statement = _lookup_statement(bool(wanted), bool(pairs), bool(names))
-    given = {"ids": list(wanted), "pairs": list(pairs), "names": list(names)}
-    params = {name: values for name, values in given.items() if values}
-    # On the connection: a plain Core query needs none of the ORM's result handling.
-    rows = [Target(*row) for row in session.connection().execute(statement, params)]
-    by_id = {t.id: t for t in rows}
-    by_pair = {(t.service, t.name): t for t in rows}
-    by_ref: dict[str, Target | OpsloopError | None] = {}
-    for ref in refs:
-        if ref.isascii() and ref.isdigit():
-            by_ref[ref] = by_id.get(int(ref))
-        elif "/" in ref:
-            service, _, name = ref.partition("/")
-            by_ref[ref] = by_pair.get((service, name))
-        else:
-            named = [t for t in rows if t.name == ref]
-            by_ref[ref] = (
-                ValidationFailed(
-                    f"several SLOs are named {ref!r}; use service/name", field="events"
-                )
-                if len(named) > 1
-                else (named[0] if named else None)
-            )
-    return by_id, by_ref
 
 
 class _Bounds:
