@@ -139,3 +139,10 @@ def test_an_unknown_export_format_is_refused(db: Database) -> None:
     with pytest.raises(ValidationFailed) as refused, db.read() as session:
         export_catalog(session, fmt="csv")
     assert refused.value.field == "format"
+
+
+@pytest.mark.parametrize("text", ["", "null\n", "apiVersion: backstage.io/v1alpha1\nkind: API\n"])
+def test_a_file_without_services_or_teams_is_refused(db: Database, text: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        apply(db, text)
+    assert "holds no service or team" in refused.value.message

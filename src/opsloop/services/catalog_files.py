@@ -94,6 +94,11 @@ def apply_catalog(
     """Create or update every team and service of a catalog file, all or nothing."""
     auth.require(principal, catalog.WRITE_ROLE)
     plan = read_catalog(text, source)
+    if not plan.services and not plan.teams:
+        skipped = f"; skipped: {'; '.join(plan.skipped)}" if plan.skipped else ""
+        raise ValidationFailed(
+            f"{source}: holds no service or team (nothing was applied){skipped}", field="body"
+        )
     summary = ApplySummary(skipped=list(plan.skipped), notes=list(plan.notes))
     for planned in plan.teams:
         planned = _members_of(session, planned, summary)

@@ -24,7 +24,7 @@ from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.services.entries import Link, ServiceEntry, service_problems
 from opsloop.services.models import Service, Team
-from opsloop.services.vocabulary import Lifecycle, Origin, name_problem
+from opsloop.services.vocabulary import Lifecycle, Origin, name_problem, new_name_problem
 
 Outcome = Literal["created", "updated", "unchanged"]
 #: Who may write services (teams need more: opsloop.services.teams.WRITE_ROLE).
@@ -285,6 +285,8 @@ def put_service(
     checked(entry)
     current = find_service(session, name=entry.name)
     wanted = entry.values()
+    if current is None and (problem := new_name_problem(entry.name)):
+        raise ValidationFailed(f"name: {problem}", field="name")
     if current is None:
         now = clock.now()
         row = Service(

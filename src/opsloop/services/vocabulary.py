@@ -56,8 +56,20 @@ _LABEL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,125}[A-Za-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+#: Paths beside /services/{name} (the API's apply and export, the pages' new): a service a
+#: person creates cannot take these names.
+RESERVED_NAMES = frozenset({"apply", "export", "new"})
+
+
 def name_problem(value: str) -> str | None:
     """Service and team names: the rule SLO specs apply to the service they name."""
+    return dns_label_problem(value)
+
+
+def new_name_problem(value: str) -> str | None:
+    """A name for a service a person creates: the rule above, less the reserved names."""
+    if value in RESERVED_NAMES:
+        return f"{value!r} is reserved; choose another name"
     return dns_label_problem(value)
 
 
