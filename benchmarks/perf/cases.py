@@ -70,6 +70,16 @@ CASES = [
         target=READ,
     ),
     Case("audit", "GET /api/v1/audit?limit=50", path="/api/v1/audit?limit=50", target=READ),
+    Case(
+        "services_page",
+        "GET /api/v1/services?limit=50 (100 services, from the SLOs)",
+        path="/api/v1/services?limit=50",
+    ),
+    Case(
+        "service_state",
+        "GET /api/v1/services/svc-042/budget-state (10 SLOs)",
+        path="/api/v1/services/svc-042/budget-state",
+    ),
     Case("web_slos", "web GET /slos (cookie)", path="/slos", auth="cookie", target=WEB),
     Case(
         "web_slos_service",
