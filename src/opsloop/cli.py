@@ -30,6 +30,7 @@ from opsloop.core.cliutil import (
 from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
+from opsloop.notifications.cli import notify
 from opsloop.slo.cli import slo
 
 
@@ -56,6 +57,7 @@ app.add_typer(users, name="user")
 app.add_typer(tokens, name="token")
 app.add_typer(audit, name="audit")
 app.add_typer(slo, name="slo")
+app.add_typer(notify, name="notify")
 
 
 def _print_version(wanted: bool) -> None:
@@ -245,7 +247,7 @@ class _BackgroundJobs:
         # Let the workers import and start first: they answer requests, the jobs can wait.
         if self._stop.wait(STARTUP_GRACE_SECONDS):
             return
-        from opsloop.app import start_scheduler
+        from opsloop.app import start_background
         from opsloop.core.db import Database
 
         # As each worker does after building the app: the objects just imported live as long
@@ -253,9 +255,9 @@ class _BackgroundJobs:
         gc.collect()
         gc.freeze()
         db = Database(self._cfg.database_url)
-        scheduler = start_scheduler(self._cfg, db)
+        background = start_background(self._cfg, db)
         self._stop.wait()
-        scheduler.stop()
+        background.stop()
         db.dispose()
 
     def stop(self) -> None:

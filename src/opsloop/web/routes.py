@@ -39,7 +39,11 @@ from opsloop.web.security import (
 templates = Jinja2Templates(
     env=Environment(
         loader=ChoiceLoader(
-            [PackageLoader("opsloop.web", "templates"), PackageLoader("opsloop.slo", "templates")]
+            [
+                PackageLoader("opsloop.web", "templates"),
+                PackageLoader("opsloop.slo", "templates"),
+                PackageLoader("opsloop.notifications", "templates"),
+            ]
         ),
         autoescape=select_autoescape(["html"]),
     )
@@ -65,6 +69,7 @@ DOMAINS = [
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("changes", "Changes", "Improve", available=False),
+    Domain("notifications", "Notifications", "Respond", available=True),
 ]
 
 
