@@ -51,9 +51,8 @@ class NotificationCollector(Collector):
                     Channel.failure_count,
                 )
             ).all()
-            counts = dict(
-                session.execute(select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state))
-            )
+            by_state = select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)
+            counts = {state: count for state, count in session.execute(by_state)}
         for name, kind, is_enabled, at, latency_ms, failed in channels:
             ids = [name, kind.value]
             enabled.add_metric(ids, 1 if is_enabled else 0)
