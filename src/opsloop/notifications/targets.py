@@ -69,13 +69,15 @@ def address_refusal(address: IPAddress, *, allow_private: bool) -> str | None:
         return f"{address} is a cloud metadata address"
     if any(address in network for network in _ALWAYS_REFUSED) or address.is_link_local:
         return f"{address} is a link-local address"
-    if address.is_multicast or address.is_unspecified or address.is_reserved:
-        return f"{address} is not a unicast address"
-    if not allow_private and (address.is_loopback or address.is_private):
+    if address.is_loopback or address.is_private:
+        if allow_private:
+            return None
         return (
             f"{address} is a loopback or private address "
             "(allowed only with OPSLOOP_NOTIFICATIONS_ALLOW_PRIVATE_TARGETS)"
         )
+    if address.is_multicast or address.is_unspecified or address.is_reserved:
+        return f"{address} is not a unicast address"
     return None
 
 
