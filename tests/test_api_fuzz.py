@@ -14,8 +14,8 @@ from tests.helpers import BIN, running_server
 # also check rules that JSON Schema cannot state (good <= total, a timestamp inside the SLO's
 # window, an existing IANA time zone, a rolling window longer than the longest alert window,
 # policy tiers in descending threshold order, a referenced SLO or user that exists, an objective
-# that is stored exactly, a non-empty spec, since <= until), so a schema-valid request can
-# rightly be 422 there. Every other check still runs on them.
+# that is stored exactly, a non-empty spec, since <= until, a notification target or secret),
+# so a schema-valid request can rightly be 422 there. Every other check still runs on them.
 SEMANTIC_422 = [
     "GET /api/v1/audit",
     "POST /api/v1/slos",
@@ -25,6 +25,13 @@ SEMANTIC_422 = [
     "POST /api/v1/slos/{slo_id}/reset",
     "PUT /api/v1/services/{service}/policy",
     "POST /api/v1/tokens",
+    # A target that parses and resolves to an allowed address, a whsec_ secret with enough
+    # bytes, event types that are registered, a notification that is dead or delivered.
+    "POST /api/v1/notifications/channels",
+    "PATCH /api/v1/notifications/channels/{channel_id}",
+    "POST /api/v1/notifications/channels/{channel_id}/rotate-secret",
+    "POST /api/v1/notifications/subscriptions",
+    "POST /api/v1/notifications/outbox/{entry_id}/resend",
 ]
 
 

@@ -12,7 +12,7 @@ import pytest
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
-from opsloop.notifications import channels, outbox, service
+from opsloop.notifications import channels, outbox, recording, service
 from opsloop.notifications.delivery import deliver_due
 from opsloop.notifications.kinds import ChannelKind
 from tests.notifications.receivers import receiver
@@ -76,3 +76,28 @@ def test_concurrent_delivery_threads_deliver_each_notification_once(
             thread.join()
         counts = Counter(hook.ids())
     assert len(counts) == ROWS and set(counts.values()) == {1}
+
+
+def test_concurrent_threads_never_send_more_chat_messages_than_the_rate_limit(
+    db: Database, nsettings: Settings
+) -> None:
+    with db.write() as session:
+        channel, _ = channels.create_channel(
+            session, principal=SYSTEM, settings=nsettings, name="chat",
+            kind=ChannelKind.apprise, target="slack://T1AAA/B2BBB/C3CCC", rate_limit_per_minute=5,
+        )  # fmt: skip
+        channel_id = channel.id
+    granted: list[int] = []
+    barrier = threading.Barrier(THREADS)
+
+    def take() -> None:
+        barrier.wait()
+        for _ in range(4):
+            granted.append(recording.take_slots(db, channel_id, wanted=1, limit=5))
+
+    threads = [threading.Thread(target=take) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 5

@@ -50,7 +50,9 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client) -> int:
             recording.Claimed(row.id, row.webhook_id, row.payload, lease_until)
         )
     for channel_id, claimed in by_channel.items():
-        channel = channels[channel_id]
+        channel = channels.get(channel_id)
+        if channel is None:
+            continue  # deleted meanwhile, and its outbox rows with it
         if not channel.enabled:
             recording.give_up(db, claimed, f"channel disabled {channel.disabled_reason}".strip())
             continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
@@ -38,8 +39,9 @@ def finish(
     """Record ``result`` for ``claimed`` (several rows when one chat message carried them)."""
     now = clock.now()
     with db.write(audited=False) as session:
+        # The channel first, then its rows: the order a channel's deletion takes them in.
+        channel = _locked_channel(session, channel_id)
         rows = outbox.held(session, [c.id for c in claimed], claimed[0].lease_until)
-        channel = session.get(Channel, channel_id)
         for row in rows:
             outbox.add_attempt(
                 session,
@@ -133,7 +135,7 @@ def take_slots(db: Database, channel_id: int, *, wanted: int, limit: int) -> int
         return wanted
     now = clock.now()
     with db.write(audited=False) as session:
-        channel = session.scalar(select(Channel).where(Channel.id == channel_id).with_for_update())
+        channel = _locked_channel(session, channel_id)
         if channel is None:
             return 0
         if channel.rate_window_start is None or channel.rate_window_start + RATE_WINDOW <= now:
@@ -144,6 +146,13 @@ def take_slots(db: Database, channel_id: int, *, wanted: int, limit: int) -> int
         taken = wanted if wanted <= left else 1
         channel.rate_window_count += taken
         return wanted if wanted <= left else 1
+
+
+def _locked_channel(session: Session, channel_id: int) -> Channel | None:
+    # FOR NO KEY UPDATE: publishing (which inserts rows that refer to the channel, taking
+    # FOR KEY SHARE) never waits for a delivery's bookkeeping.
+    query = select(Channel).where(Channel.id == channel_id).with_for_update(key_share=True)
+    return session.scalar(query)
 
 
 def window_end(db: Database, channel_id: int) -> datetime:
