@@ -129,9 +129,16 @@ def subscribe(
         list[str],
         typer.Option("--event", "-e", metavar="TYPE", help="event type, prefix.* or *; repeatable"),
     ],
-    service_name: Annotated[str | None, typer.Option("--service", metavar="SERVICE")] = None,
-    team: Annotated[str | None, typer.Option(metavar="TEAM")] = None,
-    tier: Annotated[int | None, typer.Option(min=1, max=4)] = None,
+    service_name: Annotated[
+        str | None,
+        typer.Option("--service", metavar="SERVICE", help="Only events of this service."),
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option(metavar="TEAM", help="Only events of this team.")
+    ] = None,
+    tier: Annotated[
+        int | None, typer.Option(min=1, max=4, help="Only events of services of this tier.")
+    ] = None,
 ) -> None:
     """Send events of these types (for this service, team or tier only, if given) to CHANNEL."""
     with database().write() as session:
@@ -149,7 +156,9 @@ def subscribe(
 
 
 @notify.command("unsubscribe")
-def unsubscribe(subscription: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
+def unsubscribe(
+    subscription: Annotated[int, typer.Argument(metavar="ID", min=1, help="subscription id")],
+) -> None:
     """Remove a subscription."""
     with database().write() as session:
         service.unsubscribe(session, principal=cli_principal(), subscription_id=subscription)
@@ -180,7 +189,7 @@ def subscriptions(as_json: JsonFlag = False) -> None:
 @notify.command("outbox")
 def outbox_list(
     state: Annotated[OutboxState | None, typer.Option(help="Only this state.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """The latest notifications, newest first."""
@@ -207,7 +216,9 @@ def outbox_list(
 
 
 @notify.command("resend")
-def resend(entry: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
+def resend(
+    entry: Annotated[int, typer.Argument(metavar="ID", min=1, help="notification id")],
+) -> None:
     """Send a dead or delivered notification again (same webhook id)."""
     with database().write() as session:
         outbox.resend(session, principal=cli_principal(), entry_id=entry)
