@@ -27,7 +27,9 @@ KEY = "crash-test-notification-key-0123456789"
 
 
 @contextmanager
-def serving(tmp_path: Path, db: Database, name: str) -> Iterator[subprocess.Popen[bytes]]:
+def serving(
+    tmp_path: Path, db: Database, name: str, *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSLOOP_", "PROMETHEUS_"))}
     env.update(
@@ -42,7 +44,7 @@ def serving(tmp_path: Path, db: Database, name: str) -> Iterator[subprocess.Pope
         OPSLOOP_NOTIFICATION_RETRY_BASE_SECONDS="1",
     )
     log = (tmp_path / f"{name}.log").open("w")
-    server = subprocess.Popen([BIN / "opsloop", "serve"], env=env, stdout=log, stderr=log)
+    server = subprocess.Popen([BIN / "opsloop", "serve", *args], env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -96,3 +98,23 @@ def test_a_notification_survives_a_kill_9_mid_delivery(db: Database, tmp_path: P
     with db.read() as session:
         row = session.scalars(select(OutboxEntry)).one()
         assert row.state is OutboxState.delivered and row.webhook_id == first_id
+
+
+def test_with_several_workers_the_supervising_process_delivers(
+    db: Database, tmp_path: Path
+) -> None:
+    settings = notify_settings(db, tmp_path, notification_key=KEY)
+    with receiver(200) as hook, serving(tmp_path, db, "workers", "--workers", "2"):
+        with db.write() as session:
+            channels.create_channel(
+                session, principal=SYSTEM, settings=settings, name="hook",
+                kind=ChannelKind.webhook, target=hook.url,
+            )  # fmt: skip
+            service.subscribe(session, principal=SYSTEM, channel="hook", patterns=["*"])
+        with db.write(audited=False) as session:
+            service.publish(session, event_type="slo.alert.firing", summary="s", data={})
+        _wait_for(hook, 1, 60)  # the background threads start a few seconds after the workers
+        time.sleep(2)
+        assert len(hook.received) == 1
+    log = (tmp_path / "workers.log").read_text()
+    assert "Traceback" not in log
