@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,7 +51,11 @@ class Receiver:
 
 
 @contextmanager
-def receiver(*script: tuple[int, dict[str, str]] | int, port: int = 0) -> Iterator[Receiver]:
+def receiver(
+    *script: tuple[int, dict[str, str]] | int,
+    port: int = 0,
+    on_request: Callable[[], object] | None = None,
+) -> Iterator[Receiver]:
     steps = [(s, {}) if isinstance(s, int) else s for s in script]
     state = Receiver(steps)
 
@@ -62,6 +66,8 @@ def receiver(*script: tuple[int, dict[str, str]] | int, port: int = 0) -> Iterat
                 state.received.append(
                     Received({k.lower(): v for k, v in self.headers.items()}, body)
                 )
+            if on_request is not None:
+                on_request()
             status, headers = state.answer()
             if status == HANG:
                 state.released.wait(60)

@@ -14,7 +14,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.notifications import channels, service
-from opsloop.notifications.delivery import deliver_due
+from opsloop.notifications.delivery import LEASE_MARGIN, deliver_due
 from opsloop.notifications.kinds import ChannelKind, OutboxState
 from opsloop.notifications.models import Channel, OutboxEntry
 from tests.notifications.receivers import HANG, receiver
@@ -249,3 +249,22 @@ def test_publish_routes_by_pattern_and_selectors_in_the_callers_transaction(
             service.Event("slo.policy.changed", "p", {}),
         ]
         assert len(service.publish_many(session, batch)) == 4  # all+tier1, all+policy
+
+
+def test_a_send_that_could_not_end_inside_the_lease_is_not_started(
+    db: Database, nsettings: Settings, http: httpx.Client, real_now_clock: clock.FrozenClock
+) -> None:
+    # Each send takes (as the clock sees it) longer than the lease leaves after a full timeout.
+    slow = LEASE_MARGIN + timedelta(seconds=1)
+    with receiver(200, on_request=lambda: real_now_clock.advance(slow)) as hook:
+        make_channel(db, nsettings, hook.url)
+        entries = [publish_one(db, f"n{n}")[0] for n in range(3)]
+        assert deliver_due(db, nsettings, http) == 3
+        assert len(hook.received) == 1
+        first, *rest = (outbox_row(db, e) for e in entries)
+        assert first.state is OutboxState.delivered
+        for row in rest:
+            assert row.state is OutboxState.pending and row.attempts == 0
+            assert row.lease_until is None and row.next_attempt_at <= clock.now()
+        assert deliver_due(db, nsettings, http) == 2
+        assert len(hook.received) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -64,11 +65,19 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client) -> int:
         target = senders.Target(
             channel.id, channel.name, channel.kind, box.open(channel.target), secrets
         )
-        if target.kind is ChannelKind.webhook:
-            for one in claimed:
-                _deliver_webhook(db, settings, client, target, one)
-        else:
-            _deliver_chat(db, settings, target, claimed, channel.rate_limit_per_minute)
+        # A send may take the whole timeout: one that could not end inside the lease is not
+        # started. Its rows go back to pending at once, for this or another thread.
+        send_by = lease_until - timedelta(seconds=settings.notification_timeout_seconds)
+        units = [[one] for one in claimed] if target.kind is ChannelKind.webhook else [claimed]
+        for index, unit in enumerate(units):
+            if clock.now() > send_by:
+                later = [one for rest in units[index:] for one in rest]
+                recording.postpone(db, later, until=clock.now())
+                break
+            if target.kind is ChannelKind.webhook:
+                _deliver_webhook(db, settings, client, target, unit[0])
+            else:
+                _deliver_chat(db, settings, target, unit, channel.rate_limit_per_minute)
     return len(ids)
 
 
@@ -138,8 +147,10 @@ class Deliverer:
 
     def stop(self) -> None:
         self._stop.set()
+        # A thread in the middle of a send ends when the send times out; wait that long once.
+        deadline = time.monotonic() + self.settings.notification_timeout_seconds + 5
         for thread in self._threads:
-            thread.join(timeout=self.settings.notification_timeout_seconds + 5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         timeout = httpx.Timeout(self.settings.notification_timeout_seconds)
