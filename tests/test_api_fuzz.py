@@ -14,8 +14,9 @@ from tests.helpers import BIN, running_server
 # also check rules that JSON Schema cannot state (good <= total, a timestamp inside the SLO's
 # window, an existing IANA time zone, a rolling window longer than the longest alert window,
 # policy tiers in descending threshold order, a referenced SLO, user or team that exists, an
-# objective that is stored exactly, a non-empty spec, since <= until), so a schema-valid request
-# can rightly be 422 there. Every other check still runs on them.
+# objective that is stored exactly, a non-empty spec, since <= until, a notification target or
+# secret), so a schema-valid request can rightly be 422 there. Every other check still runs on
+# them.
 SEMANTIC_422 = [
     "GET /api/v1/audit",
     "POST /api/v1/slos",
@@ -32,6 +33,13 @@ SEMANTIC_422 = [
     "POST /api/v1/teams",
     "PATCH /api/v1/teams/{team}",
     "POST /api/v1/teams/{team}/members",
+    # A target that parses and resolves to an allowed address, a whsec_ secret with enough
+    # bytes, event types that are registered, a notification that is dead or delivered.
+    "POST /api/v1/notifications/channels",
+    "PATCH /api/v1/notifications/channels/{channel_id}",
+    "POST /api/v1/notifications/channels/{channel_id}/rotate-secret",
+    "POST /api/v1/notifications/subscriptions",
+    "POST /api/v1/notifications/outbox/{entry_id}/resend",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +25,10 @@ from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.notifications import web as notifications_web
+from opsloop.notifications.api import router as notifications_router
+from opsloop.notifications.delivery import start_delivery
+from opsloop.notifications.metrics import NotificationCollector
 from opsloop.services import web as services_web
 from opsloop.services.api import router as services_router
 from opsloop.services.api_teams import router as teams_router
@@ -34,9 +39,25 @@ from opsloop.slo.metrics import SLOCollector
 from opsloop.web import shell as web_shell
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
-API_ROUTERS = [auth_router, audit_router, slo_router, services_router, teams_router]
+API_ROUTERS = [
+    auth_router,
+    audit_router,
+    slo_router,
+    services_router,
+    teams_router,
+    notifications_router,
+]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
-METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector]
+METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+#: Background threads that are not periodic jobs (notification delivery), started beside the
+#: scheduler and stopped after it, in the same process.
+BACKGROUND_SERVICES: list[Callable[[Database, Settings], Stoppable]] = [start_delivery]
 
 
 def _lifespan(
@@ -44,12 +65,12 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = start_scheduler(settings, db) if settings.scheduler_enabled else None
+        background = start_background(settings, db) if settings.scheduler_enabled else None
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.stop()
+            if background is not None:
+                background.stop()
             # Pushes already queued are committed and answered before the process ends.
             group_commit.stop_all(db)
             await app.state.counters.close()
@@ -63,6 +84,25 @@ def start_scheduler(settings: Settings, db: Database) -> Scheduler:
     scheduler = Scheduler(db, jobs, settings.data_dir / "locks")
     scheduler.start()
     return scheduler
+
+
+class Background:
+    """The scheduler and the other background services of this process."""
+
+    def __init__(self, parts: list[Stoppable]) -> None:
+        self.parts = parts
+
+    def stop(self) -> None:
+        for part in reversed(self.parts):
+            part.stop()
+
+
+def start_background(settings: Settings, db: Database) -> Background:
+    """Everything that runs in the background, in this process from now on: the scheduler's
+    jobs, and beside them (never in its job loop) each of BACKGROUND_SERVICES."""
+    parts: list[Stoppable] = [start_scheduler(settings, db)]
+    parts += [start(db, settings) for start in BACKGROUND_SERVICES]
+    return Background(parts)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -92,7 +132,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
-    web_shell.install(app, domain_routers=[slo_web.router, services_web.router])
+    web_shell.install(
+        app, domain_routers=[slo_web.router, services_web.router, notifications_web.router]
+    )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     _add_http_security(app, settings)
     app.add_middleware(ObservabilityMiddleware)

@@ -30,6 +30,7 @@ from opsloop.core.cliutil import (
 from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
+from opsloop.notifications.cli import notify
 from opsloop.services.cli import services_app, teams_app
 from opsloop.slo.cli import slo
 
@@ -40,8 +41,15 @@ def _slo_demo(session: Session) -> None:
     demo.seed(session)
 
 
+def _catalog_demo(session: Session) -> None:
+    from opsloop.services import demo
+
+    demo.seed(session)
+
+
 # A new domain adds its demo data here (made on a first start with --demo or OPSLOOP_DEMO_DATA).
-DEMO_SEEDERS = [_slo_demo]
+# In order: the SLOs name their services, which the catalog then gives owners.
+DEMO_SEEDERS = [_slo_demo, _catalog_demo]
 
 app = typer.Typer(
     help="opsloop: SLOs, incidents, reviews and changes in one loop.",
@@ -59,6 +67,7 @@ app.add_typer(audit, name="audit")
 app.add_typer(slo, name="slo")
 app.add_typer(services_app, name="service")
 app.add_typer(teams_app, name="team")
+app.add_typer(notify, name="notify")
 
 
 def _print_version(wanted: bool) -> None:
@@ -248,7 +257,7 @@ class _BackgroundJobs:
         # Let the workers import and start first: they answer requests, the jobs can wait.
         if self._stop.wait(STARTUP_GRACE_SECONDS):
             return
-        from opsloop.app import start_scheduler
+        from opsloop.app import start_background
         from opsloop.core.db import Database
 
         # As each worker does after building the app: the objects just imported live as long
@@ -256,9 +265,9 @@ class _BackgroundJobs:
         gc.collect()
         gc.freeze()
         db = Database(self._cfg.database_url)
-        scheduler = start_scheduler(self._cfg, db)
+        background = start_background(self._cfg, db)
         self._stop.wait()
-        scheduler.stop()
+        background.stop()
         db.dispose()
 
     def stop(self) -> None:

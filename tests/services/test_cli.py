@@ -129,3 +129,16 @@ def test_team_members_from_the_terminal(opsloop, db: Database) -> None:  # type:
     assert "lead or member" in line
     listed = opsloop("team", "list", "--json")
     assert '"alice": "lead"' in listed.stdout
+
+
+def test_team_apply_and_export_are_the_catalog_commands(opsloop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    catalog_file = tmp_path / "teams.yaml"
+    catalog_file.write_text(
+        "apiVersion: opsloop.dev/v1\nkind: Team\nmetadata: {name: sre}\n"
+        "spec: {email: sre@example.com}\n"
+    )
+    applied = opsloop("team", "apply", "-f", str(catalog_file))
+    assert applied.returncode == 0, applied.stderr
+    assert "team/sre: created" in applied.stdout
+    exported = opsloop("team", "export")
+    assert exported.returncode == 0 and "name: sre" in exported.stdout

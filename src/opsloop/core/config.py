@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_push_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     request_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: Where people reach this server; links in notifications are built from it.
+    public_url: str = "http://127.0.0.1:8080"
+    #: Encrypts notification secrets at rest (see opsloop.notifications.crypto); kept outside
+    #: the database so that a copy of the database alone does not give the secrets away.
+    notification_key: SecretStr = SecretStr("")
+    notifications_allow_private_targets: bool = False
+    notification_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    notification_retry_base_seconds: float = Field(default=10.0, gt=0, le=86_400)
+    notification_retry_cap_seconds: float = Field(default=3600.0, gt=0, le=7 * 86_400)
+    notification_max_attempts: int = Field(default=8, ge=1, le=100)
+    notification_secret_grace_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    notification_delivery_threads: int = Field(default=2, ge=1, le=32)
+    notification_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @classmethod
     def settings_customise_sources(
@@ -88,6 +101,14 @@ class Settings(BaseSettings):
             # psycopg 3 is the one PostgreSQL driver opsloop ships with
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

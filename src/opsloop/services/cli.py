@@ -317,3 +317,9 @@ def remove_member(team: TeamArg, username: UserArg) -> None:
     with database().write() as session:
         teams.remove_member(session, principal=cli_principal(), team=team, username=username)
     console.print(f"{username} is no longer in {team}")
+
+
+# One catalog file holds teams and services alike: `team apply` and `team export` are the same
+# commands under the name a team's maintainer looks for.
+teams_app.command("apply")(apply)
+teams_app.command("export")(export)

@@ -21,7 +21,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows
 from opsloop.core.schemas import tidy
-from opsloop.slo import event_sums
+from opsloop.slo import announcing, event_sums
 from opsloop.slo import previous as carried_forward
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData, error_ratio
@@ -185,11 +185,16 @@ def record(
         carried_forward.remember(slo_id, texts[slo_id], result)
         alerts.extend(_alert_changes(targets[slo_id], previous.get(slo_id), result))
     entries.extend(_alert_entry(alert) for alert in alerts)
-    entries.extend(_policy_changes(session, now, statuses))
+    policy_changes = _policy_changes(session, now, statuses)
+    entries.extend(policy_changes)
     if alerts:
         session.execute(insert(AlertEvent), [{**a, "at": now} for a in alerts])
     audit.record_many(session, principal=SYSTEM, entries=entries)
     store_results(session, now, texts)
+    # People hear of the changes through the outbox, committed with them.
+    announcing.announce(
+        session, targets=targets, statuses=statuses, alerts=alerts, policy_changes=policy_changes
+    )
 
 
 _ALERT_DETAILS = ("alert", "severity", "factor", "long_burn", "short_burn")

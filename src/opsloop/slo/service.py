@@ -22,7 +22,9 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import MAX_ID
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
+from opsloop.notifications.events import register_event_types
 from opsloop.services import service as catalog
+from opsloop.slo.announcements import EVENT_TYPES
 from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.sources import Source
@@ -40,6 +42,8 @@ from opsloop.slo.spec.checks import SpecError
 from opsloop.slo.spec.model import CalendarUnit, SLIKind
 from opsloop.slo.windows import format_duration, parse_duration
 
+# The events this domain announces (opsloop.slo.announcing), known wherever SLOs are.
+register_event_types(EVENT_TYPES)
 Outcome = Literal["created", "updated", "unchanged"]
 _CALENDAR_UNITS: dict[str, CalendarUnit] = {"week": "week", "month": "month", "quarter": "quarter"}
 #: ``period_started_at`` of an SLO never reset: the budget window alone bounds what counts,

@@ -43,6 +43,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.web", "templates"),
                 PackageLoader("opsloop.slo", "templates"),
                 PackageLoader("opsloop.services", "templates"),
+                PackageLoader("opsloop.notifications", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -70,6 +71,7 @@ DOMAINS = [
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("changes", "Changes", "Improve", available=False),
+    Domain("notifications", "Notifications", "Respond", available=True),
 ]
 
 
