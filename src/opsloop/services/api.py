@@ -9,7 +9,6 @@ from starlette.convertors import StringConvertor, register_url_convertor
 
 from opsloop.core.db import Database
 from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession
-from opsloop.core.errors import UnsupportedMediaType, ValidationFailed
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -20,6 +19,7 @@ from opsloop.core.schemas import (
     page_of,
     plain_params,
 )
+from opsloop.core.yaml_body import read_yaml_body
 from opsloop.services import catalog_files, usage
 from opsloop.services import service as catalog
 from opsloop.services.entries import Link, ServiceEntry
@@ -31,7 +31,7 @@ from opsloop.services.schemas import (
     ServicePatch,
 )
 from opsloop.services.vocabulary import RESERVED_NAMES, Lifecycle
-from opsloop.slo.schemas import DNS_LABEL, MAX_SPEC_BYTES
+from opsloop.slo.schemas import DNS_LABEL
 
 router = APIRouter(
     prefix="/api/v1",
@@ -39,7 +39,6 @@ router = APIRouter(
     responses=AUTHENTICATED,
     dependencies=[Depends(plain_params)],
 )
-YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/plain"}
 YAML_BODY = {"type": "string", "description": "opsloop, OpenSLO Service or Backstage YAML"}
 YAML_OUT = {"application/yaml": {"schema": {"description": "YAML text"}}}
 ServicePath = Annotated[str, Path(max_length=63, pattern=DNS_LABEL)]
@@ -129,16 +128,7 @@ def create_service(body: ServiceCreate, principal: Responder, session: WriteSess
 )
 async def apply_catalog(request: Request, response: Response, principal: Responder) -> ApplyOut:
     """Apply a catalog file (multi-document YAML): all or nothing; teams need an approver."""
-    media = request.headers.get("content-type", "").split(";")[0].strip()
-    if media not in YAML_TYPES:
-        raise UnsupportedMediaType("send the catalog as application/yaml", field="body")
-    body = await request.body()
-    if len(body) > MAX_SPEC_BYTES:
-        raise ValidationFailed("catalog is larger than 1 MB", field="body")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed("catalog must be UTF-8", field="body") from None
+    text = await read_yaml_body(request, "catalog")
     db: Database = request.app.state.db
     with db.write() as session:
         summary = catalog_files.apply_catalog(

@@ -19,7 +19,7 @@ from opsloop.core.deps import (
     Viewer,
     WriteSession,
 )
-from opsloop.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
+from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import (
     AUTHENTICATED,
@@ -34,6 +34,7 @@ from opsloop.core.schemas import (
     plain_params,
     tidy,
 )
+from opsloop.core.yaml_body import read_yaml_body
 from opsloop.slo import api_json, charts, evaluation, ingestion, listing
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied, prometheus_client
@@ -41,7 +42,6 @@ from opsloop.slo.listing import GENERATION
 from opsloop.slo.rules import generate_rule_file
 from opsloop.slo.schemas import (
     DNS_LABEL,
-    MAX_SPEC_BYTES,
     AlertEventOut,
     AppliedOut,
     BulkEventBatch,
@@ -61,7 +61,6 @@ router = APIRouter(
     responses=AUTHENTICATED,
     dependencies=[Depends(plain_params)],
 )
-YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/plain"}
 ServiceFilter = Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN)]
 StateFilter = Annotated[
     str | None, Query(max_length=32, pattern=PLAIN_PATTERN, description="a policy state")
@@ -144,16 +143,7 @@ async def apply_specs(
     request: Request, response: Response, principal: Approver
 ) -> list[AppliedOut]:
     """Apply OpenSLO v1 or Sloth prometheus/v1 YAML (multi-document): all or nothing."""
-    media = request.headers.get("content-type", "").split(";")[0].strip()
-    if media not in YAML_TYPES:
-        raise UnsupportedMediaType("send the spec as application/yaml", field="body")
-    body = await request.body()
-    if len(body) > MAX_SPEC_BYTES:
-        raise ValidationFailed("spec is larger than 1 MB", field="body")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed("spec must be UTF-8", field="body") from None
+    text = await read_yaml_body(request, "spec")
     db: Database = request.app.state.db
     with db.write() as session:
         applied = slo_service.apply_specs(
