@@ -13,9 +13,9 @@ from tests.helpers import BIN, running_server
 # positive_data_acceptance sends data the schema allows and expects a 2xx. These operations
 # also check rules that JSON Schema cannot state (good <= total, a timestamp inside the SLO's
 # window, an existing IANA time zone, a rolling window longer than the longest alert window,
-# policy tiers in descending threshold order, a referenced SLO or user that exists, an objective
-# that is stored exactly, a non-empty spec, since <= until), so a schema-valid request can
-# rightly be 422 there. Every other check still runs on them.
+# policy tiers in descending threshold order, a referenced SLO, user or team that exists, an
+# objective that is stored exactly, a non-empty spec, since <= until), so a schema-valid request
+# can rightly be 422 there. Every other check still runs on them.
 SEMANTIC_422 = [
     "GET /api/v1/audit",
     "POST /api/v1/slos",
@@ -25,6 +25,13 @@ SEMANTIC_422 = [
     "POST /api/v1/slos/{slo_id}/reset",
     "PUT /api/v1/services/{service}/policy",
     "POST /api/v1/tokens",
+    # An existing owner team or member user, http(s) links, an email address, a name free.
+    "POST /api/v1/services",
+    "POST /api/v1/services/apply",
+    "PATCH /api/v1/services/{service}",
+    "POST /api/v1/teams",
+    "PATCH /api/v1/teams/{team}",
+    "POST /api/v1/teams/{team}/members",
 ]
 
 

@@ -24,6 +24,9 @@ from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.services import web as services_web
+from opsloop.services.api import router as services_router
+from opsloop.services.api_teams import router as teams_router
 from opsloop.slo import web as slo_web
 from opsloop.slo.api import router as slo_router
 from opsloop.slo.jobs import jobs as slo_jobs
@@ -31,7 +34,7 @@ from opsloop.slo.metrics import SLOCollector
 from opsloop.web import shell as web_shell
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
-API_ROUTERS = [auth_router, audit_router, slo_router]
+API_ROUTERS = [auth_router, audit_router, slo_router, services_router, teams_router]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector]
 
@@ -89,7 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
-    web_shell.install(app, domain_routers=[slo_web.router])
+    web_shell.install(app, domain_routers=[slo_web.router, services_web.router])
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     _add_http_security(app, settings)
     app.add_middleware(ObservabilityMiddleware)

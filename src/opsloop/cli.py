@@ -30,6 +30,7 @@ from opsloop.core.cliutil import (
 from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
+from opsloop.services.cli import services_app, teams_app
 from opsloop.slo.cli import slo
 
 
@@ -56,6 +57,8 @@ app.add_typer(users, name="user")
 app.add_typer(tokens, name="token")
 app.add_typer(audit, name="audit")
 app.add_typer(slo, name="slo")
+app.add_typer(services_app, name="service")
+app.add_typer(teams_app, name="team")
 
 
 def _print_version(wanted: bool) -> None:

@@ -6,7 +6,11 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).parents[2] / "src" / "opsloop"
-PAGE_MODULES = [*sorted((SRC / "web").glob("*.py")), *sorted((SRC / "slo").glob("web*.py"))]
+PAGE_MODULES = [
+    *sorted((SRC / "web").glob("*.py")),
+    *sorted((SRC / "slo").glob("web*.py")),
+    *sorted((SRC / "services").glob("web*.py")),
+]
 
 
 def _imports(path: Path) -> set[str]:

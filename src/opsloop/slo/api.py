@@ -51,7 +51,6 @@ from opsloop.slo.schemas import (
     PushedSLOCreate,
     PushResult,
     ResetIn,
-    ServiceBudgetState,
     SLOOut,
 )
 from opsloop.slo.sources import Source
@@ -382,12 +381,8 @@ def alert_history(
     )
 
 
-@router.get(
-    "/services/{service}/budget-state", response_model=ServiceBudgetState, responses=NOT_FOUND
-)
-def budget_state(service: ServicePath, _: Viewer, session: ReadSession) -> ServiceBudgetState:
-    """The error-budget policy state of a service: change management blocks during a freeze."""
-    return ServiceBudgetState(**slo_service.service_state(session, service=service))
+# The budget state of a service (GET /services/{service}/budget-state) is the catalog's:
+# opsloop.services.api answers it with the service's SLOs, read through this domain's service.
 
 
 @router.get("/services/{service}/policy")

@@ -22,6 +22,7 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import MAX_ID
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
+from opsloop.services import service as catalog
 from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation, ServicePolicy
 from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
 from opsloop.slo.sources import Source
@@ -129,6 +130,8 @@ def apply_definition(session: Session, *, principal: Principal, defn: SLODefinit
     now = clock.now()
     slo = session.scalar(select(SLO).where(SLO.service == defn.service, SLO.name == defn.name))
     if slo is None:
+        # The first SLO of a service puts the service in the catalog, in this transaction.
+        catalog.ensure_services(session, [defn.service], source="slo", principal=principal)
         slo = SLO(
             service=defn.service,
             name=defn.name,

@@ -39,7 +39,11 @@ from opsloop.web.security import (
 templates = Jinja2Templates(
     env=Environment(
         loader=ChoiceLoader(
-            [PackageLoader("opsloop.web", "templates"), PackageLoader("opsloop.slo", "templates")]
+            [
+                PackageLoader("opsloop.web", "templates"),
+                PackageLoader("opsloop.slo", "templates"),
+                PackageLoader("opsloop.services", "templates"),
+            ]
         ),
         autoescape=select_autoescape(["html"]),
     )
@@ -60,6 +64,7 @@ class Domain:
 # The domains of the loop, in the order the navigation shows them.
 DOMAINS = [
     Domain("slos", "SLOs", "Monitor", available=True),
+    Domain("services", "Services", "Monitor", available=True),
     Domain("incidents", "Incidents", "Respond", available=False),
     Domain("alerts", "Alerts", "Respond", available=False),
     Domain("oncall", "On-call", "Respond", available=False),

@@ -1,0 +1,1 @@
+"""The service catalog and the teams that own services."""
