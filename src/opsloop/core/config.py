@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_push_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     request_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Minutes to acknowledge an incident per severity, e.g. {"SEV1": 10}; unnamed ones keep
+    # their defaults (15 min, 1 h, 4 h, 24 h).
+    incident_response_targets: dict[str, int] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -88,6 +91,19 @@ class Settings(BaseSettings):
             # psycopg 3 is the one PostgreSQL driver opsloop ships with
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("incident_response_targets")
+    @classmethod
+    def _known_severities(cls, value: dict[str, int]) -> dict[str, int]:
+        tidy: dict[str, int] = {}
+        for name, minutes in value.items():
+            severity = name.strip().upper()
+            if severity not in {"SEV1", "SEV2", "SEV3", "SEV4"}:
+                raise ValueError(f"{name!r} is not a severity; use SEV1, SEV2, SEV3 or SEV4")
+            if minutes <= 0:
+                raise ValueError(f"{name}: a whole number of minutes above 0")
+            tidy[severity] = minutes
+        return tidy
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
