@@ -32,6 +32,14 @@ SEMANTIC_422 = [
     "POST /api/v1/teams",
     "PATCH /api/v1/teams/{team}",
     "POST /api/v1/teams/{team}/members",
+    # A known severity, status, template name and placeholders; services, SLOs and users that
+    # exist; times in order and not in the future.
+    "POST /api/v1/incidents",
+    "GET /api/v1/incidents",
+    "PATCH /api/v1/incidents/{key}",
+    "POST /api/v1/incidents/{key}/timeline",
+    "POST /api/v1/incidents/{key}/updates",
+    "PUT /api/v1/incident-templates",
 ]
 
 

@@ -24,6 +24,7 @@ from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.incidents.api import router as incidents_router
 from opsloop.services import web as services_web
 from opsloop.services.api import router as services_router
 from opsloop.services.api_teams import router as teams_router
@@ -34,7 +35,14 @@ from opsloop.slo.metrics import SLOCollector
 from opsloop.web import shell as web_shell
 
 # A new domain adds its router here, and its background jobs to JOB_FACTORIES.
-API_ROUTERS = [auth_router, audit_router, slo_router, services_router, teams_router]
+API_ROUTERS = [
+    auth_router,
+    audit_router,
+    slo_router,
+    services_router,
+    teams_router,
+    incidents_router,
+]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector]
 
