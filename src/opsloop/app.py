@@ -24,6 +24,7 @@ from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.incidents import web as incidents_web
 from opsloop.incidents.api import router as incidents_router
 from opsloop.services import web as services_web
 from opsloop.services.api import router as services_router
@@ -100,7 +101,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
-    web_shell.install(app, domain_routers=[slo_web.router, services_web.router])
+    web_shell.install(
+        app, domain_routers=[slo_web.router, services_web.router, incidents_web.router]
+    )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     _add_http_security(app, settings)
     app.add_middleware(ObservabilityMiddleware)

@@ -43,6 +43,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.web", "templates"),
                 PackageLoader("opsloop.slo", "templates"),
                 PackageLoader("opsloop.services", "templates"),
+                PackageLoader("opsloop.incidents", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -65,7 +66,7 @@ class Domain:
 DOMAINS = [
     Domain("slos", "SLOs", "Monitor", available=True),
     Domain("services", "Services", "Monitor", available=True),
-    Domain("incidents", "Incidents", "Respond", available=False),
+    Domain("incidents", "Incidents", "Respond", available=True),
     Domain("alerts", "Alerts", "Respond", available=False),
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
