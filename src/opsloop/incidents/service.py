@@ -308,6 +308,8 @@ def _checked_time(row: Incident, name: str, value: Any) -> datetime:
 
 def _checked(session: Session, row: Incident, name: str, value: Any) -> Any:
     """The stored form of one edited field, checked."""
+    if value is None and name not in (*ROLE_FIELDS, "users_affected"):
+        raise ValidationFailed(f"{name}: cannot be cleared", field=name)
     if name == "title":
         return fields.title(value)
     if name == "summary":
