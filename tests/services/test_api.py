@@ -197,3 +197,35 @@ def evaluation_now():  # type: ignore[no-untyped-def]
     from opsloop.core import clock
 
     return clock.now()
+
+
+def test_an_slo_created_through_the_api_names_an_implicit_service(
+    client: TestClient, tokens: dict[Role, str], db: Database
+) -> None:
+    created = client.post(
+        "/api/v1/slos",
+        json={"service": "search", "name": "availability", "objective": 99.5},
+        headers=_as(tokens, Role.approver),
+    )
+    assert created.status_code == 201, created.text
+    found = client.get("/api/v1/services/search", headers=_as(tokens, Role.viewer)).json()
+    assert (found["origin"], found["origin_source"], found["owner_team"]) == (
+        "implicit",
+        "slo",
+        None,
+    )
+    unowned = client.get("/api/v1/services?unowned=true", headers=_as(tokens, Role.viewer))
+    assert [s["name"] for s in unowned.json()["items"]] == ["search"]
+
+
+def test_the_catalogs_own_paths_are_not_service_names(
+    client: TestClient, tokens: dict[Role, str]
+) -> None:
+    refused = client.post(
+        "/api/v1/services", json={"name": "export"}, headers=_as(tokens, Role.responder)
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "name"
+    exported = client.get("/api/v1/services/export", headers=_as(tokens, Role.viewer))
+    assert exported.status_code == 200 and exported.text == ""
+    allowed = client.options("/api/v1/services/apply", headers=_as(tokens, Role.viewer))
+    assert allowed.headers["allow"] == "OPTIONS, POST"

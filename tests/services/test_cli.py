@@ -114,3 +114,18 @@ def test_export_round_trip(opsloop, db: Database, tmp_path: Path) -> None:  # ty
     backstage = opsloop("service", "export", "--format", "backstage")
     assert "kind: Component" in backstage.stdout
     assert_clean_failure(opsloop("service", "export", "--format", "csv"))
+
+
+def test_team_members_from_the_terminal(opsloop, db: Database) -> None:  # type: ignore[no-untyped-def]
+    make_user(db, "alice", Role.viewer)
+    assert opsloop("team", "create", "team-a").returncode == 0
+    added = opsloop("team", "member", "add", "team-a", "alice", "--role", "lead")
+    assert added.returncode == 0 and "alice is a lead of team-a" in added.stdout
+    line = assert_clean_failure(opsloop("team", "member", "add", "team-a", "nobody"))
+    assert "nobody" in line
+    line = assert_clean_failure(
+        opsloop("team", "member", "add", "team-a", "alice", "--role", "boss")
+    )
+    assert "lead or member" in line
+    listed = opsloop("team", "list", "--json")
+    assert '"alice": "lead"' in listed.stdout

@@ -112,3 +112,29 @@ def test_viewers_are_refused_and_forms_need_the_csrf_token(
     assert forged.status_code == 403
     with db.read() as session:
         assert catalog.list_services(session) == [] and teams.list_teams(session) == []
+
+
+def test_an_approver_edits_a_team_and_bad_members_are_named(
+    client: TestClient, db: Database, tokens: dict[Role, str]
+) -> None:
+    csrf = sign_in(client, "approver")
+    client.post("/teams/new", data={"name": "team-a", "csrf_token": csrf})
+    assert client.get("/teams/team-a/edit").status_code == 200
+    refused = client.post("/teams/team-a/edit", data={"members": "nobody lead", "csrf_token": csrf})
+    assert refused.status_code == 422 and 'data-field="members"' in refused.text
+    saved = client.post(
+        "/teams/team-a/edit",
+        data={
+            "chat_channel": "#team-a",
+            "members": "responder lead\nviewer member",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    with db.read() as session:
+        found = teams.get_team(session, name="team-a")
+    assert (found.chat_channel, found.members) == (
+        "#team-a",
+        {"responder": "lead", "viewer": "member"},
+    )

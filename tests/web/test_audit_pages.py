@@ -45,9 +45,10 @@ def test_filters_narrow_the_trail(
 
     assert [a for _, _, a in by_action] == ["slo.create"]
     assert {a for _, a, _ in by_actor} == {"approver"}
-    assert [a for _, a, _ in by_actor] == ["approver", "approver"]  # sign-in, then the SLO
+    # sign-in, then the SLO and the service it named first (created implicitly)
+    assert [a for _, a, _ in by_actor] == ["approver", "approver", "approver"]
     assert [a for _, _, a in by_type] == ["slo.create"]
-    assert [a for _, _, a in since] == ["auth.login", "slo.create"]
+    assert [a for _, _, a in since] == ["auth.login", "slo.create", "service.create"]
     assert all(action != "slo.create" for _, _, action in until)
     page = client.get("/audit", params={"entity_type": "slo"}).text
     assert f'<a href="/slos/{slo_id}">slo {slo_id}</a>' in page
