@@ -94,3 +94,21 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(opsloop, db: Databa
     assert audit_count(db) == before
     with db.read() as session:
         assert len(incidents.list_incidents(session)) == 1
+
+
+def test_templates_are_listed_set_and_reset(opsloop, db: Database) -> None:  # type: ignore[no-untyped-def]
+    assert "investigating/internal:" in opsloop("incident", "template", "list").stdout
+    saved = opsloop("incident", "template", "set", "resolved", "external", "--body", "{key} done")
+    assert saved.returncode == 0, saved.stderr
+    assert "resolved/external (customised):" in opsloop("incident", "template", "list").stdout
+    key = opsloop("incident", "declare", "x", "--severity", "4").stdout.split()[1]
+    posted = opsloop(
+        "incident", "post-update", key, "--template", "resolved", "--audience", "external"
+    )
+    assert posted.stdout.strip() == f"{key} done"
+    line = assert_clean_failure(
+        opsloop("incident", "template", "set", "resolved", "external", "--body", "{oops}")
+    )
+    assert "unknown placeholder {oops}" in line
+    assert opsloop("incident", "template", "set", "resolved", "external", "--reset").returncode == 0
+    assert "(customised)" not in opsloop("incident", "template", "list").stdout

@@ -138,3 +138,26 @@ def test_viewers_cannot_post_incident_forms(
     )
     assert refused.status_code == 403
     assert audit_count(db) == before
+
+
+def test_templates_page_read_by_all_edited_by_approvers(
+    client: TestClient, db: Database, tokens: dict[Role, str]
+) -> None:
+    csrf = sign_in(client, "responder")
+    page = client.get("/incidents/templates")
+    assert page.status_code == 200 and "readonly" in page.text
+    field = "investigating.external"
+    refused = client.post("/incidents/templates", data={field: "x", "csrf_token": csrf})
+    assert refused.status_code == 403
+    csrf = sign_in(client, "approver")
+    bad = client.post("/incidents/templates", data={field: "{nope}", "csrf_token": csrf})
+    assert bad.status_code == 422 and "unknown placeholder" in bad.text
+    saved = client.post(
+        "/incidents/templates",
+        data={field: "Looking into {services}.", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert "Looking into {services}." in client.get("/incidents/templates").text
+    with db.read() as session:
+        assert any(t.customised for t in lifecycle.list_templates(session))

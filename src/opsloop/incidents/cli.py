@@ -19,12 +19,14 @@ from opsloop.incidents.cli_format import (
     print_json,
     when,
 )
+from opsloop.incidents.cli_templates import template_app
 from opsloop.incidents.resolution import parse_record
 from opsloop.incidents.rules import Severity, Status, parse_severity, response_targets
 from opsloop.incidents.schemas import EventOut, IncidentOut, IncidentRow
 from opsloop.incidents.vocabulary import Audience, DetectionMethod, EventKind, parse_choice
 
 incident_app = typer.Typer(help="Incidents: declare, respond, resolve.", no_args_is_help=True)
+incident_app.add_typer(template_app, name="template")
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="INC-YYYY-NNN")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]

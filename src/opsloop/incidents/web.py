@@ -18,11 +18,14 @@ from opsloop.incidents.rules import Severity, Status, parse_severity
 from opsloop.incidents.vocabulary import parse_choice
 from opsloop.incidents.web_context import RESPONSE_TEXT, WRITE_ROLE, render_incident
 from opsloop.incidents.web_forms import router as forms_router
+from opsloop.incidents.web_templates import router as templates_router
 from opsloop.services import service as catalog
 from opsloop.web.routes import DB, Active, form_error, may, render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(forms_router)  # first: /incidents/new must not be read as a key
+# First: /incidents/new and /incidents/templates must not be read as keys.
+router.include_router(forms_router)
+router.include_router(templates_router)
 
 PAGE_SIZE = 50
 
