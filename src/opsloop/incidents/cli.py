@@ -30,9 +30,20 @@ incident_app.add_typer(template_app, name="template")
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="INC-YYYY-NNN")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-Many = Annotated[list[str] | None, typer.Option(help="Repeatable.")]
-Text = Annotated[str | None, typer.Option()]
-Time = Annotated[str | None, typer.Option(metavar="TIME", help="ISO 8601; UTC without a zone.")]
+Services = Annotated[
+    list[str] | None, typer.Option("--service", help="An affected service; repeatable.")
+]
+Features = Annotated[
+    list[str] | None, typer.Option("--feature", help="A feature impacted; repeatable.")
+]
+
+
+def _person(role: str) -> Any:
+    return typer.Option(help=f"The {role} (an opsloop username).")
+
+
+def _time(what: str) -> Any:
+    return typer.Option(metavar="TIME", help=f"{what} (ISO 8601; UTC without a zone).")
 
 
 def _targets() -> dict[Severity, Any]:
@@ -48,22 +59,24 @@ def _show(found: Any, as_json: bool) -> None:
 
 @incident_app.command("declare")
 def declare(
-    title: Annotated[str, typer.Argument(metavar="TITLE")],
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="What is broken, in a line.")],
     severity: Annotated[str, typer.Option(help="SEV1 to SEV4.")],
     summary: Annotated[str, typer.Option(help="What is happening.")] = "",
-    service: Many = None,
+    service: Services = None,
     slo: Annotated[list[str] | None, typer.Option(help="service/name; repeatable.")] = None,
     detected_by: Annotated[str, typer.Option(help="alert, user_report, monitoring, other.")] = (
         "other"
     ),
-    commander: Text = None,
-    comms_lead: Text = None,
-    scribe: Text = None,
-    users_affected: Annotated[int | None, typer.Option(min=0)] = None,
-    feature: Many = None,
+    commander: Annotated[str | None, _person("incident commander")] = None,
+    comms_lead: Annotated[str | None, _person("communications lead")] = None,
+    scribe: Annotated[str | None, _person("scribe")] = None,
+    users_affected: Annotated[
+        int | None, typer.Option(min=0, help="How many users are affected.")
+    ] = None,
+    feature: Features = None,
     revenue_impact: Annotated[str, typer.Option(help="In words.")] = "",
-    started: Time = None,
-    detected: Time = None,
+    started: Annotated[str | None, _time("When it started")] = None,
+    detected: Annotated[str | None, _time("When it was detected")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Declare an incident (audited); prints its key."""
@@ -96,10 +109,12 @@ def declare(
 @incident_app.command("update")
 def update(
     key: KeyArg,
-    title: Text = None,
-    summary: Text = None,
-    severity: Text = None,
-    detected_by: Text = None,
+    title: Annotated[str | None, typer.Option(help="A new title.")] = None,
+    summary: Annotated[str | None, typer.Option(help="A new summary.")] = None,
+    severity: Annotated[str | None, typer.Option(help="SEV1 to SEV4.")] = None,
+    detected_by: Annotated[
+        str | None, typer.Option(help="alert, user_report, monitoring or other.")
+    ] = None,
     commander: Annotated[str | None, typer.Option(help="A user; '' clears.")] = None,
     comms_lead: Annotated[str | None, typer.Option(help="A user; '' clears.")] = None,
     scribe: Annotated[str | None, typer.Option(help="A user; '' clears.")] = None,
@@ -107,17 +122,19 @@ def update(
         list[str] | None, typer.Option(help="Replaces the list; repeatable.")
     ] = None,
     slo: Annotated[list[str] | None, typer.Option(help="Replaces the list; repeatable.")] = None,
-    users_affected: Annotated[int | None, typer.Option(min=0)] = None,
+    users_affected: Annotated[
+        int | None, typer.Option(min=0, help="How many users are affected.")
+    ] = None,
     feature: Annotated[
         list[str] | None, typer.Option(help="Replaces the list; repeatable.")
     ] = None,
-    revenue_impact: Text = None,
-    started: Time = None,
-    detected: Time = None,
-    acknowledged: Time = None,
-    mitigated: Time = None,
-    resolved: Time = None,
-    closed: Time = None,
+    revenue_impact: Annotated[str | None, typer.Option(help="In words.")] = None,
+    started: Annotated[str | None, _time("When it started")] = None,
+    detected: Annotated[str | None, _time("When it was detected")] = None,
+    acknowledged: Annotated[str | None, _time("When it was acknowledged")] = None,
+    mitigated: Annotated[str | None, _time("When it was mitigated")] = None,
+    resolved: Annotated[str | None, _time("When it was resolved")] = None,
+    closed: Annotated[str | None, _time("When it was closed")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Edit fields (each change audited and on the timeline)."""
@@ -192,12 +209,20 @@ def ack(key: KeyArg) -> None:
 @incident_app.command("resolve")
 def resolve(
     key: KeyArg,
-    root_cause: Text = None,
-    contributing: Many = None,
+    root_cause: Annotated[str | None, typer.Option(help="The root cause.")] = None,
+    contributing: Annotated[
+        list[str] | None, typer.Option(help="A contributing factor; repeatable.")
+    ] = None,
     fix: Annotated[str | None, typer.Option(help="The fix applied.")] = None,
-    service_restored: Annotated[bool, typer.Option("--service-restored")] = False,
-    metrics_normalised: Annotated[bool, typer.Option("--metrics-normalised")] = False,
-    user_confirmation: Annotated[bool, typer.Option("--user-confirmation")] = False,
+    service_restored: Annotated[
+        bool, typer.Option("--service-restored", help="Verified: the service is restored.")
+    ] = False,
+    metrics_normalised: Annotated[
+        bool, typer.Option("--metrics-normalised", help="Verified: metrics are back to normal.")
+    ] = False,
+    user_confirmation: Annotated[
+        bool, typer.Option("--user-confirmation", help="Verified: users confirmed it works.")
+    ] = False,
     note_text: Annotated[str, typer.Option("--note", help="On the timeline.")] = "",
 ) -> None:
     """Move to resolved, filling in the resolution record with what is given."""
@@ -225,12 +250,12 @@ def resolve(
 @incident_app.command("list")
 def list_incidents(
     status: Annotated[str | None, typer.Option(help="A status, or open.")] = None,
-    severity: Text = None,
-    service: Text = None,
-    team: Text = None,
-    since: Time = None,
-    until: Time = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    severity: Annotated[str | None, typer.Option(help="SEV1 to SEV4.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service's.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only services this team owns.")] = None,
+    since: Annotated[str | None, _time("Started at or after")] = None,
+    until: Annotated[str | None, _time("Started before")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 100,
     as_json: JsonFlag = False,
 ) -> None:
     """Incidents, newest first, with late-response and overdue-update badges."""
@@ -281,7 +306,7 @@ def timeline(
     key: KeyArg,
     add: Annotated[str | None, typer.Option(metavar="TEXT", help="Add an event.")] = None,
     kind: Annotated[str, typer.Option(help="Kind of the added event.")] = "note",
-    at: Time = None,
+    at: Annotated[str | None, _time("When the added event happened")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Print the timeline, or add an event to it with --add."""
@@ -312,7 +337,10 @@ def post_update(
         str | None, typer.Option(help="investigating, identified, monitoring or resolved.")
     ] = None,
     audience: Annotated[str, typer.Option(help="internal or external.")] = "internal",
-    next_update_minutes: Annotated[int | None, typer.Option(min=1, max=7 * 24 * 60)] = None,
+    next_update_minutes: Annotated[
+        int | None,
+        typer.Option(min=1, max=7 * 24 * 60, help="Minutes until the next update is due."),
+    ] = None,
 ) -> None:
     """Post a status update; it promises the next one (default: the severity's interval)."""
     next_at = None
