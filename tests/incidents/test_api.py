@@ -213,3 +213,28 @@ def test_templates_read_by_viewers_written_by_approvers(
     bad = {"templates": [{"name": "identified", "audience": "internal", "body": "{nope}"}]}
     error = _error(client.put(url, json=bad, headers=_as(tokens, Role.approver)), 422)
     assert error["field"] == "templates[0].body"
+
+
+def test_viewers_are_refused_every_write(
+    client: TestClient, tokens: dict[Role, str], db: Database
+) -> None:
+    key = _declare(client, tokens)["key"]
+    viewer = _as(tokens, Role.viewer)
+    before = audit_count(db)
+    for method, path, body in (
+        ("patch", f"{API}/{key}", {"title": "y"}),
+        ("post", f"{API}/{key}/status", {"status": "resolved"}),
+        ("post", f"{API}/{key}/acknowledge", None),
+        ("post", f"{API}/{key}/timeline", {"kind": "note", "text": "x"}),
+        ("post", f"{API}/{key}/updates", {"text": "x"}),
+        ("put", f"{API}/{key}/resolution", {}),
+        (
+            "put",
+            "/api/v1/incident-templates",
+            {"templates": [{"name": "resolved", "audience": "internal", "body": "x"}]},
+        ),
+    ):
+        response = client.request(method, path, json=body, headers=viewer)
+        assert response.status_code == 403, (path, response.text)
+    assert audit_count(db) == before
+    assert client.get(f"{API}/{key}/timeline", headers=viewer).status_code == 200
