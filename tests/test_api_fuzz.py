@@ -40,6 +40,14 @@ SEMANTIC_422 = [
     "POST /api/v1/notifications/channels/{channel_id}/rotate-secret",
     "POST /api/v1/notifications/subscriptions",
     "POST /api/v1/notifications/outbox/{entry_id}/resend",
+    # A known severity, status, template name and placeholders; services, SLOs and users that
+    # exist; times in order and not in the future.
+    "POST /api/v1/incidents",
+    "GET /api/v1/incidents",
+    "PATCH /api/v1/incidents/{key}",
+    "POST /api/v1/incidents/{key}/timeline",
+    "POST /api/v1/incidents/{key}/updates",
+    "PUT /api/v1/incident-templates",
 ]
 
 

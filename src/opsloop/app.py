@@ -25,6 +25,8 @@ from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
+from opsloop.incidents import web as incidents_web
+from opsloop.incidents.api import router as incidents_router
 from opsloop.notifications import web as notifications_web
 from opsloop.notifications.api import router as notifications_router
 from opsloop.notifications.delivery import start_delivery
@@ -46,6 +48,7 @@ API_ROUTERS = [
     services_router,
     teams_router,
     notifications_router,
+    incidents_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
@@ -133,7 +136,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in API_ROUTERS:
         app.include_router(router)
     web_shell.install(
-        app, domain_routers=[slo_web.router, services_web.router, notifications_web.router]
+        app,
+        domain_routers=[
+            slo_web.router,
+            services_web.router,
+            notifications_web.router,
+            incidents_web.router,
+        ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     _add_http_security(app, settings)

@@ -30,6 +30,7 @@ from opsloop.core.cliutil import (
 from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
+from opsloop.incidents.cli import incident_app
 from opsloop.notifications.cli import notify
 from opsloop.services.cli import services_app, teams_app
 from opsloop.slo.cli import slo
@@ -68,6 +69,7 @@ app.add_typer(slo, name="slo")
 app.add_typer(services_app, name="service")
 app.add_typer(teams_app, name="team")
 app.add_typer(notify, name="notify")
+app.add_typer(incident_app, name="incident")
 
 
 def _print_version(wanted: bool) -> None:

@@ -12,6 +12,7 @@ from opsloop.core import scheduler_models as _scheduler_models
 from opsloop.core.audit import models as _audit_models
 from opsloop.core.auth import models as _auth_models
 from opsloop.core.db import Base
+from opsloop.incidents import models as _incidents_models
 from opsloop.notifications import models as _notification_models
 from opsloop.services import models as _services_models
 from opsloop.slo import models as _slo_models
@@ -21,6 +22,7 @@ __all__ = [
     "_audit_models",
     "_auth_models",
     "_generations",
+    "_incidents_models",
     "_notification_models",
     "_scheduler_models",
     "_services_models",

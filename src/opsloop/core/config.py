@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     notification_secret_grace_hours: float = Field(default=24.0, ge=0, le=24 * 30)
     notification_delivery_threads: int = Field(default=2, ge=1, le=32)
     notification_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Minutes to acknowledge an incident per severity, e.g. {"SEV1": 10}; unnamed ones keep
+    # their defaults (15 min, 1 h, 4 h, 24 h).
+    incident_response_targets: dict[str, int] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -109,6 +112,19 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("incident_response_targets")
+    @classmethod
+    def _known_severities(cls, value: dict[str, int]) -> dict[str, int]:
+        tidy: dict[str, int] = {}
+        for name, minutes in value.items():
+            severity = name.strip().upper()
+            if severity not in {"SEV1", "SEV2", "SEV3", "SEV4"}:
+                raise ValueError(f"{name!r} is not a severity; use SEV1, SEV2, SEV3 or SEV4")
+            if minutes <= 0:
+                raise ValueError(f"{name}: a whole number of minutes above 0")
+            tidy[severity] = minutes
+        return tidy
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -44,6 +44,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.slo", "templates"),
                 PackageLoader("opsloop.services", "templates"),
                 PackageLoader("opsloop.notifications", "templates"),
+                PackageLoader("opsloop.incidents", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -66,7 +67,7 @@ class Domain:
 DOMAINS = [
     Domain("slos", "SLOs", "Monitor", available=True),
     Domain("services", "Services", "Monitor", available=True),
-    Domain("incidents", "Incidents", "Respond", available=False),
+    Domain("incidents", "Incidents", "Respond", available=True),
     Domain("alerts", "Alerts", "Respond", available=False),
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
