@@ -27,6 +27,8 @@ from opsloop.core.observability import ObservabilityMiddleware, configure_loggin
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.incidents import web as incidents_web
 from opsloop.incidents.api import router as incidents_router
+from opsloop.incidents.api_settings import router as incident_settings_router
+from opsloop.incidents.jobs import jobs as incident_jobs
 from opsloop.notifications import web as notifications_web
 from opsloop.notifications.api import router as notifications_router
 from opsloop.notifications.delivery import start_delivery
@@ -49,8 +51,9 @@ API_ROUTERS = [
     teams_router,
     notifications_router,
     incidents_router,
+    incident_settings_router,
 ]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
 
 

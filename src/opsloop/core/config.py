@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Minutes to acknowledge an incident per severity, e.g. {"SEV1": 10}; unnamed ones keep
     # their defaults (15 min, 1 h, 4 h, 24 h).
     incident_response_targets: dict[str, int] = Field(default_factory=dict)
+    #: An SLO-declared SEV2 whose page alert still fires this long after becomes SEV1.
+    incident_escalate_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
 
     @classmethod
     def settings_customise_sources(

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from opsloop.core import clock
-from opsloop.core.cliutil import cli_principal, console, database, note, settings
-from opsloop.incidents import lifecycle
+from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
+from opsloop.incidents import from_slos, lifecycle
 from opsloop.incidents import service as incidents
 from opsloop.incidents.cli_format import (
     badges,
@@ -360,3 +360,31 @@ def post_update(
     console.print(event.text, markup=False, highlight=False)
     if event.next_update_at:
         note(f"next update due {when(event.next_update_at)} UTC")
+
+
+@incident_app.command("auto-declare")
+def auto_declare(
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help="A service in the catalog.")],
+    on: Annotated[bool, typer.Option("--on", help="Declare on this service's SLO pages.")] = False,
+    off: Annotated[bool, typer.Option("--off", help="Never declare by itself.")] = False,
+    default: Annotated[
+        bool, typer.Option("--default", help="Follow the service's tier (tier 1: on).")
+    ] = False,
+) -> None:
+    """Show or set whether a service's SLO page alerts declare a SEV2 incident by themselves."""
+    flags = (("--on", on), ("--off", off), ("--default", default))
+    chosen = [flag for flag, given in flags if given]
+    if len(chosen) > 1:
+        fail(f"{' and '.join(chosen)}: give at most one")
+    if chosen:
+        wanted = None if default else on
+        with database().write() as session:
+            state = from_slos.set_auto_declare(
+                session, principal=cli_principal(), service=service, enabled=wanted
+            )
+    else:
+        with database().read() as session:
+            state = from_slos.auto_declare_state(session, service=service)
+    how = "set for the service" if state.overridden else "the tier's default"
+    verb = "declare" if state.enabled else "do not declare"
+    console.print(f"{service}: SLO pages {verb} incidents ({how})", markup=False)

@@ -16,7 +16,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, ValidationFailed
-from opsloop.incidents import fields, timeline
+from opsloop.incidents import announcing, fields, timeline
 from opsloop.incidents import update_templates as wording
 from opsloop.incidents.models import Incident, UpdateTemplate
 from opsloop.incidents.resolution import ResolutionRecord
@@ -111,6 +111,7 @@ def change_status(
         before=before,
         after=after.fields(),
     )
+    announcing.status_changed(session, after, move.before.value)
     return after
 
 

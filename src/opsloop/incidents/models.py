@@ -67,9 +67,15 @@ class Incident(Base):
     resolution: Mapped[str] = mapped_column(Text, default="{}")
     declared_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # What declared it when a machine did ("slo:<id>:<alert>:<active since>"): unique, so one
+    # firing alert never declares two incidents, however many evaluators see it.
+    origin: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The next_update_at whose passing was last announced (announced once per promise).
+    overdue_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
         Index("uq_incidents_year_number", "year", "number", unique=True),
+        Index("uq_incidents_origin", "origin", unique=True),
         Index("ix_incidents_status_started", "status", "started_at"),
         Index("ix_incidents_started_at", "started_at"),
     )
@@ -124,5 +130,17 @@ class UpdateTemplate(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     audience: Mapped[Audience] = mapped_column(StoredEnum(Audience, 16), primary_key=True)
     body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AutoDeclare(Base):
+    """Whether a service's SLO page alerts declare incidents by themselves; a service without a
+    row follows its tier (tier 1: yes)."""
+
+    __tablename__ = "incident_auto_declare"
+
+    service: Mapped[str] = mapped_column(String(63), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,7 +22,7 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import upsert_for
 from opsloop.core.errors import NotFound, ValidationFailed
-from opsloop.incidents import fields, timeline
+from opsloop.incidents import announcing, fields, timeline
 from opsloop.incidents.models import Incident, IncidentCounter, IncidentService, IncidentSLO
 from opsloop.incidents.rules import (
     DEFAULT_RESPONSE_TARGETS,
@@ -206,8 +206,10 @@ def declare(
     started_at: datetime | None = None,
     detected_at: datetime | None = None,
     targets: Targets = DEFAULT_RESPONSE_TARGETS,
+    origin: str | None = None,
 ) -> IncidentView:
-    """A new incident, investigating, keyed INC-<year>-<next number of the year>."""
+    """A new incident, investigating, keyed INC-<year>-<next number of the year>. ``origin``
+    names what declared it when a machine did (unique: see Incident.origin)."""
     require(principal, WRITE_ROLE)
     now = clock.now()
     started = fields.moment(started_at, "started_at") if started_at else now
@@ -236,6 +238,7 @@ def declare(
         resolution="{}",
         declared_by=principal.actor,
         updated_at=now,
+        origin=origin,
         **people,
     )
     checked_services = fields.services(session, services)
@@ -275,6 +278,7 @@ def declare(
         entity_id=row.key,
         after=found.fields(),
     )
+    announcing.declared(session, found)
     return found
 
 
@@ -391,4 +395,6 @@ def update_incident(
             before=shown,
             after=new,
         )
+    if after.severity.rank < before.severity.rank:
+        announcing.escalated(session, after, before.severity.value, f"by {principal.actor}")
     return after

@@ -1,15 +1,18 @@
-"""Hands an evaluation's alert and policy changes to the notification outbox, in the
-evaluation's own transaction: the announcement commits with the change it announces, or not
-at all (opsloop.notifications delivers it afterwards, outside any request or job)."""
+"""Hands an evaluation's alert and policy changes to the notification outbox, and its page
+alerts to incident declaration, in the evaluation's own transaction: what it announces or
+declares commits with the change, or not at all (opsloop.notifications delivers afterwards,
+outside any request or job)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from opsloop.core.audit import service as audit
+from opsloop.incidents import from_slos
 from opsloop.notifications import service as notifications
 from opsloop.slo.announcements import (
     Announcement,
@@ -69,3 +72,29 @@ def _subject(target: Named, status: SLOStatus) -> Subject:
         policy_state=status.policy.state,
         policy_action=status.policy.action,
     )
+
+
+def declare_incidents(
+    session: Session,
+    *,
+    targets: Mapping[int, Named],
+    alerts: Sequence[Mapping[str, Any]],
+    since: Mapping[tuple[int, str], str | None],
+) -> list[str]:
+    """Incidents for the page alerts that started firing, where their service wants them
+    (opsloop.incidents.from_slos); the keys declared."""
+    pages = []
+    for alert in alerts:
+        started = since.get((alert["slo_id"], alert["alert"]))
+        if alert["firing"] and alert["severity"] == "page" and started:
+            target = targets[alert["slo_id"]]
+            pages.append(
+                from_slos.FiringPage(
+                    target.slo_id,
+                    target.service,
+                    target.name,
+                    alert["alert"],
+                    datetime.fromisoformat(started),
+                )
+            )
+    return [found.key for found in from_slos.declare_for_pages(session, pages)] if pages else []

@@ -179,11 +179,15 @@ def record(
     texts: dict[int, str] = {}
     alerts: list[dict[str, Any]] = []
     entries: list[audit.Entry] = []
+    since: dict[tuple[int, str], str] = {}
     for slo_id, status in statuses.items():
         result = status.to_json()
         texts[slo_id] = result_text(result)
         carried_forward.remember(slo_id, texts[slo_id], result)
-        alerts.extend(_alert_changes(targets[slo_id], previous.get(slo_id), result))
+        changed = _alert_changes(targets[slo_id], previous.get(slo_id), result)
+        if changed:
+            alerts.extend(changed)
+            since.update({(slo_id, a["alert"]): a["active_since"] for a in result["alerts"]})
     entries.extend(_alert_entry(alert) for alert in alerts)
     policy_changes = _policy_changes(session, now, statuses)
     entries.extend(policy_changes)
@@ -191,10 +195,12 @@ def record(
         session.execute(insert(AlertEvent), [{**a, "at": now} for a in alerts])
     audit.record_many(session, principal=SYSTEM, entries=entries)
     store_results(session, now, texts)
-    # People hear of the changes through the outbox, committed with them.
+    # People hear of the changes through the outbox, and pages may declare incidents, all
+    # committed with them.
     announcing.announce(
         session, targets=targets, statuses=statuses, alerts=alerts, policy_changes=policy_changes
     )
+    announcing.declare_incidents(session, targets=targets, alerts=alerts, since=since)
 
 
 _ALERT_DETAILS = ("alert", "severity", "factor", "long_burn", "short_burn")
