@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from opsloop.core import clock
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
-from opsloop.incidents import lifecycle
+from opsloop.incidents import from_slos, lifecycle
 from opsloop.incidents import service as incidents
 from opsloop.incidents.rules import Severity
 from tests.incidents.helpers import declare, make_service
@@ -161,3 +161,31 @@ def test_templates_page_read_by_all_edited_by_approvers(
     assert "Looking into {services}." in client.get("/incidents/templates").text
     with db.read() as session:
         assert any(t.customised for t in lifecycle.list_templates(session))
+
+
+def test_the_declaring_services_page_switches_a_service_for_responders(
+    client: TestClient, db: Database, tokens: dict[Role, str]
+) -> None:
+    make_service(db, "search")
+    csrf = sign_in(client, "viewer")
+    page = client.get("/incidents/settings")
+    assert page.status_code == 200 and 'data-testid="switch"' not in page.text
+    refused = client.post(
+        "/incidents/settings", data={"service": "search", "auto_declare": "on", "csrf_token": csrf}
+    )
+    assert refused.status_code == 403
+    csrf = sign_in(client, "responder")
+    bad = client.post(
+        "/incidents/settings", data={"service": "nope", "auto_declare": "on", "csrf_token": csrf}
+    )
+    assert bad.status_code == 422 and 'data-field="service"' in bad.text
+    done = client.post(
+        "/incidents/settings",
+        data={"service": "search", "auto_declare": "on", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with db.read() as session:
+        assert from_slos.auto_declare_state(session, service="search").enabled
+    shown = client.get("/incidents/settings").text
+    assert "/services/search" in shown and "set for the service" in shown

@@ -64,6 +64,14 @@ def auto_declare_state(session: Session, *, service: str) -> AutoDeclareState:
     return AutoDeclareState(service, enabled, default, row is not None)
 
 
+def declaring_services(session: Session) -> list[AutoDeclareState]:
+    """Every service whose switch is set by hand, and every tier-1 service: the ones whose
+    answer differs from "no" or was chosen, by name."""
+    names = {row.service for row in session.scalars(select(AutoDeclare))}
+    names |= {s.name for s in catalog.list_services(session, flt=catalog.ServiceFilter(tier=1))}
+    return [auto_declare_state(session, service=name) for name in sorted(names)]
+
+
 def set_auto_declare(
     session: Session, *, principal: Principal, service: str, enabled: bool | None
 ) -> AutoDeclareState:

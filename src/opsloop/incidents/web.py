@@ -18,14 +18,16 @@ from opsloop.incidents.rules import Severity, Status, parse_severity
 from opsloop.incidents.vocabulary import parse_choice
 from opsloop.incidents.web_context import RESPONSE_TEXT, WRITE_ROLE, render_incident
 from opsloop.incidents.web_forms import router as forms_router
+from opsloop.incidents.web_settings import router as settings_router
 from opsloop.incidents.web_templates import router as templates_router
 from opsloop.services import service as catalog
 from opsloop.web.routes import DB, Active, form_error, may, render
 
 router = APIRouter(include_in_schema=False)
-# First: /incidents/new and /incidents/templates must not be read as keys.
+# First: /incidents/new, /incidents/templates and /incidents/settings must not be read as keys.
 router.include_router(forms_router)
 router.include_router(templates_router)
+router.include_router(settings_router)
 
 PAGE_SIZE = 50
 
