@@ -31,7 +31,6 @@ from opsloop.incidents.api_settings import router as incident_settings_router
 from opsloop.incidents.jobs import jobs as incident_jobs
 from opsloop.notifications import web as notifications_web
 from opsloop.notifications.api import router as notifications_router
-from opsloop.notifications.delivery import start_delivery
 from opsloop.notifications.metrics import NotificationCollector
 from opsloop.services import web as services_web
 from opsloop.services.api import router as services_router
@@ -63,7 +62,15 @@ class Stoppable(Protocol):
 
 #: Background threads that are not periodic jobs (notification delivery), started beside the
 #: scheduler and stopped after it, in the same process.
-BACKGROUND_SERVICES: list[Callable[[Database, Settings], Stoppable]] = [start_delivery]
+def _start_delivery(db: Database, settings: Settings) -> Stoppable:
+    # Imported here: delivery brings httpx and Apprise, which only the process that runs the
+    # background work needs (with several workers, not the workers).
+    from opsloop.notifications.delivery import start_delivery
+
+    return start_delivery(db, settings)
+
+
+BACKGROUND_SERVICES: list[Callable[[Database, Settings], Stoppable]] = [_start_delivery]
 
 
 def _lifespan(

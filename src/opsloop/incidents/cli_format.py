@@ -10,14 +10,7 @@ from rich.console import Console
 
 from opsloop.core.cliutil import fail
 from opsloop.incidents.timeline import EventView
-from opsloop.incidents.views import IncidentView
-
-RESPONSE_TEXT = {
-    "met": "acknowledged in time",
-    "late": "acknowledged late",
-    "pending": "awaiting acknowledgement",
-    "overdue": "unacknowledged past target",
-}
+from opsloop.incidents.views import RESPONSE_TEXT, IncidentView
 
 
 def when(value: datetime | None) -> str:

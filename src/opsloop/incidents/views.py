@@ -23,6 +23,15 @@ from opsloop.incidents.vocabulary import DetectionMethod
 ResponseState = Literal["met", "late", "pending", "overdue"]
 
 
+#: How each response state reads, in the CLI and on the pages.
+RESPONSE_TEXT = {
+    "met": "acknowledged in time",
+    "late": "acknowledged late",
+    "pending": "awaiting acknowledgement",
+    "overdue": "unacknowledged past target",
+}
+
+
 @dataclass(frozen=True)
 class IncidentView:
     id: int

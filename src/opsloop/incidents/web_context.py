@@ -11,9 +11,9 @@ from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import OpsloopError
 from opsloop.incidents import lifecycle
 from opsloop.incidents import service as incidents
-from opsloop.incidents.cli_format import RESPONSE_TEXT
 from opsloop.incidents.rules import Severity, Status
 from opsloop.incidents.update_templates import STAGES
+from opsloop.incidents.views import RESPONSE_TEXT
 from opsloop.incidents.vocabulary import Audience, DetectionMethod, EventKind
 from opsloop.web.routes import DB, form_error, may, render
 
