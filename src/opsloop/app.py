@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
+from opsloop.alerts.api import router as alerts_router
+from opsloop.alerts.escalation import jobs as alert_jobs
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -46,8 +48,9 @@ API_ROUTERS = [
     services_router,
     teams_router,
     notifications_router,
+    alerts_router,
 ]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, alert_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
 
 
