@@ -162,6 +162,10 @@ def _row(
     target = standard.target_for(delivery.rules, severity)
     is_resolved = alert.status == "resolved"
     slo_key = (alert.labels.get(SERVICE_LABEL, ""), alert.labels.get(NAME_LABEL, ""))
+    slo_id = slo_ids.get(slo_key)
+    service = service_of(alert.labels, delivery.service_labels)
+    if service is None and slo_id is not None:
+        service = slo_key[0]  # a burn-rate alert is about its SLO's service
     return {
         "fingerprint": alert.fingerprint,
         "starts_at": alert.starts_at,
@@ -169,8 +173,8 @@ def _row(
         "status": AlertStatus.resolved if is_resolved else AlertStatus.firing,
         "name": alert.name[:255],
         "severity": severity,
-        "service": service_of(alert.labels, delivery.service_labels),
-        "slo_id": slo_ids.get(slo_key),
+        "service": service,
+        "slo_id": slo_id,
         "labels": json.dumps(alert.labels, sort_keys=True),
         "annotations": json.dumps(alert.annotations, sort_keys=True),
         "generator_url": alert.generator_url,
