@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
+from opsloop.alerts import web as alerts_web
 from opsloop.alerts.api import router as alerts_router
 from opsloop.alerts.escalation import jobs as alert_jobs
 from opsloop.core import api_errors, group_commit, health
@@ -136,7 +137,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in API_ROUTERS:
         app.include_router(router)
     web_shell.install(
-        app, domain_routers=[slo_web.router, services_web.router, notifications_web.router]
+        app,
+        domain_routers=[
+            slo_web.router,
+            services_web.router,
+            notifications_web.router,
+            alerts_web.router,
+        ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
     _add_http_security(app, settings)

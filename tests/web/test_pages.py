@@ -276,9 +276,9 @@ def test_every_domain_page_and_the_navigation_render(client: TestClient, dana: s
     assert slos.status_code == 200 and "<h1>SLOs</h1>" in slos.text
     assert "No SLOs yet" in slos.text
     assert '<a href="/slos" title="Monitor">SLOs</a>' in overview
+    assert '<a href="/alerts" title="Respond">Alerts</a>' in overview
     for slug, label in [
         ("incidents", "Incidents"),
-        ("alerts", "Alerts"),
         ("oncall", "On-call"),
         ("reviews", "Reviews"),
         ("changes", "Changes"),

@@ -44,6 +44,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.slo", "templates"),
                 PackageLoader("opsloop.services", "templates"),
                 PackageLoader("opsloop.notifications", "templates"),
+                PackageLoader("opsloop.alerts", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -67,7 +68,7 @@ DOMAINS = [
     Domain("slos", "SLOs", "Monitor", available=True),
     Domain("services", "Services", "Monitor", available=True),
     Domain("incidents", "Incidents", "Respond", available=False),
-    Domain("alerts", "Alerts", "Respond", available=False),
+    Domain("alerts", "Alerts", "Respond", available=True),
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("changes", "Changes", "Improve", available=False),
