@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -27,6 +26,7 @@ from opsloop.core.schemas import (
     Id,
     Page,
     PageQuery,
+    Timestamp,
     errors,
     page_of,
     plain_params,
@@ -85,8 +85,8 @@ def alert_filter(
     service: Annotated[str | None, Query(max_length=63)] = None,
     severity: Annotated[str | None, Query(max_length=32)] = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[Timestamp | None, Query()] = None,
+    until: Annotated[Timestamp | None, Query()] = None,
 ) -> alerts.AlertFilter:
     for field, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
@@ -107,7 +107,7 @@ def list_alerts(_: Viewer, session: ReadSession, flt: Filter, paging: PageQuery)
 
 @router.get("/alerts/mtta", response_model=list[MTTAOut])
 def mean_time_to_acknowledge(
-    _: Viewer, session: ReadSession, since: datetime | None = None
+    _: Viewer, session: ReadSession, since: Annotated[Timestamp | None, Query()] = None
 ) -> list[MTTAOut]:
     """Mean time to acknowledge per alert name and severity, in seconds."""
     if since is not None and since.tzinfo is None:
