@@ -141,3 +141,14 @@ def test_service_from_label_with_fallback_lands_in_the_catalog(
     with db.read() as session:
         view = catalog.get_service(session, name="payments")
     assert view.origin == "implicit"
+
+
+def test_a_nul_in_a_label_is_refused_on_both_databases(
+    client: TestClient, tokens: dict[Role, str], db: Database
+) -> None:
+    body = webhook(alert("f1"), alert("f2"), alert("f3", labels={"instance": "a\x00b"}))
+    status, answer = post(client, tokens[Role.responder], body)
+    assert status == 422
+    error = answer["error"]
+    assert isinstance(error, dict) and error["field"] == "alerts.2.labels"
+    assert count(db) == 0

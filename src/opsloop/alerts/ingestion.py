@@ -34,7 +34,7 @@ from opsloop.core import clock, group_commit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import Database, upsert_for
-from opsloop.core.errors import NotFound
+from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.services import service as catalog
 from opsloop.services.vocabulary import name_problem
 from opsloop.slo import service as slo_service
@@ -59,6 +59,7 @@ async def submit(db: Database, delivery: Delivery) -> int:
     """Queue a delivery for this process's group commit; the number of alerts it carried, once
     committed. Raises ``group_commit.QueueFull`` when the writer is too far behind."""
     require(delivery.principal, Role.responder)
+    refuse_nul(delivery.payload)
     writer = group_commit.writer(db, WRITER, store_deliveries, prepare=add_services)
     return await writer.submit(delivery)
 
@@ -66,10 +67,27 @@ async def submit(db: Database, delivery: Delivery) -> int:
 def receive(session: Session, delivery: Delivery) -> int:
     """Store one delivery in the caller's transaction (tests, tools); see :func:`submit`."""
     require(delivery.principal, Role.responder)
+    refuse_nul(delivery.payload)
     outcome = store_deliveries(session, [delivery])[0]
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+def refuse_nul(payload: WebhookIn) -> None:
+    """PostgreSQL text cannot hold NUL; JSON can. Refused up front, naming the field, so that
+    both databases answer the same and no group fails on it."""
+    for index, alert in enumerate(payload.alerts):
+        for part, values in (("labels", alert.labels), ("annotations", alert.annotations)):
+            for key, value in values.items():
+                if "\x00" in key or "\x00" in value:
+                    where = f"alerts.{index}.{part}"
+                    raise ValidationFailed(f"{where}: {key[:40]!r} contains a NUL", field=where)
+        if "\x00" in alert.generator_url or "\x00" in alert.fingerprint:
+            where = f"alerts.{index}"
+            raise ValidationFailed(f"{where}: a NUL in generatorURL or fingerprint", field=where)
+    if "\x00" in payload.receiver or "\x00" in payload.group_key:
+        raise ValidationFailed("receiver or groupKey contains a NUL", field="receiver")
 
 
 def service_of(labels: Mapping[str, str], service_labels: Sequence[str]) -> str | None:
