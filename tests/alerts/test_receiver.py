@@ -8,6 +8,7 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from opsloop.alerts import alert_writes
 from opsloop.alerts.models import Alert, AlertReceipt
 from opsloop.core import clock
 from opsloop.core.auth.roles import Role
@@ -152,3 +153,11 @@ def test_a_nul_in_a_label_is_refused_on_both_databases(
     error = answer["error"]
     assert isinstance(error, dict) and error["field"] == "alerts.2.labels"
     assert count(db) == 0
+
+
+def test_the_sqlite_upsert_names_every_column_once() -> None:
+    wanted = {c.name for c in Alert.__table__.columns} - {"id"}
+    assert sorted(alert_writes.COLUMNS) == sorted(wanted)
+    assert alert_writes.SQLITE_UPSERT.count("?") == len(alert_writes.COLUMNS)
+    listed = alert_writes.SQLITE_UPSERT.split("(", 1)[1].split(")", 1)[0]
+    assert [c.strip() for c in listed.split(",")] == list(alert_writes.COLUMNS)

@@ -27,13 +27,13 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from opsloop.alerts import standard
+from opsloop.alerts import alert_writes, standard
 from opsloop.alerts.alertmanager_payload import AlertIn, WebhookIn
-from opsloop.alerts.models import Alert, AlertReceipt, AlertStatus
+from opsloop.alerts.models import AlertReceipt, AlertStatus
 from opsloop.core import clock, group_commit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
-from opsloop.core.db import Database, upsert_for
+from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.services import service as catalog
 from opsloop.services.vocabulary import name_problem
@@ -41,7 +41,6 @@ from opsloop.slo import service as slo_service
 from opsloop.slo.rules import NAME_LABEL, SERVICE_LABEL, SEVERITY_LABEL
 
 WRITER = "alert-webhooks"
-_ALERTS = Alert.__table__
 
 
 @dataclass(frozen=True)
@@ -153,22 +152,7 @@ def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[i
                 "resolved": resolved,
             }
         )
-    if rows:
-        upsert = upsert_for(session)(_ALERTS)
-        excluded = upsert.excluded
-        stmt = upsert.on_conflict_do_update(
-            index_elements=[_ALERTS.c.fingerprint, _ALERTS.c.starts_at],
-            set_={
-                "status": excluded.status,
-                "ends_at": excluded.ends_at,
-                "resolved_request_id": excluded.resolved_request_id,
-            },
-            # The guard that makes notices idempotent: only a firing instance is ended, only
-            # by a resolved notice; a repeat or a late firing retry changes nothing.
-            where=(_ALERTS.c.status == AlertStatus.firing.value)
-            & (excluded.status == AlertStatus.resolved.value),
-        )
-        session.execute(stmt, list(rows.values()))
+    alert_writes.upsert_alerts(session, list(rows.values()))
     session.execute(insert(AlertReceipt), receipts)
     return [len(d.payload.alerts) for d in deliveries]
 
