@@ -138,3 +138,27 @@ def test_concurrent_job_runs_escalate_each_alert_once(
     assert sorted(claimed) == sorted(set(claimed))
     assert len(claimed) == 40
     assert len(escalations(pg)) == 40
+
+
+def test_alerts_link_to_an_incident_once(db: Database) -> None:
+    on_x = {"service": "x"}
+    receive(
+        db,
+        alert("a", labels=on_x),
+        alert("b"),
+        alert("c", starts="2026-11-02T08:50:00Z", labels=on_x),
+    )
+    receive(db, {**alert("a", labels=on_x), "status": "resolved", "endsAt": "2026-11-02T09:00:00Z"})
+    ids = ids_by_fingerprint(db)
+    with db.write(audited=False) as session:
+        assert alerts.link_incident(session, alert_ids=[ids["a"], ids["c"]], incident_id=7) == [
+            ids["a"],
+            ids["c"],
+        ]
+        assert alerts.link_incident(session, alert_ids=[ids["a"], ids["b"]], incident_id=8) == [
+            ids["b"]
+        ]
+    with db.read() as session:
+        linked = alerts.alerts_of_incident(session, incident_id=7)
+        assert [a.fingerprint for a in linked] == ["c", "a"]  # oldest first
+        assert [a.fingerprint for a in alerts.open_alerts(session, service="x")] == ["c"]

@@ -47,6 +47,7 @@ COLUMNS = (
     "feedback_action",
     "feedback_by",
     "feedback_at",
+    "incident_id",
 )
 _TIMES = tuple(
     i for i, name in enumerate(COLUMNS) if isinstance(_TABLE.columns[name].type, UTCDateTime)
@@ -58,8 +59,8 @@ INSERT INTO alerts (
     fingerprint, starts_at, ends_at, status, name, severity, service, slo_id, labels,
     annotations, generator_url, receiver, respond_by, received_at, received_by, request_id,
     resolved_request_id, acked_at, acked_by, ack_seconds, escalated_at, feedback,
-    feedback_action, feedback_by, feedback_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    feedback_action, feedback_by, feedback_at, incident_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
     status = excluded.status,
     ends_at = excluded.ends_at,

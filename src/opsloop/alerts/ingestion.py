@@ -194,6 +194,7 @@ def _row(
         "feedback_action": "",
         "feedback_by": "",
         "feedback_at": None,
+        "incident_id": None,
     }
 
 

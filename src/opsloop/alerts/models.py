@@ -61,6 +61,9 @@ class Alert(Base):
     feedback_action: Mapped[str] = mapped_column(Text)
     feedback_by: Mapped[str] = mapped_column(String(200))
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The incident this instance was routed to (set by the incidents domain through
+    #: :func:`opsloop.alerts.service.link_incident`).
+    incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class AlertReceipt(Base):

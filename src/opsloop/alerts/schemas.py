@@ -40,6 +40,7 @@ class AlertOut(BaseModel):
     feedback_action: str | None
     feedback_by: str | None
     feedback_at: datetime | None
+    incident_id: int | None
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
@@ -69,6 +70,7 @@ class AlertOut(BaseModel):
             feedback_action=alert.feedback_action or None,
             feedback_by=alert.feedback_by or None,
             feedback_at=alert.feedback_at,
+            incident_id=alert.incident_id,
         )
 
 

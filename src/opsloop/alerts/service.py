@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from opsloop.alerts.models import Alert, AlertStatus, Feedback
@@ -83,6 +83,27 @@ def get_alert(session: Session, *, alert_id: int) -> Alert:
 def open_alerts(session: Session, *, service: str) -> list[Alert]:
     """The firing alert instances of a service, oldest first (for incidents and on-call)."""
     query = select(Alert).where(Alert.service == service, Alert.status == AlertStatus.firing)
+    return list(session.scalars(query.order_by(Alert.starts_at, Alert.id)))
+
+
+def link_incident(session: Session, *, alert_ids: Sequence[int], incident_id: int) -> list[int]:
+    """Attach alert instances to an incident, in the caller's transaction (which records the
+    routing decision in its own audit trail); the ids linked. An instance already linked to
+    another incident keeps that link."""
+    linked = session.scalars(
+        update(Alert)
+        .where(Alert.id.in_(sorted(set(alert_ids))), Alert.incident_id.is_(None))
+        .values(incident_id=incident_id)
+        .returning(Alert.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(linked)
+
+
+def alerts_of_incident(session: Session, *, incident_id: int) -> list[Alert]:
+    """The alert instances linked to an incident, oldest first (the first one's start is the
+    incident's detection time)."""
+    query = select(Alert).where(Alert.incident_id == incident_id)
     return list(session.scalars(query.order_by(Alert.starts_at, Alert.id)))
 
 

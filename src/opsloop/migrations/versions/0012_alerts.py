@@ -47,12 +47,14 @@ def upgrade() -> None:
         sa.Column("feedback_action", sa.Text(), nullable=False),
         sa.Column("feedback_by", sa.String(200), nullable=False),
         sa.Column("feedback_at", UTCDateTime(), nullable=True),
+        sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.UniqueConstraint("fingerprint", "starts_at", name="uq_alerts_fingerprint_starts_at"),
     )
     op.create_index("ix_alerts_status_starts_at", "alerts", ["status", "starts_at"])
     op.create_index("ix_alerts_respond_by", "alerts", ["respond_by"])
     op.create_index("ix_alerts_name", "alerts", ["name"])
     op.create_index("ix_alerts_service", "alerts", ["service"])
+    op.create_index("ix_alerts_incident_id", "alerts", ["incident_id"])
     op.create_table(
         "alert_receipts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -70,6 +72,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_alert_receipts_received_at", table_name="alert_receipts")
     op.drop_table("alert_receipts")
+    op.drop_index("ix_alerts_incident_id", table_name="alerts")
     op.drop_index("ix_alerts_service", table_name="alerts")
     op.drop_index("ix_alerts_name", table_name="alerts")
     op.drop_index("ix_alerts_respond_by", table_name="alerts")
