@@ -14,8 +14,10 @@ from opsloop.alerts import escalation, ingestion, standard
 from opsloop.alerts import service as alerts
 from opsloop.alerts.alertmanager_payload import WebhookIn
 from opsloop.alerts.models import Alert
+from opsloop.app import JOB_FACTORIES
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM, Principal, Role
+from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.notifications import channels
 from opsloop.notifications import service as notifications
@@ -162,3 +164,9 @@ def test_alerts_link_to_an_incident_once(db: Database) -> None:
         linked = alerts.alerts_of_incident(session, incident_id=7)
         assert [a.fingerprint for a in linked] == ["c", "a"]  # oldest first
         assert [a.fingerprint for a in alerts.open_alerts(session, service="x")] == ["c"]
+
+
+def test_the_escalation_job_runs_in_the_scheduler(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, scheduler_enabled=False)
+    names = [job.name for factory in JOB_FACTORIES for job in factory(settings)]
+    assert escalation.ESCALATION_JOB in names

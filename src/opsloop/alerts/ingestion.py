@@ -152,7 +152,9 @@ def store_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[i
                 "resolved": resolved,
             }
         )
-    alert_writes.upsert_alerts(session, list(rows.values()))
+    # In key order: concurrent groups (other workers, replicas) then lock the rows they share
+    # in the same order and cannot deadlock on PostgreSQL.
+    alert_writes.upsert_alerts(session, [rows[key] for key in sorted(rows)])
     session.execute(insert(AlertReceipt), receipts)
     return [len(d.payload.alerts) for d in deliveries]
 
