@@ -17,7 +17,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
 from tests.alerts import alertmanager_server
 from tests.alerts.payloads import table
-from tests.helpers import bearer, make_token, make_user, running_server
+from tests.helpers import bearer, free_port, make_token, make_user, running_server
 
 pytestmark = pytest.mark.skipif(
     alertmanager_server.missing() is not None, reason=str(alertmanager_server.missing())
@@ -90,3 +90,33 @@ def test_alerts_from_alertmanager_fire_then_resolve_once(db: Database, tmp_path:
 def _alerts(db: Database) -> list[Any]:
     with db.read() as session:
         return alerts_service.list_alerts(session, flt=alerts_service.AlertFilter(), limit=10)
+
+
+def test_alertmanager_retries_reach_opsloop_once_it_is_back(db: Database, tmp_path: Path) -> None:
+    make_user(db, "alertmanager", Role.responder)
+    token = make_token(db, "alertmanager", Role.responder)
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/api/v1/alerts/alertmanager"
+    started = datetime.now(UTC).replace(microsecond=0)
+    sent = [
+        {
+            "labels": {"alertname": "Down", "instance": f"db-{n}", "severity": "critical"},
+            "startsAt": started.isoformat(),
+        }
+        for n in range(2)
+    ]
+    with alertmanager_server.running_alertmanager(tmp_path, hook, token) as am:
+        # opsloop is down: Alertmanager's first notifications fail and are retried.
+        alertmanager_server.post_alerts(am, sent)
+        expected = alertmanager_server.fingerprints(am)
+        time.sleep(4)
+        with running_server(tmp_path, port=port, OPSLOOP_DATABASE_URL=db.url) as (base, _):
+
+            def arrived() -> bool:
+                answer = httpx.get(f"{base}/api/v1/alerts", headers=bearer(token))
+                items = answer.json()["items"]
+                return {i["labels"]["instance"]: i["fingerprint"] for i in items} == expected
+
+            wait_for(arrived, "Alertmanager's retried notifications")
+            time.sleep(3)
+    assert len(table(db)) == 2
