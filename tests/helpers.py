@@ -67,18 +67,23 @@ def append_only_guard_dropped(db: Database) -> Iterator[None]:
                 conn.execute(text(sql))
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
 def running_server(
-    tmp_path: Path, *args: str, **settings: str
+    tmp_path: Path, *args: str, port: int | None = None, **settings: str
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    """A real ``opsloop serve`` on a free port; yields its base URL and environment.
+    """A real ``opsloop serve`` on ``port`` or a free one; yields its base URL and environment.
 
     It uses the database named by ``OPSLOOP_DATABASE_URL`` in ``settings`` (pass the ``db``
     fixture's ``url`` to run on both backends), else a new SQLite file under ``tmp_path``.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    if port is None:
+        port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSLOOP_", "PROMETHEUS_"))}
     env.update(OPSLOOP_DATA_DIR=str(tmp_path), OPSLOOP_PORT=str(port), **settings)
     log_path = tmp_path / "server.log"

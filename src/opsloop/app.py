@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
+from opsloop.alerts import web as alerts_web
+from opsloop.alerts.api import router as alerts_router
+from opsloop.alerts.escalation import jobs as alert_jobs
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -51,8 +54,9 @@ API_ROUTERS = [
     notifications_router,
     incidents_router,
     incident_settings_router,
+    alerts_router,
 ]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
 
 
@@ -152,6 +156,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             services_web.router,
             notifications_web.router,
             incidents_web.router,
+            alerts_web.router,
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

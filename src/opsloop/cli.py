@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from opsloop import __version__
+from opsloop.alerts.cli import alerts_app
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
 from opsloop.core.bootstrap import ADMIN_USERNAME, first_start
@@ -70,6 +71,7 @@ app.add_typer(services_app, name="service")
 app.add_typer(teams_app, name="team")
 app.add_typer(notify, name="notify")
 app.add_typer(incident_app, name="incident")
+app.add_typer(alerts_app, name="alerts")
 
 
 def _print_version(wanted: bool) -> None:

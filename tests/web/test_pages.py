@@ -277,8 +277,8 @@ def test_every_domain_page_and_the_navigation_render(client: TestClient, dana: s
     assert "No SLOs yet" in slos.text
     assert '<a href="/slos" title="Monitor">SLOs</a>' in overview
     assert '<a href="/incidents" title="Respond">Incidents</a>' in overview
+    assert '<a href="/alerts" title="Respond">Alerts</a>' in overview
     for slug, label in [
-        ("alerts", "Alerts"),
         ("oncall", "On-call"),
         ("reviews", "Reviews"),
         ("changes", "Changes"),

@@ -8,6 +8,7 @@ everything else in a reviewed file.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,9 @@ from pydantic_settings import (
 from opsloop.core.errors import ConfigError
 
 ENV_PREFIX = "OPSLOOP_"
+#: One severity's rule in the alerting standard: how soon to respond, and how.
+LABEL_LIST = r"^[a-zA-Z_][a-zA-Z0-9_]*(,[a-zA-Z_][a-zA-Z0-9_]*)*$"
+ALERT_RULE = re.compile(r"([1-9][0-9]{0,4}[mh]|next-business-day) (page|ticket)")
 
 
 def _default_data_dir() -> Path:
@@ -73,6 +77,11 @@ class Settings(BaseSettings):
     incident_response_targets: dict[str, int] = Field(default_factory=dict)
     #: An SLO-declared SEV2 whose page alert still fires this long after becomes SEV1.
     incident_escalate_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: Alert labels naming an alert's service, tried in order (comma-separated).
+    alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
+    #: The alerting standard by severity label, over the defaults: JSON such as
+    #: ``{"critical": "5m page", "low": "next-business-day ticket"}``.
+    alert_standard: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -105,6 +114,17 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             # psycopg 3 is the one PostgreSQL driver opsloop ships with
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("alert_standard")
+    @classmethod
+    def _alert_standard(cls, value: dict[str, str]) -> dict[str, str]:
+        for severity, rule in value.items():
+            if not ALERT_RULE.fullmatch(rule):
+                raise ValueError(
+                    f"{severity}: {rule!r} is not '<minutes>m|<hours>h|next-business-day' "
+                    "followed by 'page' or 'ticket'"
+                )
         return value
 
     @field_validator("public_url")

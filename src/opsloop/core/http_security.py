@@ -33,6 +33,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 API_PREFIX = "/api/v1/"
 STATIC_PREFIX = "/static/"
 PUSH_PATHS_SUFFIX = "/events"  # /api/v1/events and /api/v1/slos/{id}/events: bulk pushes
+#: Alertmanager's webhook carries whole alert groups; it shares the push limit
+#: (OPSLOOP_MAX_PUSH_BODY_BYTES).
+ALERT_WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
 
 
 async def _send_json(send: Send, status: int, code: str, message: str, **headers: str) -> None:
@@ -88,6 +91,8 @@ class BodyGuard:
 
     def limit_for(self, path: str) -> int:
         if path.startswith(API_PREFIX) and path.endswith(PUSH_PATHS_SUFFIX):
+            return self.max_push_bytes
+        if path == ALERT_WEBHOOK_PATH:
             return self.max_push_bytes
         return self.max_bytes
 

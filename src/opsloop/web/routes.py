@@ -45,6 +45,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.services", "templates"),
                 PackageLoader("opsloop.notifications", "templates"),
                 PackageLoader("opsloop.incidents", "templates"),
+                PackageLoader("opsloop.alerts", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -68,7 +69,7 @@ DOMAINS = [
     Domain("slos", "SLOs", "Monitor", available=True),
     Domain("services", "Services", "Monitor", available=True),
     Domain("incidents", "Incidents", "Respond", available=True),
-    Domain("alerts", "Alerts", "Respond", available=False),
+    Domain("alerts", "Alerts", "Respond", available=True),
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("changes", "Changes", "Improve", available=False),

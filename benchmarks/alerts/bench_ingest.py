@@ -1,0 +1,218 @@
+"""Alertmanager webhook ingest throughput against a running ``opsloop serve --workers 2``.
+
+Clients post payloads shaped like Alertmanager's (``--alerts`` alerts per payload, version 4)
+to ``POST /api/v1/alerts/alertmanager`` over keep-alive connections for ``--seconds``. A
+payload carries new firing instances, repeats of instances already sent (as Alertmanager's
+repeat notifications and retries do) and resolved notices of earlier ones, in the shares set
+by ``--repeat`` and ``--resolve``. At the end the database must hold exactly one row per
+distinct instance sent, resolved where a resolved notice was sent.
+
+Run with the checkout's Python (it reads the database afterwards to check the counts):
+
+    .venv/bin/python benchmarks/alerts/bench_ingest.py --backend sqlite
+    .venv/bin/python benchmarks/alerts/bench_ingest.py --backend postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "perf"))
+import procs
+
+from opsloop.alerts.models import Alert, AlertStatus
+from opsloop.core.db import Database
+
+OPSLOOP = str(Path(sys.executable).parent / "opsloop")
+PATH = "/api/v1/alerts/alertmanager"
+
+
+class Client(threading.Thread):
+    """One Alertmanager-like sender: its own instances, its own connection."""
+
+    def __init__(self, index: int, port: int, token: str, args: argparse.Namespace) -> None:
+        super().__init__(daemon=True)
+        self.index, self.port, self.token, self.args = index, port, token, args
+        self.random = random.Random(index)
+        self.sent: list[float] = []
+        self.errors = 0
+        self.alerts = 0
+        self.firing: list[tuple[str, str]] = []  # instances sent firing, not yet resolved
+        self.instances: set[tuple[str, str]] = set()
+        self.resolved: set[tuple[str, str]] = set()
+        self.stop_at = 0.0
+
+    def payload(self, serial: int) -> bytes:
+        base = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(seconds=serial)
+        alerts = []
+        for n in range(self.args.alerts):
+            roll = self.random.random()
+            if roll < self.args.resolve and self.firing:
+                fingerprint, starts = self.firing.pop(self.random.randrange(len(self.firing)))
+                self.resolved.add((fingerprint, starts))
+                alerts.append(_alert(fingerprint, starts, resolved=True))
+            elif roll < self.args.resolve + self.args.repeat and self.firing:
+                fingerprint, starts = self.random.choice(self.firing)
+                alerts.append(_alert(fingerprint, starts, resolved=False))
+            else:
+                fingerprint = f"{self.index:02x}{serial:08x}{n:04x}"
+                starts = base.isoformat().replace("+00:00", "Z")
+                self.firing.append((fingerprint, starts))
+                self.instances.add((fingerprint, starts))
+                alerts.append(_alert(fingerprint, starts, resolved=False))
+        status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+        body = {
+            "version": "4",
+            "receiver": "opsloop",
+            "status": status,
+            "groupKey": f'{{}}:{{client="{self.index}"}}',
+            "truncatedAlerts": 0,
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager.example",
+            "alerts": alerts,
+        }
+        return json.dumps(body).encode()
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        serial = 0
+        while time.perf_counter() < self.stop_at:
+            body = self.payload(serial)
+            serial += 1
+            started = time.perf_counter()
+            try:
+                conn.request("POST", PATH, body, headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                ok = False
+            self.sent.append(time.perf_counter() - started)
+            if ok:
+                self.alerts += self.args.alerts
+            else:
+                self.errors += 1
+        conn.close()
+
+
+def _alert(fingerprint: str, starts: str, *, resolved: bool) -> dict[str, Any]:
+    service = f"svc-{int(fingerprint[-4:], 16) % 20:02d}"
+    return {
+        "status": "resolved" if resolved else "firing",
+        "labels": {
+            "alertname": f"Alert{int(fingerprint[-2:], 16) % 10}",
+            "service": service,
+            "severity": ("critical", "high", "medium", "low")[int(fingerprint[-1], 16) % 4],
+            "instance": f"host-{fingerprint[-3:]}:9100",
+        },
+        "annotations": {"summary": "synthetic", "runbook_url": "https://runbooks.example/x"},
+        "startsAt": starts,
+        "endsAt": "2026-12-06T00:00:00Z" if resolved else "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.example/graph?g0.expr=up",
+        "fingerprint": fingerprint,
+    }
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="opsloop-alerts-bench-"))
+    if args.backend == "postgresql":
+        url = procs.pg_create("opsloop_alerts_bench")
+    else:
+        url = f"sqlite:///{data_dir / 'opsloop.db'}"
+    port = procs.free_port()
+    env = {
+        "OPSLOOP_DATA_DIR": str(data_dir),
+        "OPSLOOP_DATABASE_URL": url,
+        "OPSLOOP_PORT": str(port),
+        "OPSLOOP_LOG_LEVEL": "warning",
+        "OPSLOOP_ADMIN_PASSWORD": "bench-admin-password-0123",
+    }
+    server = procs.Server(
+        "opsloop", [OPSLOOP, "serve", "--workers", "2"], env, port, data_dir / "server.log"
+    )
+    try:
+        server.wait_ready("/readyz")
+        out = subprocess.run(
+            [OPSLOOP, "token", "create", "--user", "admin", "--role", "admin", "--name", "b"],
+            env={**procs.os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        token = re.findall(r"opl_[A-Za-z0-9_\-]+", out)[0]
+        clients = [Client(i, port, token, args) for i in range(args.clients)]
+        started = time.perf_counter()
+        for client in clients:
+            client.stop_at = started + args.seconds
+            client.start()
+        for client in clients:
+            client.join()
+        wall = time.perf_counter() - started
+    finally:
+        server.stop()
+    latencies = sorted(s for c in clients for s in c.sent)
+    accepted = sum(c.alerts for c in clients)
+    instances = set().union(*(c.instances for c in clients))
+    resolved = set().union(*(c.resolved for c in clients))
+    db = Database(url)
+    with db.read() as session:
+        rows = session.scalar(select(func.count()).select_from(Alert)) or 0
+        ended = session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.status == AlertStatus.resolved)
+        )
+    db.dispose()
+    if args.backend == "postgresql":
+        procs.pg_drop("opsloop_alerts_bench")
+    return {
+        "backend": args.backend,
+        "clients": args.clients,
+        "alerts_per_payload": args.alerts,
+        "seconds": round(wall, 1),
+        "requests": len(latencies),
+        "errors": sum(c.errors for c in clients),
+        "alerts_per_second": round(accepted / wall),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+        "instances_sent": len(instances),
+        "instances_stored": rows,
+        "resolved_sent": len(resolved),
+        "resolved_stored": ended,
+        "exact": rows == len(instances) and ended == len(resolved),
+        "load_average_1m": round(procs.os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--alerts", type=int, default=100, help="alerts per payload")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--repeat", type=float, default=0.2, help="share of repeated alerts")
+    parser.add_argument("--resolve", type=float, default=0.1, help="share of resolved notices")
+    print(json.dumps(measure(parser.parse_args()), indent=2))
+
+
+if __name__ == "__main__":
+    main()

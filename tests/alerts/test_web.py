@@ -1,0 +1,90 @@
+"""The alert pages: firing alerts refreshing through htmx, an alert's page, acknowledgement
+and feedback by responders (CSRF-checked), read-only for viewers. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from opsloop.alerts import service as alerts
+from opsloop.app import create_app
+from opsloop.core.config import Settings
+from opsloop.core.db import Database
+from tests.alerts.payloads import alert
+from tests.alerts.test_escalation import receive
+from tests.web.pages import sign_in, user_per_role
+
+
+@pytest.fixture
+def web(db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    user_per_role(db)
+    settings = Settings(database_url=db.url, data_dir=tmp_path / "data", scheduler_enabled=False)
+    with TestClient(create_app(settings, db)) as client:
+        yield client
+
+
+def seeded(db: Database) -> int:
+    receive(
+        db,
+        alert(
+            "c1",
+            name="DiskFull",
+            labels={"severity": "critical", "service": "db"},
+            annotations={
+                "summary": "disk almost full",
+                "runbook_url": "https://runbooks.example/disk",
+                "description": "<script>x</script>",
+            },
+        ),
+    )
+    with db.read() as session:
+        (row,) = alerts.list_alerts(session, flt=alerts.AlertFilter(), limit=5)
+    return row.id
+
+
+def test_a_responder_acknowledges_and_gives_feedback(web: TestClient, db: Database) -> None:
+    alert_id = seeded(db)
+    csrf = sign_in(web, "responder")
+    page = web.get("/alerts")
+    assert page.status_code == 200
+    assert 'hx-trigger="every 15s"' in page.text
+    assert "DiskFull" in page.text and "disk almost full" in page.text
+    assert 'href="/alerts"' in page.text  # in the navigation, no longer "soon"
+    fragment = web.get("/alerts", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith("<table") and "DiskFull" in fragment.text
+    detail = web.get(f"/alerts/{alert_id}")
+    assert 'href="https://runbooks.example/disk"' in detail.text
+    assert "<script>x</script>" not in detail.text  # annotations are escaped
+    no_csrf = web.post(f"/alerts/{alert_id}/ack", data={}, follow_redirects=False)
+    assert no_csrf.status_code == 403
+    acked = web.post(f"/alerts/{alert_id}/ack", data={"csrf_token": csrf}, follow_redirects=False)
+    assert acked.status_code == 303
+    assert "Acknowledged by responder" in web.get(f"/alerts/{alert_id}").text
+    missing = web.post(
+        f"/alerts/{alert_id}/feedback", data={"csrf_token": csrf, "verdict": "actionable"}
+    )
+    assert missing.status_code == 422 and 'data-field="action"' in missing.text
+    done = web.post(
+        f"/alerts/{alert_id}/feedback",
+        data={"csrf_token": csrf, "verdict": "actionable", "action": "cleaned old logs"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "Actionable: cleaned old logs" in web.get(f"/alerts/{alert_id}").text
+    with db.read() as session:
+        stored = alerts.get_alert(session, alert_id=alert_id)
+    assert stored.acked_by == "responder" and stored.feedback_by == "responder"
+
+
+def test_a_viewer_reads_but_cannot_act(web: TestClient, db: Database) -> None:
+    alert_id = seeded(db)
+    csrf = sign_in(web, "viewer")
+    page = web.get("/alerts")
+    assert "DiskFull" in page.text and "Acknowledge</button>" not in page.text
+    refused = web.post(f"/alerts/{alert_id}/ack", data={"csrf_token": csrf})
+    assert refused.status_code == 403
+    with db.read() as session:
+        assert alerts.get_alert(session, alert_id=alert_id).acked_at is None
