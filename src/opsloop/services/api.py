@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from opsloop.core.db import Database
-from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession
+from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession, run_read
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -20,7 +22,7 @@ from opsloop.core.schemas import (
     plain_params,
 )
 from opsloop.core.yaml_body import read_yaml_body
-from opsloop.services import catalog_files, usage
+from opsloop.services import api_json, catalog_files, usage
 from opsloop.services import service as catalog
 from opsloop.services.entries import Link, ServiceEntry
 from opsloop.services.schemas import (
@@ -69,10 +71,14 @@ def entry_of(body: ServiceCreate) -> ServiceEntry:
     )
 
 
-@router.get("/services", response_model=Page[ServiceOut])
-def list_services(
+@router.get(
+    "/services",
+    response_class=JSONResponse,
+    responses={200: {"model": Page[ServiceOut], "description": "a page of services, in id order"}},
+)
+async def list_services(
+    request: Request,
     _: Viewer,
-    session: ReadSession,
     paging: PageQuery,
     team: Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN)] = None,
     tier: Annotated[int | None, Query(ge=1, le=4)] = None,
@@ -82,7 +88,7 @@ def list_services(
         Query(max_length=127, pattern=PLAIN_PATTERN, description="part of name or description"),
     ] = None,
     unowned: Annotated[bool, Query(description="only services without an owner team")] = False,
-) -> Page[ServiceOut]:
+) -> Response:
     """A page of services in id order."""
     flt = catalog.ServiceFilter(
         team=team,
@@ -91,9 +97,14 @@ def list_services(
         q=q,
         unowned=unowned,
     )
-    rows = catalog.list_services(session, flt=flt, after_id=paging.after, limit=paging.limit + 1)
-    page = page_of(rows, lambda s: s.id, paging)
-    return Page(items=[ServiceOut.of(s) for s in page.items], next_cursor=page.next_cursor)
+
+    def page(conn: Connection) -> bytes:
+        rows = api_json.page_rows(
+            conn, catalog.conditions(flt), after_id=paging.after, limit=paging.limit + 1
+        )
+        return api_json.page_json(rows, paging.limit)
+
+    return Response(await run_read(request, page), media_type="application/json")
 
 
 @router.post(

@@ -180,7 +180,8 @@ def get_service(session: Session, *, name: str) -> ServiceView:
     return found
 
 
-def _conditions(flt: ServiceFilter) -> list[ColumnElement[bool]]:
+def conditions(flt: ServiceFilter) -> list[ColumnElement[bool]]:
+    """The filter as WHERE conditions on services joined with their owner team."""
     found: list[ColumnElement[bool]] = []
     if flt.team:
         found.append(Team.name == flt.team)
@@ -206,7 +207,7 @@ def list_services(
     offset: int | None = None,
 ) -> list[ServiceView]:
     """Services in id order (the API's cursor) or, with ``offset``, in name order (pages)."""
-    query = _joined().where(*_conditions(flt or ServiceFilter()))
+    query = _joined().where(*conditions(flt or ServiceFilter()))
     if offset is not None:
         query = query.order_by(Service.name).offset(offset)
     else:
@@ -221,7 +222,7 @@ def count_services(session: Session, *, flt: ServiceFilter | None = None) -> int
         select(func.count())
         .select_from(Service)
         .outerjoin(Team, Service.owner_team_id == Team.id)
-        .where(*_conditions(flt or ServiceFilter()))
+        .where(*conditions(flt or ServiceFilter()))
     )
     return int(session.scalar(query) or 0)
 
