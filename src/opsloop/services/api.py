@@ -18,7 +18,6 @@ from opsloop.core.schemas import (
     Page,
     PageQuery,
     errors,
-    page_of,
     plain_params,
 )
 from opsloop.core.yaml_body import read_yaml_body
