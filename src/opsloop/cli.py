@@ -16,11 +16,11 @@ import typer
 from sqlalchemy.orm import Session
 
 from opsloop import __version__
-from opsloop.alerts.cli import alerts_app
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
 from opsloop.core.bootstrap import ADMIN_USERNAME, first_start
 from opsloop.core.cliutil import (
+    LazyGroup,
     console,
     fail,
     run_cli,
@@ -31,10 +31,6 @@ from opsloop.core.cliutil import (
 from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.observability import configure_logging
-from opsloop.incidents.cli import incident_app
-from opsloop.notifications.cli import notify
-from opsloop.services.cli import services_app, teams_app
-from opsloop.slo.cli import slo
 
 
 def _slo_demo(session: Session) -> None:
@@ -53,7 +49,22 @@ def _catalog_demo(session: Session) -> None:
 # In order: the SLOs name their services, which the catalog then gives owners.
 DEMO_SEEDERS = [_slo_demo, _catalog_demo]
 
+
+class _Commands(LazyGroup):
+    # A new domain adds its command group here: imported when it is used, so that `serve`
+    # and the core commands start without importing every domain.
+    lazy = {
+        "slo": ("opsloop.slo.cli", "slo"),
+        "service": ("opsloop.services.cli", "services_app"),
+        "team": ("opsloop.services.cli", "teams_app"),
+        "notify": ("opsloop.notifications.cli", "notify"),
+        "incident": ("opsloop.incidents.cli", "incident_app"),
+        "alerts": ("opsloop.alerts.cli", "alerts_app"),
+    }
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="opsloop: SLOs, incidents, reviews and changes in one loop.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -66,12 +77,6 @@ app.add_typer(config_app, name="config")
 app.add_typer(users, name="user")
 app.add_typer(tokens, name="token")
 app.add_typer(audit, name="audit")
-app.add_typer(slo, name="slo")
-app.add_typer(services_app, name="service")
-app.add_typer(teams_app, name="team")
-app.add_typer(notify, name="notify")
-app.add_typer(incident_app, name="incident")
-app.add_typer(alerts_app, name="alerts")
 
 
 def _print_version(wanted: bool) -> None:

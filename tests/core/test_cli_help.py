@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
+import typer
 from typer.core import TyperArgument, TyperGroup
 
 from opsloop.cli import app
@@ -19,8 +22,10 @@ LEAKS = re.compile(r"<[a-z][a-z_\[\] ]*>|list\[|\{[a-z_]+\}|``")
 def _paths(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], object]]:
     yield path, command
     if isinstance(command, TyperGroup):
-        for name, sub in command.commands.items():
-            yield from _paths(sub, (*path, name))
+        # Through list/get_command, as click does: that loads the lazily imported groups.
+        ctx = typer.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _paths(command.get_command(ctx, name), (*path, name))
 
 
 COMMANDS = list(_paths(command_for(app)))
@@ -60,3 +65,29 @@ def test_help_in_a_real_process_at_80_columns() -> None:
     assert "Usage: opsloop slo policy set [OPTIONS] SERVICE" in result.stdout
     assert not LEAKS.findall(result.stdout), result.stdout
     assert all(len(line) <= 80 for line in result.stdout.splitlines())
+
+
+def test_core_commands_start_without_importing_the_domains_commands() -> None:
+    """`opsloop serve` (and --version, db, user...) must not pay for every domain's commands."""
+    code = (  # a fresh interpreter: this one has imported everything already
+        "import sys\n"
+        "from opsloop.core.cliutil import command_for\n"
+        "from opsloop.cli import app\n"
+        "command_for(app)\n"
+        "cli = [m for m in sys.modules if m.startswith('opsloop.') and m.endswith('.cli')]\n"
+        "loaded = sorted(cli)\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "opsloop.cli,opsloop.core.audit.cli,opsloop.core.auth.cli"
+
+
+def test_a_lazy_group_is_loaded_and_tidied_when_used() -> None:
+    root = command_for(app)
+    ctx = typer.Context(root)
+    assert "incident" in root.list_commands(ctx)
+    incident = root.get_command(ctx, "incident")
+    assert isinstance(incident, TyperGroup) and "declare" in incident.commands
+    assert "incident" in root.commands  # kept: the next lookup imports nothing

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import typer
 from rich.console import Console
@@ -124,6 +125,34 @@ def command_for(app: typer.Typer) -> TyperCommand | TyperGroup:
     """
     root = typer.main.get_command(app)
     assert isinstance(root, TyperCommand | TyperGroup)
+    return _tidied(root)
+
+
+class LazyGroup(TyperGroup):
+    """A command group whose subgroups are imported when they are used: ``opsloop serve``
+    need not import every domain's commands (and what they import) before it starts.
+    Subclasses name them in ``lazy``: command name -> (module, attribute of its Typer app)."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    # Any: Typer bundles its own click, whose types its stubs name privately.
+    def list_commands(self, ctx: Any) -> list[str]:
+        loaded = super().list_commands(ctx)
+        return [*loaded, *(name for name in self.lazy if name not in loaded)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in self.lazy:
+            return found
+        module, attribute = self.lazy[cmd_name]
+        sub = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+        assert isinstance(sub, TyperCommand | TyperGroup)
+        sub.name = cmd_name
+        self.add_command(_tidied(sub), cmd_name)
+        return sub
+
+
+def _tidied(root: TyperCommand | TyperGroup) -> TyperCommand | TyperGroup:
     for command in _commands(root):
         help_option = command.get_help_option(typer.Context(command))
         for param in [*command.params, *([help_option] if help_option else [])]:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from opsloop import event_types  # noqa: F401 - imported for its registrations
 from opsloop.core.cliutil import cli_principal, console, database, settings
 from opsloop.notifications import channels, outbox, service
 from opsloop.notifications.kinds import ChannelKind, OutboxState

@@ -1,0 +1,15 @@
+"""Every event type the domains announce, known wherever subscriptions are checked.
+
+Each domain registers its types with the notification outbox when the module that announces
+them is imported. The app imports every domain, but a CLI group runs on its own (`opsloop notify
+subscribe` imports only the notification commands), so this module imports the announcing
+modules in one place, as opsloop.models does for tables. A domain that announces adds a line.
+"""
+
+from __future__ import annotations
+
+from opsloop.alerts import service as _alerts
+from opsloop.incidents import announcing as _incidents
+from opsloop.slo import service as _slo
+
+__all__ = ["_alerts", "_incidents", "_slo"]
