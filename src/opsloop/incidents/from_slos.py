@@ -30,7 +30,8 @@ from opsloop.services import service as catalog
 ORIGIN_PREFIX = "slo:"
 #: Who changes the per-service switch: the same role that edits the catalog.
 SETTING_ROLE = Role.responder
-_OPEN = [s for s in Status if s.is_open]
+#: The statuses of an incident still being worked on.
+OPEN = [s for s in Status if s.is_open]
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _open_for_slo(session: Session, slo_id: int) -> bool:
         .where(
             IncidentSLO.slo_id == slo_id,
             Incident.origin.like(f"{ORIGIN_PREFIX}{slo_id}:%"),
-            Incident.status.in_(_OPEN),
+            Incident.status.in_(OPEN),
         )
     )
     return session.scalar(query.limit(1)) is not None
@@ -159,7 +160,7 @@ def escalate_still_firing(
         select(Incident.key, Incident.origin).where(
             Incident.origin.like(f"{ORIGIN_PREFIX}%"),
             Incident.severity == Severity.SEV2,
-            Incident.status.in_(_OPEN),
+            Incident.status.in_(OPEN),
             Incident.declared_at <= now - after,
         )
     ).all()

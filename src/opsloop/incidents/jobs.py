@@ -15,12 +15,15 @@ from opsloop.core.scheduler import Job
 from opsloop.incidents import announcing, from_slos
 from opsloop.incidents import service as incidents
 from opsloop.incidents.models import Incident, IncidentSLO
-from opsloop.incidents.rules import Status
 from opsloop.slo import service as slo_service
 
 log = logging.getLogger("opsloop.incidents")
 WATCH_JOB = "incident-watch"
-_OPEN = [s for s in Status if s.is_open]
+#: Its promised update time has not been announced as overdue yet.
+_NOT_ANNOUNCED = or_(
+    Incident.overdue_announced_at.is_(None),
+    Incident.overdue_announced_at != Incident.next_update_at,
+)
 
 
 def watch(db: Database, settings: Settings, now: datetime) -> tuple[list[str], list[str]]:
@@ -43,7 +46,10 @@ def _firing_slo_alerts(session: Session) -> set[tuple[int, str]]:
         session.scalars(
             select(IncidentSLO.slo_id)
             .join(Incident, Incident.id == IncidentSLO.incident_id)
-            .where(Incident.origin.like(f"{from_slos.ORIGIN_PREFIX}%"), Incident.status.in_(_OPEN))
+            .where(
+                Incident.origin.like(f"{from_slos.ORIGIN_PREFIX}%"),
+                Incident.status.in_(from_slos.OPEN),
+            )
             .distinct()
         )
     )
@@ -63,26 +69,17 @@ def announce_overdue_updates(session: Session, *, now: datetime) -> list[str]:
     the claim is a conditional UPDATE, so two runs at once announce it once."""
     due = session.execute(
         select(Incident.id, Incident.key).where(
-            Incident.status.in_(_OPEN),
+            Incident.status.in_(from_slos.OPEN),
             Incident.next_update_at.is_not(None),
             Incident.next_update_at < now,
-            or_(
-                Incident.overdue_announced_at.is_(None),
-                Incident.overdue_announced_at != Incident.next_update_at,
-            ),
+            _NOT_ANNOUNCED,
         )
     ).all()
     announced = []
     for incident_id, key in due:
         claimed = session.execute(
             update(Incident)
-            .where(
-                Incident.id == incident_id,
-                or_(
-                    Incident.overdue_announced_at.is_(None),
-                    Incident.overdue_announced_at != Incident.next_update_at,
-                ),
-            )
+            .where(Incident.id == incident_id, _NOT_ANNOUNCED)
             .values(overdue_announced_at=Incident.next_update_at)
             .execution_options(synchronize_session=False)
         )
