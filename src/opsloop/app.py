@@ -13,7 +13,9 @@ from prometheus_client.registry import Collector
 
 from opsloop import __version__
 from opsloop.alerts import web as alerts_web
+from opsloop.alerts import web_review as alert_review_web
 from opsloop.alerts.api import router as alerts_router
+from opsloop.alerts.api_review import router as alert_review_router
 from opsloop.alerts.escalation import jobs as alert_jobs
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
@@ -54,6 +56,7 @@ API_ROUTERS = [
     notifications_router,
     incidents_router,
     incident_settings_router,
+    alert_review_router,
     alerts_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             services_web.router,
             notifications_web.router,
             incidents_web.router,
+            alert_review_web.router,
             alerts_web.router,
         ],
     )

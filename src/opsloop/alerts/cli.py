@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from opsloop.alerts import service as alerts
+from opsloop.alerts.cli_review import review_command
 from opsloop.alerts.models import AlertStatus, Feedback
 from opsloop.alerts.schemas import AlertOut
 from opsloop.core.cliutil import cli_principal, console, database, fail, note
@@ -18,6 +19,7 @@ from opsloop.core.cliutil import cli_principal, console, database, fail, note
 alerts_app = typer.Typer(help="Alerts received from Alertmanager.", no_args_is_help=True)
 IdArg = Annotated[int, typer.Argument(metavar="ID", min=1, help="The alert's id.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+alerts_app.command("review")(review_command)
 
 
 def _when(value: str | None, option: str) -> datetime | None:

@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     #: The alerting standard by severity label, over the defaults: JSON such as
     #: ``{"critical": "5m page", "low": "next-business-day ticket"}``.
     alert_standard: dict[str, str] = Field(default_factory=dict)
+    #: The alert review calls a label set flapping when it fires more than this many times
+    #: within the window below.
+    alert_review_flap_cycles: int = Field(default=3, ge=1, le=1000)
+    alert_review_flap_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    #: Actionable shares below which an alert is "tune or remove", and at or above which a
+    #: recurring one (at least ``recurring`` times in the period) is "automate".
+    alert_review_rarely_actionable: float = Field(default=0.5, ge=0, le=1)
+    alert_review_always_actionable: float = Field(default=0.9, ge=0, le=1)
+    alert_review_recurring: int = Field(default=3, ge=1, le=100_000)
+    #: Below this share of instances with a verdict the review asks for feedback first.
+    alert_review_min_reviewed: float = Field(default=0.5, ge=0, le=1)
 
     @classmethod
     def settings_customise_sources(
