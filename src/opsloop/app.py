@@ -17,6 +17,7 @@ from opsloop.alerts import web_review as alert_review_web
 from opsloop.alerts.api import router as alerts_router
 from opsloop.alerts.api_review import router as alert_review_router
 from opsloop.alerts.escalation import jobs as alert_jobs
+from opsloop.alerts.metrics import AlertCollector
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -60,7 +61,11 @@ API_ROUTERS = [
     alerts_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
-METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
+METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [
+    SLOCollector,
+    NotificationCollector,
+    AlertCollector,
+]
 
 
 class Stoppable(Protocol):

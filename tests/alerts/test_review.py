@@ -170,3 +170,14 @@ def test_review_page_table_and_chart(web: TestClient, db: Database, now: None) -
     assert "<li>Total: 7</li>" in page.text
     bad = web.get("/alerts/review", params={"since": "whenever"})
     assert bad.status_code == 422 and "since:" in bad.text
+
+
+def test_metrics_show_firing_and_overdue_alerts(
+    client: TestClient, db: Database, now: None
+) -> None:
+    seed(db)
+    text = client.get("/metrics").text
+    # Latency l2 (high, 15 min) and Noise n1 (low, next business day) still fire; "Old" too.
+    assert 'opsloop_alerts_firing{service="api",severity="high"} 1.0' in text
+    assert 'opsloop_alerts_unacknowledged_overdue{service="api",severity="high"} 1.0' in text
+    assert 'opsloop_alerts_firing{service="db"' not in text  # every DiskFull resolved
