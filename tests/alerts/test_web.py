@@ -88,3 +88,24 @@ def test_a_viewer_reads_but_cannot_act(web: TestClient, db: Database) -> None:
     assert refused.status_code == 403
     with db.read() as session:
         assert alerts.get_alert(session, alert_id=alert_id).acked_at is None
+
+
+def test_the_list_filters_by_status_and_pages_older_alerts(web: TestClient, db: Database) -> None:
+    firing = [
+        alert(f"f{i:02d}", name=f"Firing{i:02d}", labels={"service": "api"}) for i in range(55)
+    ]
+    gone = {**alert("r1", name="GoneAway"), "status": "resolved", "endsAt": "2026-11-02T09:00:00Z"}
+    receive(db, *firing, gone)
+    sign_in(web, "viewer")
+    first = web.get("/alerts")
+    assert first.text.count('href="/alerts/') - first.text.count('href="/alerts/review') == 50
+    assert "Firing54" in first.text and "GoneAway" not in first.text
+    link = first.text.split('href="/alerts?')[-1].split('"')[0].replace("&amp;", "&")
+    assert "before=" in link
+    second = web.get("/alerts?" + link)
+    assert "Firing04" in second.text and "Firing54" not in second.text
+    assert 'hx-trigger="every 15s"' not in second.text  # an older page stays put
+    assert 'data-testid="older"' not in second.text
+    resolved = web.get("/alerts", params={"status": "resolved"})
+    assert "GoneAway" in resolved.text and "Firing00" not in resolved.text
+    assert web.get("/alerts", params={"status": "sideways"}).status_code == 422

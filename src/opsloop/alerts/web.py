@@ -4,9 +4,11 @@ Responders acknowledge and give feedback here with the same service functions as
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsloop.alerts import service as alerts
@@ -21,20 +23,58 @@ from opsloop.web.routes import DB, Active, form_error, may, render, writing_as
 router = APIRouter(include_in_schema=False)
 WRITE_ROLE = Role.responder
 Writer = Annotated[ActiveSession, Depends(writing_as(WRITE_ROLE))]
-SHOWN = 200
+PAGE = 50
 
 
-def _firing(db: DB) -> list[AlertOut]:
-    flt = alerts.AlertFilter(status=AlertStatus.firing)
+@dataclass(frozen=True)
+class ListQuery:
+    """The list's filters and cursor as the page's links carry them."""
+
+    status: str = "firing"
+    service: str = ""
+    severity: str = ""
+    before: int | None = None
+
+    def link(self, **changes: Any) -> str:
+        fields = {**vars(self), **changes}
+        kept = {k: v for k, v in fields.items() if v not in (None, "")}
+        return "/alerts?" + urlencode(kept)
+
+
+def _listed(db: DB, query: ListQuery) -> tuple[list[AlertOut], int | None]:
+    status = AlertStatus(query.status) if query.status in AlertStatus.__members__ else None
+    flt = alerts.AlertFilter(
+        status=status, service=query.service or None, severity=query.severity or None
+    )
     with db.read() as session:
-        return [AlertOut.of(a) for a in alerts.list_alerts(session, flt=flt, limit=SHOWN)]
+        rows = alerts.list_alerts(session, flt=flt, limit=PAGE + 1, before_id=query.before)
+    older = rows[PAGE - 1].id if len(rows) > PAGE else None
+    return [AlertOut.of(a) for a in rows[:PAGE]], older
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, db: DB, active: Active) -> Response:
+def alerts_page(
+    request: Request,
+    db: DB,
+    active: Active,
+    status: Annotated[Literal["firing", "resolved", "all"], Query()] = "firing",
+    service: Annotated[str, Query(max_length=63)] = "",
+    severity: Annotated[str, Query(max_length=32)] = "",
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    query = ListQuery(status, service, severity, before)
+    rows, older = _listed(db, query)
     # htmx asks for the table alone every 15 seconds; a full load gets the page around it.
     name = "alert_rows.html" if request.headers.get("HX-Request") else "alert_list.html"
-    return render(request, name, active, alerts=_firing(db), may_write=may(active, WRITE_ROLE))
+    return render(
+        request,
+        name,
+        active,
+        alerts=rows,
+        query=query,
+        older=query.link(before=older) if older else None,
+        may_write=may(active, WRITE_ROLE),
+    )
 
 
 def _alert_page(
