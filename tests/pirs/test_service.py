@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from opsloop.core import clock
-from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.core.db import Database
+from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.incidents import lifecycle
 from opsloop.incidents.rules import Severity
 from opsloop.pirs import reading

@@ -111,7 +111,9 @@ class ReviewMeeting(_Part):
 
 def _first_error(exc: ValidationError, field: str | None) -> ValidationFailed:
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
+    where = "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]
+    ).lstrip(".")
     name = f"{field}.{where}" if field and where else (where or field or "body")
     return ValidationFailed(f"{name}: {first['msg']}", field=name)
 
