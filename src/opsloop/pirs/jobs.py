@@ -63,7 +63,9 @@ def jobs(settings: Settings) -> list[Job]:
     policy = policy_from(settings)
 
     def run(db: Database, now: datetime) -> None:
-        with db.write() as session:
+        # No audit record is written (announcements are not control-plane changes), and the
+        # claim alone keeps concurrent runs from announcing twice.
+        with db.write(audited=False) as session:
             keys = announce_overdue(session, now=now, policy=policy)
         if keys:
             log.info("overdue post-incident reviews announced: %s", keys)
