@@ -76,6 +76,8 @@ def test_the_life_of_a_review(
     assert _error(client.get(f"{pir}/revisions/2", headers=viewer), 404)["field"] == "revision"
     md = client.get(f"{pir}/report", headers=viewer)
     assert md.headers["content-type"].startswith("text/markdown") and "## Root cause" in md.text
+    pdf = client.get(f"{pir}/report?format=pdf", headers=viewer)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     old = client.get(f"{pir}/report?format=html&revision=1", headers=viewer)
     assert old.status_code == 200 and "revision 1" in old.text and "rollback" not in old.text
     shown = client.get(pir, headers=viewer).json()
