@@ -5,12 +5,14 @@ write audited and publishing announced."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from opsloop.core import clock
+from opsloop.core.audit import service as audit
 from opsloop.core.db import Database
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.incidents import lifecycle
@@ -175,3 +177,17 @@ def test_list_filters_state_and_overdue(db: Database, frozen_clock: clock.Frozen
         assert [p.key for p in reading.list_pirs(session, overdue=False)] == [fresh]
         assert reading.list_pirs(session, state=PirState.published) == []
         assert [p.key for p in reading.list_pirs(session, limit=1)] == [fresh]
+
+
+def test_an_edit_is_audited_with_only_what_changed(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    key = resolved_incident(db, frozen_clock)
+    start_review(db, key)
+    with db.write() as session:
+        pirs.update_pir(session, principal=RESPONDER, key=key, changes={"went_well": "calm"})
+    with db.read() as session:
+        records = list(audit.iterate(session, flt=audit.AuditFilter(entity_id=key)))
+    last = records[-1]
+    assert last.action == "pir.update"
+    assert json.loads(last.changes) == {"went_well": {"before": "", "after": "calm"}}

@@ -153,16 +153,36 @@ def _edit(
     row.updated_by = principal.actor
     row.updated_at = clock.now()
     after = _view(session, row, incident)
+    old, new = _changed(before.fields(), after.fields())
     audit.record(
         session,
         principal=principal,
         action=action,
         entity_type=ENTITY,
         entity_id=incident.key,
-        before=before.fields(),
-        after=after.fields(),
+        before=old,
+        after=new,
     )
     return after
+
+
+def _changed(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The state, the revision and the sections, each its own field: the audit trail keeps the
+    fields that changed, so an edit of one section does not copy the whole (possibly long)
+    document into it."""
+    old = {"state": before["state"], "revision": before["revision"]}
+    new = {"state": after["state"], "revision": after["revision"]}
+    for name, value in after["content"].items():
+        if before["content"].get(name) != value:
+            old[name], new[name] = before["content"].get(name), value
+    if before["review_meeting"] != after["review_meeting"]:
+        old["review_meeting"], new["review_meeting"] = (
+            before["review_meeting"],
+            after["review_meeting"],
+        )
+    return old, new
 
 
 def update_pir(
