@@ -99,9 +99,14 @@ class PirContent(_Part):
 
 class ReviewMeeting(_Part):
     scheduled_at: Moment
-    attendees: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=100
-    )
+    attendees: list[
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=64, pattern=PLAIN_PATTERN
+            ),
+        ]
+    ] = Field(default_factory=list, max_length=100)
     notes: Text = ""
     #: Ids of the incident's action items the meeting agreed on.
     validated_action_items: list[Annotated[StrictInt, Field(ge=1)]] = Field(
