@@ -38,6 +38,9 @@ from opsloop.incidents.jobs import jobs as incident_jobs
 from opsloop.notifications import web as notifications_web
 from opsloop.notifications.api import router as notifications_router
 from opsloop.notifications.metrics import NotificationCollector
+from opsloop.pirs import web as pirs_web
+from opsloop.pirs.api import router as pirs_router
+from opsloop.pirs.jobs import jobs as pir_jobs
 from opsloop.services import web as services_web
 from opsloop.services.api import router as services_router
 from opsloop.services.api_teams import router as teams_router
@@ -59,8 +62,14 @@ API_ROUTERS = [
     incident_settings_router,
     alert_review_router,
     alerts_router,
+    pirs_router,
 ]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
+    slo_jobs,
+    incident_jobs,
+    alert_jobs,
+    pir_jobs,
+]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [
     SLOCollector,
     NotificationCollector,
@@ -166,6 +175,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             incidents_web.router,
             alert_review_web.router,
             alerts_web.router,
+            pirs_web.router,
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

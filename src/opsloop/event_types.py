@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from opsloop.alerts import service as _alerts
 from opsloop.incidents import announcing as _incidents
+from opsloop.pirs import announcing as _pirs
 from opsloop.slo import service as _slo
 
-__all__ = ["_alerts", "_incidents", "_slo"]
+__all__ = ["_alerts", "_incidents", "_pirs", "_slo"]

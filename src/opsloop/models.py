@@ -15,6 +15,7 @@ from opsloop.core.auth import models as _auth_models
 from opsloop.core.db import Base
 from opsloop.incidents import models as _incidents_models
 from opsloop.notifications import models as _notification_models
+from opsloop.pirs import models as _pir_models
 from opsloop.services import models as _services_models
 from opsloop.slo import models as _slo_models
 
@@ -26,6 +27,7 @@ __all__ = [
     "_generations",
     "_incidents_models",
     "_notification_models",
+    "_pir_models",
     "_scheduler_models",
     "_services_models",
     "_slo_models",

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     incident_response_targets: dict[str, int] = Field(default_factory=dict)
     #: An SLO-declared SEV2 whose page alert still fires this long after becomes SEV1.
     incident_escalate_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: Severities whose incidents need a post-incident review (comma-separated).
+    pir_required_severities: str = Field(
+        default="SEV1,SEV2", pattern=r"(?i)^\s*((SEV)?[1-4])?\s*(,\s*(SEV)?[1-4]\s*)*$"
+    )
+    #: A required review is due this many hours after its incident was resolved.
+    pir_due_hours: int = Field(default=48, ge=1, le=24 * 365)
     #: Alert labels naming an alert's service, tried in order (comma-separated).
     alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
     #: The alerting standard by severity label, over the defaults: JSON such as

@@ -46,6 +46,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.notifications", "templates"),
                 PackageLoader("opsloop.incidents", "templates"),
                 PackageLoader("opsloop.alerts", "templates"),
+                PackageLoader("opsloop.pirs", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -71,6 +72,7 @@ DOMAINS = [
     Domain("incidents", "Incidents", "Respond", available=True),
     Domain("alerts", "Alerts", "Respond", available=True),
     Domain("oncall", "On-call", "Respond", available=False),
+    Domain("pirs", "PIRs", "Review", available=True),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("changes", "Changes", "Improve", available=False),
     Domain("notifications", "Notifications", "Respond", available=True),
