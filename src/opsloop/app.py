@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
+from opsloop.actions import web as actions_web
+from opsloop.actions.api import router as actions_router
+from opsloop.actions.escalation import jobs as action_jobs
 from opsloop.alerts import web as alerts_web
 from opsloop.alerts.api import router as alerts_router
 from opsloop.alerts.escalation import jobs as alert_jobs
@@ -55,8 +58,14 @@ API_ROUTERS = [
     incidents_router,
     incident_settings_router,
     alerts_router,
+    actions_router,
 ]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
+    slo_jobs,
+    incident_jobs,
+    alert_jobs,
+    action_jobs,
+]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
 
 
@@ -157,6 +166,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             notifications_web.router,
             incidents_web.router,
             alerts_web.router,
+            actions_web.router,
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

@@ -60,6 +60,7 @@ class _Commands(LazyGroup):
         "notify": ("opsloop.notifications.cli", "notify"),
         "incident": ("opsloop.incidents.cli", "incident_app"),
         "alerts": ("opsloop.alerts.cli", "alerts_app"),
+        "action": ("opsloop.actions.cli", "action_app"),
     }
 
 

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     incident_response_targets: dict[str, int] = Field(default_factory=dict)
     #: An SLO-declared SEV2 whose page alert still fires this long after becomes SEV1.
     incident_escalate_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: An open action item overdue by this many days is escalated to its owner's team lead,
+    #: and again at twice and three times as many.
+    action_escalate_after_days: int = Field(default=3, ge=1, le=365)
     #: Alert labels naming an alert's service, tried in order (comma-separated).
     alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
     #: The alerting standard by severity label, over the defaults: JSON such as
