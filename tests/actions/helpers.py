@@ -12,6 +12,7 @@ from sqlalchemy import select
 from opsloop.actions import announcing
 from opsloop.actions import service as actions
 from opsloop.actions.views import ActionItemView
+from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import SYSTEM, Principal, Role
 from opsloop.core.db import Database
 from opsloop.incidents.views import IncidentView
@@ -33,7 +34,10 @@ START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def make_team(db: Database, name: str, members: dict[str, str]) -> None:
     for username in members:
-        make_user(db, username, Role.responder)
+        with db.read() as session:
+            exists = auth.list_users(session)
+        if username not in {u.username for u in exists}:
+            make_user(db, username, Role.responder)
     with db.write() as session:
         teams.create_team(session, principal=SYSTEM, entry=TeamEntry(name=name, members=members))
 

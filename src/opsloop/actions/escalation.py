@@ -74,13 +74,14 @@ def due_escalations(session: Session, *, now: datetime, after_days: int) -> list
     ).all()
     if not rows:
         return []
-    sent = dict(
-        session.execute(
+    sent: dict[int, int] = {
+        item_id: level
+        for item_id, level in session.execute(
             select(ActionItemEscalation.item_id, func.max(ActionItemEscalation.level))
             .where(ActionItemEscalation.item_id.in_([r[0] for r in rows]))
             .group_by(ActionItemEscalation.item_id)
-        ).tuples()
-    )
+        )
+    }
     found = []
     for item_id, due_on, status in rows:
         level = level_reached(due_on, status, now, after_days)
