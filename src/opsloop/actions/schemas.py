@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from opsloop.actions.escalation import Escalated
 from opsloop.actions.views import ActionItemView, EscalationView, NoteView
@@ -19,7 +19,25 @@ PriorityText = Annotated[PlainStr, Field(max_length=8, description="P1, P2 or P3
 StatusText = Annotated[
     PlainStr, Field(max_length=16, description="open, in_progress, done or wont_do")
 ]
-DueDate = Annotated[date, Field(strict=True, description="a date, e.g. 2026-12-20")]
+
+
+def _date_text(value: Any) -> Any:
+    # Only the ISO form: a number would be read as seconds since 1970, a date-time silently cut.
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or len(value.strip()) != 10:
+        raise ValueError("must be a date such as 2026-12-20")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("must be a date such as 2026-12-20") from None
+
+
+DueDate = Annotated[
+    date,
+    BeforeValidator(_date_text),
+    Field(description="a date, e.g. 2026-12-20", json_schema_extra={"format": "date"}),
+]
 
 
 class ItemCreate(BaseModel):
