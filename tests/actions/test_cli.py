@@ -83,7 +83,7 @@ def test_bad_input_is_one_line_and_exit_2(opsloop, db: Database, key: str) -> No
                 "x",
             ),
             "INC-2026-404",
-        ),  # fmt: skip
+        ),
         (("action", "update", "1", "--status", "wont_do"), "note"),
         (("action", "update", "1", "--status", "finished"), "--status"),
         (("action", "update", "99", "--note", "x"), "no action item 99"),

@@ -144,10 +144,8 @@ def test_edits_are_checked_like_new_items(db: Database, key: str, tmp_path: Path
         assert refused.value.field == field
     subscribe_all(db, tmp_path)
     with db.write() as session:
-        moved = actions.update_item(
-            session, principal=RESPONDER, item_id=item.id,
-            changes={"owner_team": "payments", "priority": Priority.P3, "due_on": date(2026, 12, 1)},
-        )  # fmt: skip
+        changes = {"owner_team": "payments", "priority": Priority.P3, "due_on": date(2026, 12, 1)}
+        moved = actions.update_item(session, principal=RESPONDER, item_id=item.id, changes=changes)
     assert moved.owner == "team:payments" and moved.owner_user is None
     assert moved.priority is Priority.P3 and moved.due_on == date(2026, 12, 1)
     assert [t["owner"] for t in sent(db, announcing.ASSIGNED)] == ["team:payments"]
