@@ -23,7 +23,7 @@ action_app = typer.Typer(
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", min=1, help="The action item's id.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-OwnerHelp = "A username, or team:<name> for a team of the catalog."
+OwnerHelp = "A username, or team:NAME for a team of the catalog."
 
 
 def _date(text: str, option: str) -> date:
@@ -108,7 +108,7 @@ def list_items(
     due_within: Annotated[
         int | None, typer.Option(min=0, help="Open items due within this many days.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 200,
     as_json: JsonFlag = False,
 ) -> None:
     """Items of every review, newest first."""
