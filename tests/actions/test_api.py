@@ -110,6 +110,9 @@ def test_bad_input_is_refused_naming_the_field_and_writes_nothing(
     _refused(client.get("/api/v1/action-items?status=closed", headers=_as(tokens)), 422, "status")
     _refused(client.get("/api/v1/action-items?team=ghosts", headers=_as(tokens)), 422, "team")
     _refused(client.get("/api/v1/action-items?priority=P0", headers=_as(tokens)), 422, "priority")
+    unknown = client.get("/api/v1/action-items?incident=INC-1999-001", headers=_as(tokens))
+    _refused(unknown, 422, "incident")
+    assert client.patch("/api/v1/action-items/escalate", headers=_as(tokens)).status_code == 405
     bad_days = client.get("/api/v1/action-items?due_within_days=-1", headers=_as(tokens))
     _refused(bad_days, 422, "due_within_days")
     assert audit_count(db) == before

@@ -146,12 +146,12 @@ def escalate(
     return EscalationRun(dry_run=dry_run, escalated=[EscalatedOut.of(e) for e in found])
 
 
-@router.get("/action-items/{item_id}", response_model=ItemOut, responses=NOT_FOUND)
+@router.get("/action-items/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND)
 def get_item(item_id: Id, _: Viewer, session: ReadSession) -> ItemOut:
     return ItemOut.of(actions.get_item(session, item_id=item_id))
 
 
-@router.patch("/action-items/{item_id}", response_model=ItemOut, responses=WRITE)
+@router.patch("/action-items/{item_id:int}", response_model=ItemOut, responses=WRITE)
 def update_item(
     item_id: Id, body: ItemPatch, principal: Responder, session: WriteSession
 ) -> ItemOut:
@@ -163,7 +163,7 @@ def update_item(
 
 
 @router.post(
-    "/action-items/{item_id}/notes",
+    "/action-items/{item_id:int}/notes",
     response_model=ItemOut,
     status_code=status.HTTP_201_CREATED,
     responses=WRITE,

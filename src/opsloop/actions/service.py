@@ -168,7 +168,12 @@ def _conditions(session: Session, flt: ItemFilter) -> list[Any]:
     if flt.overdue:
         found.append(ActionItem.due_on < today)
     if flt.incident:
-        incident = incidents.get_incident(session, key=flt.incident)
+        try:
+            incident = incidents.get_incident(session, key=flt.incident)
+        except NotFound:
+            raise ValidationFailed(
+                f"incident: no incident {flt.incident!r}", field="incident"
+            ) from None
         found.append(ActionItem.incident_id == incident.id)
     return found
 
