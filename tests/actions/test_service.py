@@ -221,3 +221,14 @@ def test_deleting_an_incident_deletes_its_items(db: Database, key: str) -> None:
         session.execute(incidents.Incident.__table__.delete())  # type: ignore[attr-defined]
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(ActionItem)) == 0
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(db: Database, key: str) -> None:
+    item = add(db, key, owner_user="alice", priority="P2")
+    before = audit_count(db)
+    with db.write() as session:
+        same = actions.update_item(
+            session, principal=RESPONDER, item_id=item.id,
+            changes={"status": "open", "priority": "P2", "owner_user": "alice"},
+        )  # fmt: skip
+    assert same == item and audit_count(db) == before

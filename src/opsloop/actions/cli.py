@@ -7,6 +7,8 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from opsloop.actions import escalation, report
@@ -42,12 +44,13 @@ def _print_json(value: Any) -> None:
     console.print_json(json.dumps(value, default=str))
 
 
-def _flags(item: ActionItemView) -> str:
+def _flags(item: ActionItemView, *, short: bool = True) -> str:
     shown = []
     if item.overdue:
-        shown.append(f"{item.days_overdue}d overdue")
+        shown.append(f"{item.days_overdue}d late" if short else f"{item.days_overdue}d overdue")
     if item.escalation_level:
-        shown.append(f"escalated L{item.escalation_level}")
+        level = item.escalation_level
+        shown.append(f"L{level}" if short else f"escalated L{level}")
     return ", ".join(shown)
 
 
@@ -56,8 +59,8 @@ def _print_item(item: ActionItemView) -> None:
     out(f"#{item.id} {item.incident_key} {item.priority.value} {item.status_label}", markup=False)
     out(item.description, markup=False)
     out(f"owner: {item.owner}; due: {item.due_on.isoformat()}", markup=False)
-    if _flags(item):
-        out(f"flags: {_flags(item)}", markup=False)
+    if flags := _flags(item, short=False):
+        out(f"flags: {flags}", markup=False)
     out(f"created by {item.created_by} at {item.created_at:%Y-%m-%d %H:%M}", markup=False)
     if item.completed_at:
         out(f"closed at {item.completed_at:%Y-%m-%d %H:%M}")
@@ -106,7 +109,7 @@ def list_items(
     incident: Annotated[str | None, typer.Option(help="An incident key.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue items.")] = False,
     due_within: Annotated[
-        int | None, typer.Option(min=0, help="Open items due within this many days.")
+        int | None, typer.Option(help="Open items due today or within this many days.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 200,
     as_json: JsonFlag = False,
@@ -130,11 +133,17 @@ def list_items(
     if not found:
         note("no action items match")
         return
-    table = Table("ID", "Incident", "Pri", "Status", "Due", "Owner", "Flags", "Description")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("ID", "Incident", "Pri", "Status", "Due"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("Owner", min_width=8)
+    table.add_column("Description", ratio=1)
     for i in found:
+        flags = _flags(i)
         table.add_row(
-            str(i.id), i.incident_key, i.priority.value, i.status_label, i.due_on.isoformat(),
-            i.owner, _flags(i), i.description[:60],
+            str(i.id), i.incident_key, i.priority.value, i.status_label,
+            i.due_on.isoformat() + (f"\n{flags}" if flags else ""),
+            escape(i.owner), escape(i.description),
         )  # fmt: skip
     console.print(table)
 

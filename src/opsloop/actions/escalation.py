@@ -28,7 +28,7 @@ from opsloop.actions.rules import (
     latest_due_for_level,
     level_reached,
 )
-from opsloop.actions.service import WRITE_ROLE, get_item
+from opsloop.actions.service import ENTITY, WRITE_ROLE, get_item
 from opsloop.actions.views import ActionItemView
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Principal
@@ -176,13 +176,23 @@ def escalate_by_hand(
     require(principal, WRITE_ROLE)
     found = escalate(session, now=now, after_days=after_days, dry_run=dry_run)
     if found and not dry_run:
-        audit.record(
+        audit.record_many(
             session,
             principal=principal,
-            action="action_item.escalate",
-            entity_type="action_item",
-            entity_id=",".join(str(e.item_id) for e in found),
-            after={"escalated": [{"item": e.item_id, "level": e.level} for e in found]},
+            entries=[
+                audit.Entry(
+                    "action_item.escalate",
+                    ENTITY,
+                    e.item_id,
+                    after={
+                        "level": e.level,
+                        "days_overdue": e.days_overdue,
+                        "notified_to": list(e.notified_to),
+                        "teams": list(e.teams),
+                    },
+                )
+                for e in found
+            ],
         )
     return found
 

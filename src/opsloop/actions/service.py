@@ -301,7 +301,8 @@ def update_item(
     note: str | None = None,
 ) -> ActionItemView:
     """Edit fields and move the status. A note may come with it (kept in the history); moving
-    to won't do needs one, as the reason. A new owner is told."""
+    to won't do needs one, as the reason. A new owner is told. Changes that leave the item as
+    it is write nothing."""
     auth.require(principal, WRITE_ROLE)
     row = _row(session, item_id)
     wanted = _checked_changes(session, row, changes)
@@ -312,6 +313,8 @@ def update_item(
         raise ValidationFailed("note: give the reason it won't be done", field="note")
     if not wanted and not text:
         raise ValidationFailed("nothing to change: give a field or a note", field="changes")
+    if not text and all(getattr(row, name) == value for name, value in wanted.items()):
+        return before  # re-sent as it is: nothing to write or audit
     now = clock.now()
     for name, value in wanted.items():
         setattr(row, name, value)
