@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from opsloop import event_types
 from opsloop.actions import escalation
 from opsloop.actions import service as actions
 from opsloop.actions.models import ActionItemEscalation
@@ -19,6 +20,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.errors import Forbidden
+from opsloop.notifications import events
 from tests.actions.helpers import RESPONDER, VIEWER, add, incident, make_team, sent, subscribe_all
 from tests.helpers import make_user
 from tests.services.helpers import actions as audited
@@ -233,3 +235,8 @@ def test_concurrent_job_runs_escalate_each_item_once(
     with pg.read() as session:
         assert session.scalar(select(func.count()).select_from(ActionItemEscalation)) == 20
     assert len(sent(pg)) == 20
+
+
+def test_the_event_types_are_known_wherever_subscriptions_are_checked() -> None:
+    assert event_types.__all__  # imported by the notify commands, which import no domain
+    assert events.is_known("action_item.escalated") and events.is_known("action_item.assigned")
