@@ -200,8 +200,13 @@ def escalate_by_hand(
 def run(db: Database, settings: Settings, now: datetime) -> list[Escalated]:
     """The scheduler's pass: a machine write, not audited (the escalations are the record),
     so it never queues behind the audit lock."""
+    after_days = settings.action_escalate_after_days
+    # Most minutes nothing is due: a read finds that without queueing for the write lock.
+    with db.read() as session:
+        if not due_escalations(session, now=now, after_days=after_days):
+            return []
     with db.write(audited=False) as session:
-        return escalate(session, now=now, after_days=settings.action_escalate_after_days)
+        return escalate(session, now=now, after_days=after_days)
 
 
 def jobs(settings: Settings) -> list[Job]:
