@@ -48,6 +48,11 @@ SEMANTIC_422 = [
     "POST /api/v1/incidents/{key}/timeline",
     "POST /api/v1/incidents/{key}/updates",
     "PUT /api/v1/incident-templates",
+    # An incident, owner user or team that exists, a due date not before the incident, a
+    # reason to drop an item, a known status and priority.
+    "POST /api/v1/pirs/{key}/action-items",
+    "GET /api/v1/action-items",
+    "PATCH /api/v1/action-items/{item_id}",
 ]
 
 

@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
+from opsloop.actions import web as actions_web
+from opsloop.actions.api import router as actions_router
+from opsloop.actions.escalation import jobs as action_jobs
 from opsloop.alerts import web as alerts_web
 from opsloop.alerts import web_review as alert_review_web
 from opsloop.alerts.api import router as alerts_router
@@ -63,12 +66,14 @@ API_ROUTERS = [
     alert_review_router,
     alerts_router,
     pirs_router,
+    actions_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
     slo_jobs,
     incident_jobs,
     alert_jobs,
     pir_jobs,
+    action_jobs,
 ]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [
     SLOCollector,
@@ -176,6 +181,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             alert_review_web.router,
             alerts_web.router,
             pirs_web.router,
+            actions_web.router,
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

@@ -61,6 +61,7 @@ class _Commands(LazyGroup):
         "incident": ("opsloop.incidents.cli", "incident_app"),
         "alerts": ("opsloop.alerts.cli", "alerts_app"),
         "pir": ("opsloop.pirs.cli", "pir_app"),
+        "action": ("opsloop.actions.cli", "action_app"),
     }
 
 

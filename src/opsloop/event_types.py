@@ -8,9 +8,10 @@ modules in one place, as opsloop.models does for tables. A domain that announces
 
 from __future__ import annotations
 
+from opsloop.actions import announcing as _actions
 from opsloop.alerts import service as _alerts
 from opsloop.incidents import announcing as _incidents
 from opsloop.pirs import announcing as _pirs
 from opsloop.slo import service as _slo
 
-__all__ = ["_alerts", "_incidents", "_pirs", "_slo"]
+__all__ = ["_actions", "_alerts", "_incidents", "_pirs", "_slo"]

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     )
     #: A required review is due this many hours after its incident was resolved.
     pir_due_hours: int = Field(default=48, ge=1, le=24 * 365)
+    #: An open action item overdue by this many days is escalated to its owner's team lead,
+    #: and again at twice and three times as many.
+    action_escalate_after_days: int = Field(default=3, ge=1, le=365)
     #: Alert labels naming an alert's service, tried in order (comma-separated).
     alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
     #: The alerting standard by severity label, over the defaults: JSON such as

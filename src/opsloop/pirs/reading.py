@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opsloop.actions import service as action_items
 from opsloop.core import clock
 from opsloop.core.errors import NotFound
 from opsloop.pirs.models import Pir, PirRevision
 from opsloop.pirs.rules import PirState
 from opsloop.pirs.service import (
     DEFAULT_POLICY,
-    _action_items_of,
     find_row,
     incident_facts,
 )
@@ -88,7 +88,7 @@ def document(
     """What a rendering shows: the current review, or published revision ``number``."""
     incident = incident_facts(session, key, policy)
     row = find_row(session, incident)
-    items = _action_items_of(session, incident.id)
+    items = action_items.items_of_incident(session, incident.id)
     if number is None:
         current = view_of(row, incident, clock.now())
         return PirDocument(

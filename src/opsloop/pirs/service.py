@@ -8,13 +8,14 @@ entity ``pir``, id the incident key); publishing is announced through the outbox
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opsloop.actions import service as action_items
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth import service as auth
@@ -43,10 +44,6 @@ WRITE_ROLE = incidents.WRITE_ROLE
 READ_ROLE = Role.viewer
 ENTITY = "pir"
 DEFAULT_POLICY = Policy(required=frozenset(DEFAULT_REQUIRED), due_hours=DEFAULT_DUE_HOURS)
-
-
-def _action_items_of(session: Session, incident_id: int) -> list[Any]:
-    return []  # the incident's action items (id, description, owner, priority, due_on, status)
 
 
 def incident_facts(session: Session, key: str, policy: Policy) -> IncidentFacts:
@@ -230,6 +227,19 @@ def add_timeline_entry(
     )
 
 
+def _check_agreed_items(session: Session, key: str, ids: Sequence[int]) -> None:
+    """The meeting can only agree on this incident's own action items."""
+    if not ids:
+        return
+    own = {item.id for item in action_items.items_of_incident_key(session, key=key)}
+    for index, item_id in enumerate(ids):
+        if item_id not in own:
+            field = f"review_meeting.validated_action_items[{index}]"
+            raise ValidationFailed(
+                f"{field}: action item {item_id} is not one of {key}'s", field=field
+            )
+
+
 def schedule_review(
     session: Session,
     *,
@@ -253,6 +263,7 @@ def schedule_review(
     if len(set(checked.attendees)) != len(checked.attendees):
         field = "review_meeting.attendees"
         raise ValidationFailed(f"{field}: someone is listed twice", field=field)
+    _check_agreed_items(session, key, checked.validated_action_items)
     return _edit(
         session,
         principal=principal,

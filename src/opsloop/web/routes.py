@@ -47,6 +47,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.incidents", "templates"),
                 PackageLoader("opsloop.alerts", "templates"),
                 PackageLoader("opsloop.pirs", "templates"),
+                PackageLoader("opsloop.actions", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -74,6 +75,7 @@ DOMAINS = [
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("pirs", "PIRs", "Review", available=True),
     Domain("reviews", "Reviews", "Review", available=False),
+    Domain("action-items", "Action items", "Review", available=True),
     Domain("changes", "Changes", "Improve", available=False),
     Domain("notifications", "Notifications", "Respond", available=True),
 ]
