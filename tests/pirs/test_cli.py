@@ -43,9 +43,19 @@ def test_write_review_publish_and_report(  # type: ignore[no-untyped-def]
     assert updated.returncode == 0, updated.stderr
     added = opsloop("pir", "add-timeline", key, "DBA paged", "--at", "2026-11-02T09:10")
     assert added.returncode == 0, added.stderr
+    item = opsloop(
+        "pir", "add-action-item", key, "Alert on pool saturation", "--owner", "alice",
+        "--due", "2026-11-20", "--priority", "P1",
+    )  # fmt: skip
+    assert item.returncode == 0 and item.stdout.startswith("added #"), item.stderr
+    item_id = item.stdout.split("#")[1].split()[0]
+    stranger = opsloop(
+        "pir", "schedule-review", key, "--at", "2026-11-05T10:00", "--item", str(int(item_id) + 1)
+    )
+    assert stranger.returncode == 2 and "validated_action_items" in stranger.stderr
     meeting = opsloop(
         "pir", "schedule-review", key, "--at", "2026-11-05T10:00",
-        "--attendee", "alice", "--attendee", "bob", "--item", "4",
+        "--attendee", "alice", "--attendee", "bob", "--item", item_id,
     )  # fmt: skip
     assert meeting.returncode == 0 and "alice, bob" in meeting.stdout, meeting.stderr
     assert opsloop("pir", "submit", key).returncode == 0
@@ -54,6 +64,7 @@ def test_write_review_publish_and_report(  # type: ignore[no-untyped-def]
     shown = opsloop("pir", "show", key)
     assert "## Five whys" in shown.stdout and "Why the pool ran dry?" in shown.stdout
     assert "DBA paged" in shown.stdout and "900" in shown.stdout
+    assert "Alert on pool saturation" in shown.stdout
     as_json = json.loads(opsloop("pir", "show", key, "--json").stdout)
     assert as_json["state"] == "published" and as_json["review_meeting"]["attendees"] == [
         "alice",

@@ -303,3 +303,17 @@ def _print_report(found: compliance.ComplianceReport) -> None:
             markup=False,
         )
     out("compliant" if found.ok else "out of compliance", markup=False)
+
+
+@pir_app.command("add-action-item")
+def add_action_item(
+    key: KeyArg,
+    description: Annotated[str, typer.Argument(metavar="TEXT", help="What is to be done.")],
+    owner: Annotated[str, typer.Option(help="A user name, or team:NAME.")],
+    due: Annotated[str, typer.Option(help="The due date, e.g. 2026-12-20.")],
+    priority: Annotated[str, typer.Option(help="P1, P2 or P3.")] = "P2",
+) -> None:
+    """Add an action item to the review: the same as ``opsloop action add --incident KEY``."""
+    from opsloop.actions.cli import add
+
+    add(description, incident=key, owner=owner, due=due, priority=priority)
