@@ -12,9 +12,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from opsloop import __version__
+from opsloop.alerts import routing_web as alert_routing_web
 from opsloop.alerts import web as alerts_web
 from opsloop.alerts.api import router as alerts_router
 from opsloop.alerts.escalation import jobs as alert_jobs
+from opsloop.alerts.router import jobs as alert_routing_jobs
+from opsloop.alerts.routing_api import router as alert_routing_router
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -54,9 +57,15 @@ API_ROUTERS = [
     notifications_router,
     incidents_router,
     incident_settings_router,
+    alert_routing_router,
     alerts_router,
 ]
-JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
+JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
+    slo_jobs,
+    incident_jobs,
+    alert_jobs,
+    alert_routing_jobs,
+]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
 
 
@@ -156,6 +165,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             services_web.router,
             notifications_web.router,
             incidents_web.router,
+            alert_routing_web.router,
             alerts_web.router,
         ],
     )

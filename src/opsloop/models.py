@@ -8,6 +8,7 @@ no domain. A new domain adds one import line here.
 from __future__ import annotations
 
 from opsloop.alerts import models as _alert_models
+from opsloop.alerts import routing_models as _alert_routing_models
 from opsloop.core import generations as _generations
 from opsloop.core import scheduler_models as _scheduler_models
 from opsloop.core.audit import models as _audit_models
@@ -21,6 +22,7 @@ from opsloop.slo import models as _slo_models
 metadata = Base.metadata
 __all__ = [
     "_alert_models",
+    "_alert_routing_models",
     "_audit_models",
     "_auth_models",
     "_generations",

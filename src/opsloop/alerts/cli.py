@@ -130,3 +130,10 @@ def feedback(
             action=actionable or "",
         )
     note(f"alert {alert_id} marked {verdict.value.replace('_', ' ')}")
+
+
+# Registered last: the routing commands live in their own module.
+from opsloop.alerts.routing_cli import route_app, silence_app  # noqa: E402
+
+alerts_app.add_typer(route_app, name="route", no_args_is_help=True)
+alerts_app.add_typer(silence_app, name="silence", no_args_is_help=True)

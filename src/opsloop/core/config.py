@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     #: The alerting standard by severity label, over the defaults: JSON such as
     #: ``{"critical": "5m page", "low": "next-business-day ticket"}``.
     alert_standard: dict[str, str] = Field(default_factory=dict)
+    #: Alertmanager's base URL (e.g. http://alertmanager:9093), for silences; empty: none.
+    alertmanager_url: str = ""
+    alertmanager_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @classmethod
     def settings_customise_sources(
@@ -126,6 +129,15 @@ class Settings(BaseSettings):
                     "followed by 'page' or 'ticket'"
                 )
         return value
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _alertmanager_url(cls, value: str) -> str:
+        if value and (
+            urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname
+        ):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @field_validator("public_url")
     @classmethod

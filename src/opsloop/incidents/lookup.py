@@ -1,0 +1,36 @@
+"""Incidents by id, for domains that keep an incident's id (alerts linked to incidents)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsloop.incidents.models import Incident
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    id: int
+    key: str
+    title: str
+    is_open: bool
+
+
+def refs_by_id(session: Session, ids: Iterable[int]) -> dict[int, IncidentRef]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Incident.id, Incident.key, Incident.title, Incident.status).where(
+            Incident.id.in_(wanted)
+        )
+    )
+    return {i: IncidentRef(i, key, title, status.is_open) for i, key, title, status in rows}
+
+
+def id_of_origin(session: Session, origin: str) -> int | None:
+    found = session.scalar(select(Incident.id).where(Incident.origin == origin))
+    return int(found) if found is not None else None
