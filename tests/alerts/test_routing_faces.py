@@ -185,7 +185,7 @@ def web(db: Database, tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-def test_the_pages(web: TestClient, db: Database) -> None:
+def test_the_pages(web: TestClient, db: Database, opsloop: Run) -> None:
     csrf = sign_in(web, "viewer")
     page = web.get("/alerts/routing")
     assert page.status_code == 200 and 'data-testid="add-rule"' not in page.text
@@ -215,6 +215,8 @@ def test_the_pages(web: TestClient, db: Database) -> None:
     alert_id = int(fragment.text.split('href="/alerts/')[1].split('"')[0])
     alert_page = web.get(f"/alerts/{alert_id}")
     assert f'href="/incidents/{incident.key}"' in alert_page.text
+    shown = opsloop("alerts", "show", str(alert_id)).stdout
+    assert f"incident: {incident.key}" in shown
     # No Alertmanager configured: no "silence similar" form.
     assert 'data-testid="silence-form"' not in alert_page.text
     refused = web.post(

@@ -14,6 +14,7 @@ from opsloop.alerts import service as alerts
 from opsloop.alerts.models import AlertStatus, Feedback
 from opsloop.alerts.schemas import AlertOut
 from opsloop.core.cliutil import cli_principal, console, database, fail, note
+from opsloop.incidents import lookup
 
 alerts_app = typer.Typer(help="Alerts received from Alertmanager.", no_args_is_help=True)
 IdArg = Annotated[int, typer.Argument(metavar="ID", min=1, help="The alert's id.")]
@@ -80,6 +81,7 @@ def show(alert_id: IdArg, as_json: JsonFlag = False) -> None:
     """One alert instance: labels, annotations, runbook, acknowledgement and feedback."""
     with database().read() as session:
         out = AlertOut.of(alerts.get_alert(session, alert_id=alert_id))
+        incident = lookup.refs_by_id(session, [out.incident_id] if out.incident_id else [])
     if as_json:
         _print(out)
         return
@@ -91,6 +93,7 @@ def show(alert_id: IdArg, as_json: JsonFlag = False) -> None:
         f"acknowledged: {_short(out.acked_at)} {out.acked_by or ''}".rstrip(),
         f"feedback: {out.feedback.value if out.feedback else '-'} {out.feedback_action or ''}",
         f"runbook: {out.runbook_url or '-'}",
+        "incident: " + (incident[out.incident_id].key if out.incident_id in incident else "-"),
         f"fingerprint: {out.fingerprint}",
         "labels: " + ", ".join(f"{k}={v}" for k, v in sorted(out.labels.items())),
     ]
