@@ -141,3 +141,31 @@ def test_two_services_two_causes(db: Database) -> None:
     found = incidents(db)
     assert len(found) == 2
     assert sorted(linked_counts(db).values()) == [50, 50]
+
+
+def test_odd_alert_text_still_declares(db: Database) -> None:
+    add_rule(db, 'severity="critical"')
+    receive(
+        db,
+        alert(
+            "odd",
+            name="Disk\tFull\x07",
+            labels={"severity": "critical", "service": "api"},
+            annotations={"summary": "line one\nline two " + "x" * 300},
+        ),
+    )
+    router.route_pending(db)
+    (incident,) = incidents(db)
+    assert incident.title.startswith("Disk Full: line one line two x")
+    assert incident.title.endswith("(api)") and len(incident.title) <= 200
+
+
+def test_a_service_missing_from_the_catalog_still_declares(db: Database) -> None:
+    from tests.alerts.test_escalation import receive as receive_without_catalog
+
+    add_rule(db, 'severity="critical"')
+    receive_without_catalog(db, *storm(3, service="ghost"))
+    router.route_pending(db)
+    (incident,) = incidents(db)
+    assert incident.title == "HighErrorRate: errors above 5% (ghost)"
+    assert linked_counts(db) == {incident.id: 3}

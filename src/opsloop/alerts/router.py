@@ -248,24 +248,30 @@ def declare_waiting(
     return declared
 
 
+def _printable(text: str, limit: int) -> str:
+    """Label and annotation values may hold anything; an incident's text may not."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:limit]
+
+
 def _declare(
     session: Session, rule: routing_rules.RuleView, cause: Cause, wanted: Waiting, episode: int
 ) -> tuple[str, int]:
     service = cause[1]
-    title = f"{wanted.name}: {wanted.summary}" if wanted.summary else wanted.name
-    if service and service not in title:
-        title = f"{title} ({service})"
+    name = _printable(wanted.name, 120) or "alert"
+    title = f"{name}: {_printable(wanted.summary, MAX_TITLE)}" if wanted.summary else name
+    suffix = f" ({service})" if service and service not in title else ""
+    title = title[: MAX_TITLE - len(suffix)].rstrip() + suffix
     since = min(wanted.earliest, clock.now())
     summary = (
         f"Declared by alert routing rule {rule.name or rule.id} for {service or 'alerts'}: "
-        f"{wanted.name} firing since {since.isoformat(timespec='seconds')}."
+        f"{name} firing since {since.isoformat(timespec='seconds')}."
     )
 
-    def declare(services: list[str]) -> tuple[str, int]:
+    def declare(title: str, services: list[str]) -> tuple[str, int]:
         found = incidents.declare(
             session,
             principal=SYSTEM,
-            title=title[:MAX_TITLE],
+            title=title,
             severity=rule.severity,
             summary=summary,
             services=services,
@@ -276,16 +282,17 @@ def _declare(
         )
         return found.key, found.id
 
-    if not service:
-        return declare([])
-    try:
-        with session.begin_nested():
-            return declare([service])
-    except OpsloopError as exc:
-        # A service removed from the catalog since the alert arrived: the incident is still
-        # declared, without it, rather than the alerts waiting forever.
-        log.warning("declaring for %s without the service: %s", service, exc.message)
-        return declare([])
+    # A service removed from the catalog since the alert arrived, or text the incident
+    # refuses: the incident is still declared, more plainly, rather than the alerts waiting
+    # for it forever.
+    attempts = [(title, [service]), (title, [])] if service else [(title, [])]
+    for plain_title, services in attempts:
+        try:
+            with session.begin_nested():
+                return declare(plain_title, services)
+        except OpsloopError as exc:
+            log.warning("routing rule %s could not declare as planned: %s", rule.id, exc.message)
+    return declare(f"Alerts routed by rule {rule.id}", [])
 
 
 def route_pending(db: Database, *, batch: int = BATCH, max_batches: int = MAX_BATCHES) -> Outcome:
