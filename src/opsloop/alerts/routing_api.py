@@ -64,7 +64,7 @@ def add_route(body: RuleIn, principal: Responder, session: WriteSession) -> Rule
     return RuleOut.of(rule)
 
 
-@router.delete("/routes/{rule_id}", status_code=204, responses=NOT_FOUND)
+@router.delete("/routes/{rule_id:int}", status_code=204, responses=NOT_FOUND)
 def delete_route(rule_id: Id, principal: Responder, session: WriteSession) -> Response:
     routing_rules.delete_rule(session, principal=principal, rule_id=rule_id)
     return Response(status_code=204)
@@ -124,13 +124,13 @@ def create_silence(
     return SilenceOut.of(created)
 
 
-@router.get("/silences/{silence_id}", response_model=SilenceOut, responses=NOT_FOUND)
+@router.get("/silences/{silence_id:int}", response_model=SilenceOut, responses=NOT_FOUND)
 def get_silence(silence_id: Id, _: Viewer, session: ReadSession) -> SilenceOut:
     return SilenceOut.of(silences.get_silence(session, silence_id=silence_id))
 
 
 @router.post(
-    "/silences/{silence_id}/expire",
+    "/silences/{silence_id:int}/expire",
     response_model=SilenceOut,
     responses={**NOT_FOUND, **ALERTMANAGER},
 )
