@@ -51,6 +51,7 @@ SEMANTIC_422 = [
     # Matchers in Alertmanager's syntax, a known severity, a position within the rules; a
     # silence needs Alertmanager (not configured here: 409) and one not yet ended.
     "POST /api/v1/alerts/routes",
+    "PATCH /api/v1/alerts/routes/{rule_id}",
     "POST /api/v1/alerts/silences",
     "POST /api/v1/alerts/silences/{silence_id}/expire",
 ]

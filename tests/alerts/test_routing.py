@@ -169,3 +169,20 @@ def test_a_service_missing_from_the_catalog_still_declares(db: Database) -> None
     (incident,) = incidents(db)
     assert incident.title == "HighErrorRate: errors above 5% (ghost)"
     assert linked_counts(db) == {incident.id: 3}
+
+
+def test_an_edited_rule_keeps_its_incident(db: Database) -> None:
+    rule = add_rule(db, 'severity="critical"')
+    receive(db, *storm(2))
+    router.route_pending(db)
+    (incident,) = incidents(db)
+    with db.write() as session:
+        routing_rules.update_rule(
+            session,
+            principal=SYSTEM,
+            rule_id=rule,
+            changes={"matchers": 'severity=~"critical|high"'},
+        )
+    receive(db, *storm(2, prefix="h", severity="high"))
+    assert router.route_pending(db).declared == []
+    assert linked_counts(db) == {incident.id: 4}

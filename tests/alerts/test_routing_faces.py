@@ -81,12 +81,38 @@ def test_rules_through_the_api(client: TestClient, tokens: dict[Role, str], db: 
     )
     assert count(db, RouteRule) == 2
 
+    patched = client.patch(
+        f"{ROUTES}/{first['id']}",
+        json={"position": 1, "continue": True, "severity": "SEV1"},
+        headers=responder,
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["position"] == 1 and patched.json()["continue"] is True
+    assert patched.json()["matchers"] == first["matchers"]
+    assert [r["id"] for r in client.get(ROUTES, headers=viewer).json()] == [
+        first["id"],
+        second["id"],
+    ]
+    for bad, field in (
+        ({"matchers": "x=~("}, "matchers"),
+        ({"fallback_declare": True}, "fallback_declare"),
+    ):
+        refused = client.patch(f"{ROUTES}/{first['id']}", json=bad, headers=responder)
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == field
+    assert client.patch(f"{ROUTES}/999", json={"name": "x"}, headers=responder).status_code == 404
+    assert (
+        client.patch(f"{ROUTES}/{first['id']}", json={"name": "x"}, headers=viewer).status_code
+        == 403
+    )
+    assert client.get(ROUTES, headers=viewer).json()[0]["severity"] == "SEV1"
+
     assert client.delete(f"{ROUTES}/{second['id']}", headers=viewer).status_code == 403
     assert client.delete(f"{ROUTES}/{second['id']}", headers=responder).status_code == 204
     assert client.delete(f"{ROUTES}/{second['id']}", headers=responder).status_code == 404
     assert audited(db, "alert.route") == [
         "alert.route.add",
         "alert.route.add",
+        "alert.route.update",
         "alert.route.delete",
     ]
 
@@ -162,6 +188,10 @@ def test_rules_and_silences_in_the_cli(opsloop: Run, db: Database) -> None:
     assert tested.returncode == 0 and "matches first (attach)" in tested.stderr + tested.stdout
     nothing = opsloop("alerts", "route", "test", "service=web")
     assert "no rule matches" in nothing.stderr + nothing.stdout
+    edited = opsloop("alerts", "route", "edit", "1", "--no-continue", "--position", "2")
+    assert edited.returncode == 0, edited.stderr
+    assert_clean_failure(opsloop("alerts", "route", "edit", "1"))
+    assert_clean_failure(opsloop("alerts", "route", "edit", "1", "--action", "page"))
     line = assert_clean_failure(opsloop("alerts", "route", "add", 'severity=~"("'))
     assert "matchers" in line
     assert_clean_failure(opsloop("alerts", "route", "test", "severity!=x"))

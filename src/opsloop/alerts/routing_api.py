@@ -14,6 +14,7 @@ from opsloop.alerts.routing_schemas import (
     RouteTestOut,
     RuleIn,
     RuleOut,
+    RulePatch,
     SilenceIn,
     SilenceOut,
 )
@@ -60,6 +61,22 @@ def add_route(body: RuleIn, principal: Responder, session: WriteSession) -> Rule
         fallback_declare=body.fallback_declare,
         continue_matching=body.continue_matching,
         position=body.position,
+    )
+    return RuleOut.of(rule)
+
+
+@router.patch(
+    "/routes/{rule_id:int}",
+    response_model=RuleOut,
+    response_model_by_alias=True,
+    responses={**NOT_FOUND, **WITH_BODY},
+)
+def update_route(
+    rule_id: Id, body: RulePatch, principal: Responder, session: WriteSession
+) -> RuleOut:
+    """Change a rule in place; it keeps its id and the incidents it declared."""
+    rule = routing_rules.update_rule(
+        session, principal=principal, rule_id=rule_id, changes=body.changes()
     )
     return RuleOut.of(rule)
 

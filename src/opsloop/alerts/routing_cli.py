@@ -79,6 +79,39 @@ def add_route(
     note(f"routing rule {rule.id} added at position {rule.position}")
 
 
+@route_app.command("edit")
+def edit_route(
+    rule_id: Annotated[int, typer.Argument(metavar="ID", min=1)],
+    matchers: Annotated[str | None, typer.Option(help="New matchers.")] = None,
+    action: Annotated[str | None, typer.Option(help="declare or attach.")] = None,
+    severity: Annotated[str | None, typer.Option(help="A declared incident's severity.")] = None,
+    name: Annotated[str | None, typer.Option(help="A name to show.")] = None,
+    fallback_declare: Annotated[
+        bool | None, typer.Option("--fallback-declare/--no-fallback-declare")
+    ] = None,
+    continue_matching: Annotated[bool | None, typer.Option("--continue/--no-continue")] = None,
+    position: Annotated[int | None, typer.Option(min=1, help="1 = tried first.")] = None,
+) -> None:
+    """Change a routing rule in place (it keeps its id and the incidents it declared)."""
+    given = {
+        "matchers": matchers,
+        "action": action,
+        "severity": severity,
+        "name": name,
+        "fallback_declare": fallback_declare,
+        "continue": continue_matching,
+        "position": position,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        fail("give at least one option to change")
+    with database().write() as session:
+        rule = routing_rules.update_rule(
+            session, principal=cli_principal(), rule_id=rule_id, changes=changes
+        )
+    note(f"routing rule {rule.id} updated (position {rule.position})")
+
+
 @route_app.command("delete")
 def delete_route(rule_id: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
     """Delete a routing rule (alerts it routed keep their incident)."""

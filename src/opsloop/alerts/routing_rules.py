@@ -100,6 +100,48 @@ def get_rule(session: Session, *, rule_id: int) -> RuleView:
     return _view(_row(session, rule_id))
 
 
+@dataclass(frozen=True)
+class _Checked:
+    matchers: str
+    action: RouteAction
+    severity: Severity
+    name: str
+
+
+def _checked(
+    matchers: str, action: str, severity: str, name: str, fallback_declare: bool
+) -> _Checked:
+    parsed = parse_matchers(matchers, where="matchers")
+    try:
+        chosen = RouteAction(action.strip().lower())
+    except ValueError:
+        raise ValidationFailed("action: declare or attach", field="action") from None
+    level = parse_severity(severity)
+    if chosen == RouteAction.declare and fallback_declare:
+        raise ValidationFailed(
+            "fallback_declare: only for attach rules (a declare rule always declares)",
+            field="fallback_declare",
+        )
+    name = name.strip()
+    if len(name) > MAX_NAME or any(not c.isprintable() for c in name):
+        raise ValidationFailed(f"name: at most {MAX_NAME} printable characters", field="name")
+    return _Checked(", ".join(str(m) for m in parsed), chosen, level, name)
+
+
+def _ordered(session: Session) -> list[RouteRule]:
+    return list(session.scalars(select(RouteRule).order_by(RouteRule.position, RouteRule.id)))
+
+
+def _place(rows: list[RouteRule], row: RouteRule, position: int | None) -> None:
+    """Put ``row`` at ``position`` (1 = first; None: last) and number every rule again."""
+    others = [r for r in rows if r is not row]
+    if position is not None and not 1 <= position <= len(others) + 1:
+        raise ValidationFailed(f"position: from 1 to {len(others) + 1}", field="position")
+    others.insert(len(others) if position is None else position - 1, row)
+    for index, each in enumerate(others, start=1):
+        each.position = index
+
+
 def add_rule(
     session: Session,
     *,
@@ -114,41 +156,23 @@ def add_rule(
 ) -> RuleView:
     """A new rule, last unless ``position`` (1 = first) puts it before others."""
     require(principal, WRITE_ROLE)
-    parsed = parse_matchers(matchers, where="matchers")
-    try:
-        chosen = RouteAction(action.strip().lower())
-    except ValueError:
-        raise ValidationFailed("action: declare or attach", field="action") from None
-    level = parse_severity(severity)
-    if chosen == RouteAction.declare and fallback_declare:
-        raise ValidationFailed(
-            "fallback_declare: only for attach rules (a declare rule always declares)",
-            field="fallback_declare",
-        )
-    name = name.strip()
-    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
-        raise ValidationFailed(f"name: at most {MAX_NAME} printable characters", field="name")
-    rows = list(session.scalars(select(RouteRule).order_by(RouteRule.position, RouteRule.id)))
+    checked = _checked(matchers, action, severity, name, fallback_declare)
+    rows = _ordered(session)
     if len(rows) >= MAX_RULES:
         raise ValidationFailed(f"rules: at most {MAX_RULES}", field="matchers")
-    if position is not None and not 1 <= position <= len(rows) + 1:
-        raise ValidationFailed(f"position: from 1 to {len(rows) + 1}", field="position")
     row = RouteRule(
         position=0,
-        name=name,
-        matchers=", ".join(str(m) for m in parsed),
-        action=chosen.value,
-        severity=level.value,
+        name=checked.name,
+        matchers=checked.matchers,
+        action=checked.action.value,
+        severity=checked.severity.value,
         fallback_declare=fallback_declare,
         continue_matching=continue_matching,
         created_by=principal.actor,
         created_at=clock.now(),
     )
-    at = len(rows) if position is None else position - 1
-    rows.insert(at, row)
+    _place(rows, row, position)
     session.add(row)
-    for index, each in enumerate(rows, start=1):
-        each.position = index
     session.flush()
     found = _view(row)
     audit.record(
@@ -159,6 +183,55 @@ def add_rule(
         entity_id=row.id,
         after=found.fields(),
     )
+    return found
+
+
+EDITABLE = frozenset(
+    {"matchers", "action", "severity", "name", "fallback_declare", "continue", "position"}
+)
+
+
+def update_rule(
+    session: Session, *, principal: Principal, rule_id: int, changes: Mapping[str, Any]
+) -> RuleView:
+    """Change a rule in place (``changes`` by the names of :meth:`RuleView.fields`). It keeps
+    its id, so the incidents it declared keep collecting their causes' alerts."""
+    require(principal, WRITE_ROLE)
+    for key in changes:
+        if key not in EDITABLE:
+            raise ValidationFailed(f"{key}: not a field of a routing rule", field=key)
+    row = _row(session, rule_id)
+    before = _view(row).fields()
+    merged = {**before, **{k: v for k, v in changes.items() if v is not None}}
+    fallback = bool(merged["fallback_declare"])
+    checked = _checked(
+        str(merged["matchers"]),
+        str(merged["action"]),
+        str(merged["severity"]),
+        str(merged["name"]),
+        fallback,
+    )
+    row.matchers, row.action, row.severity = (
+        checked.matchers,
+        checked.action.value,
+        checked.severity.value,
+    )
+    row.name, row.fallback_declare = checked.name, fallback
+    row.continue_matching = bool(merged["continue"])
+    if changes.get("position") is not None:
+        _place(_ordered(session), row, int(changes["position"]))
+    session.flush()
+    found = _view(row)
+    if found.fields() != before:
+        audit.record(
+            session,
+            principal=principal,
+            action="alert.route.update",
+            entity_type=ENTITY,
+            entity_id=row.id,
+            before=before,
+            after=found.fields(),
+        )
     return found
 
 

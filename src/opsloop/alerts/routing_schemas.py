@@ -33,6 +33,24 @@ class RuleIn(BaseModel):
     position: int | None = Field(default=None, ge=1, description="1 = tried first")
 
 
+class RulePatch(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    matchers: str | None = Field(default=None, max_length=4000)
+    action: Literal["declare", "attach"] | None = None
+    severity: str | None = Field(default=None, max_length=8)
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+    fallback_declare: bool | None = None
+    continue_matching: bool | None = Field(default=None, alias="continue")
+    position: int | None = Field(default=None, ge=1)
+
+    def changes(self) -> dict[str, object]:
+        given = self.model_dump(exclude_unset=True, by_alias=True)
+        return {k: v for k, v in given.items() if v is not None}
+
+
 class RuleOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
