@@ -94,11 +94,25 @@ def test_create_and_expire_through_the_api(
         assert again.status_code == 409
         assert client.get(SILENCES, headers=responder).json() == []
         assert len(client.get(f"{SILENCES}?include_expired=true", headers=responder).json()) == 1
+
+        # Expired in Alertmanager's own UI: the live list says so.
+        other = client.post(SILENCES, json={**body, "comment": "other"}, headers=responder)
+        other_id = other.json()["alertmanager_id"]
+        httpx.delete(f"{alertmanager}/api/v2/silence/{other_id}", timeout=10).raise_for_status()
+        (live,) = client.get(f"{SILENCES}?live=true", headers=responder).json()
+        assert live["state"] == "active" and live["alertmanager_state"] == "expired"
+        assert client.get(SILENCES, headers=responder).json()[0]["alertmanager_state"] is None
+        # Expiring one Alertmanager already ended is no error: it is recorded as expired.
+        ended = client.post(f"{SILENCES}/{other.json()['id']}/expire", headers=responder)
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["state"] == "expired"
     with db.read() as session:
         actions = session.scalars(
-            select(AuditRecord.action).where(AuditRecord.action.like("alert.silence.%"))
+            select(AuditRecord.action)
+            .where(AuditRecord.action.like("alert.silence.%"))
+            .order_by(AuditRecord.seq)
         )
-        assert list(actions) == ["alert.silence.create", "alert.silence.expire"]
+        assert list(actions) == ["alert.silence.create", "alert.silence.expire"] * 2
 
 
 def test_the_service_functions_for_other_domains(db: Database, alertmanager: str) -> None:

@@ -109,12 +109,18 @@ def ends_of(starts_at: datetime | None, ends_at: datetime | None, minutes: int |
     return (starts_at or clock.now()) + timedelta(minutes=minutes)
 
 
-@router.get("/silences", response_model=list[SilenceOut])
+@router.get("/silences", response_model=list[SilenceOut], responses=ALERTMANAGER)
 def list_silences(
-    _: Viewer, session: ReadSession, include_expired: bool = False
+    _: Viewer,
+    request: Request,
+    session: ReadSession,
+    include_expired: bool = False,
+    live: bool = False,
 ) -> list[SilenceOut]:
-    """Silences created through opsloop, newest first."""
-    rows = silences.list_silences(session, include_expired=include_expired)
+    """Silences created through opsloop, newest first; with ``live=true`` each also carries
+    Alertmanager's current state of it."""
+    client = _client(request) if live else None
+    rows = silences.list_silences(session, include_expired=include_expired, alertmanager=client)
     return [SilenceOut.of(s) for s in rows]
 
 

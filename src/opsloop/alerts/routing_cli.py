@@ -189,22 +189,27 @@ def create(
 @silence_app.command("list")
 def list_silences(
     include_expired: Annotated[bool, typer.Option("--all", help="Expired ones too.")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Ask Alertmanager for each state.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Silences created through opsloop, newest first."""
+    client = _client() if live else None
     with database().read() as session:
-        rows = [
-            SilenceOut.of(s)
-            for s in silences.list_silences(session, include_expired=include_expired)
-        ]
+        found = silences.list_silences(
+            session, include_expired=include_expired, alertmanager=client
+        )
+    rows = [SilenceOut.of(s) for s in found]
     if as_json:
         console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
         return
     table = Table("ID", "STATE", "MATCHERS", "ENDS", "BY", "COMMENT")
     for row in rows:
+        shown: str = row.state
+        if row.alertmanager_state and row.alertmanager_state != row.state:
+            shown += f" (Alertmanager: {row.alertmanager_state})"
         table.add_row(
             str(row.id),
-            row.state,
+            shown,
             ", ".join(row.matchers),
             row.ends_at.strftime("%Y-%m-%d %H:%M"),
             row.created_by,

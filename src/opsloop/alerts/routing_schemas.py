@@ -111,6 +111,9 @@ class SilenceOut(BaseModel):
     state: Literal["pending", "active", "expired"]
     expired_at: datetime | None
     expired_by: str | None
+    alertmanager_state: str | None = Field(
+        default=None, description="what Alertmanager says now, when asked with live=true"
+    )
 
     @classmethod
     def of(cls, view: SilenceView) -> SilenceOut:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -47,6 +47,9 @@ class SilenceView:
     state: str  # pending, active or expired
     expired_at: datetime | None
     expired_by: str | None
+    #: What Alertmanager says now (pending, active, expired; None: not asked, or it does not
+    #: know the silence); it differs from ``state`` when someone changed it in Alertmanager.
+    alertmanager_state: str | None = None
 
 
 def _view(row: Silence, now: datetime) -> SilenceView:
@@ -197,14 +200,26 @@ def expire_silence(
 
 
 def list_silences(
-    session: Session, *, include_expired: bool = False, limit: int = 200
+    session: Session,
+    *,
+    include_expired: bool = False,
+    limit: int = 200,
+    alertmanager: AlertmanagerClient | None = None,
 ) -> list[SilenceView]:
-    """Newest first; without ``include_expired`` only pending and active ones."""
+    """Newest first; without ``include_expired`` only pending and active ones. With
+    ``alertmanager``, each one also says what Alertmanager says of it now (an unreachable
+    Alertmanager raises)."""
     now = clock.now()
     query = select(Silence).order_by(Silence.id.desc()).limit(limit)
     if not include_expired:
         query = query.where(Silence.expired_at.is_(None), Silence.ends_at > now)
-    return [_view(row, now) for row in session.scalars(query)]
+    found = [_view(row, now) for row in session.scalars(query)]
+    if alertmanager is None or not found:
+        return found
+    states = {
+        str(s.get("id")): str((s.get("status") or {}).get("state")) for s in alertmanager.silences()
+    }
+    return [replace(v, alertmanager_state=states.get(v.alertmanager_id)) for v in found]
 
 
 def similar_to(labels: Mapping[str, str]) -> list[str]:
