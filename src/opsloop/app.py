@@ -15,12 +15,15 @@ from opsloop import __version__
 from opsloop.actions import web as actions_web
 from opsloop.actions.api import router as actions_router
 from opsloop.actions.escalation import jobs as action_jobs
+from opsloop.alerts import routing_web as alert_routing_web
 from opsloop.alerts import web as alerts_web
 from opsloop.alerts import web_review as alert_review_web
 from opsloop.alerts.api import router as alerts_router
 from opsloop.alerts.api_review import router as alert_review_router
 from opsloop.alerts.escalation import jobs as alert_jobs
 from opsloop.alerts.metrics import AlertCollector
+from opsloop.alerts.router import jobs as alert_routing_jobs
+from opsloop.alerts.routing_api import router as alert_routing_router
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -64,6 +67,7 @@ API_ROUTERS = [
     incidents_router,
     incident_settings_router,
     alert_review_router,
+    alert_routing_router,
     alerts_router,
     pirs_router,
     actions_router,
@@ -72,6 +76,7 @@ JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
     slo_jobs,
     incident_jobs,
     alert_jobs,
+    alert_routing_jobs,
     pir_jobs,
     action_jobs,
 ]
@@ -179,6 +184,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             notifications_web.router,
             incidents_web.router,
             alert_review_web.router,
+            alert_routing_web.router,
             alerts_web.router,
             pirs_web.router,
             actions_web.router,

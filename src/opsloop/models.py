@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from opsloop.actions import models as _action_models
 from opsloop.alerts import models as _alert_models
+from opsloop.alerts import routing_models as _alert_routing_models
 from opsloop.core import generations as _generations
 from opsloop.core import scheduler_models as _scheduler_models
 from opsloop.core.audit import models as _audit_models
@@ -24,6 +25,7 @@ metadata = Base.metadata
 __all__ = [
     "_action_models",
     "_alert_models",
+    "_alert_routing_models",
     "_audit_models",
     "_auth_models",
     "_generations",

@@ -48,6 +48,8 @@ COLUMNS = (
     "feedback_by",
     "feedback_at",
     "incident_id",
+    "routed_at",
+    "route_rule_id",
 )
 _TIMES = tuple(
     i for i, name in enumerate(COLUMNS) if isinstance(_TABLE.columns[name].type, UTCDateTime)
@@ -59,8 +61,8 @@ INSERT INTO alerts (
     fingerprint, starts_at, ends_at, status, name, severity, service, slo_id, labels,
     annotations, generator_url, receiver, respond_by, received_at, received_by, request_id,
     resolved_request_id, acked_at, acked_by, ack_seconds, escalated_at, feedback,
-    feedback_action, feedback_by, feedback_at, incident_id
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    feedback_action, feedback_by, feedback_at, incident_id, routed_at, route_rule_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
     status = excluded.status,
     ends_at = excluded.ends_at,

@@ -15,6 +15,7 @@ from opsloop.alerts.cli_review import review_command
 from opsloop.alerts.models import AlertStatus, Feedback
 from opsloop.alerts.schemas import AlertOut
 from opsloop.core.cliutil import cli_principal, console, database, fail, note
+from opsloop.incidents import lookup
 
 alerts_app = typer.Typer(help="Alerts received from Alertmanager.", no_args_is_help=True)
 IdArg = Annotated[int, typer.Argument(metavar="ID", min=1, help="The alert's id.")]
@@ -82,6 +83,7 @@ def show(alert_id: IdArg, as_json: JsonFlag = False) -> None:
     """One alert instance: labels, annotations, runbook, acknowledgement and feedback."""
     with database().read() as session:
         out = AlertOut.of(alerts.get_alert(session, alert_id=alert_id))
+        incident = lookup.refs_by_id(session, [out.incident_id] if out.incident_id else [])
     if as_json:
         _print(out)
         return
@@ -93,6 +95,7 @@ def show(alert_id: IdArg, as_json: JsonFlag = False) -> None:
         f"acknowledged: {_short(out.acked_at)} {out.acked_by or ''}".rstrip(),
         f"feedback: {out.feedback.value if out.feedback else '-'} {out.feedback_action or ''}",
         f"runbook: {out.runbook_url or '-'}",
+        "incident: " + (incident[out.incident_id].key if out.incident_id in incident else "-"),
         f"fingerprint: {out.fingerprint}",
         "labels: " + ", ".join(f"{k}={v}" for k, v in sorted(out.labels.items())),
     ]
@@ -132,3 +135,10 @@ def feedback(
             action=actionable or "",
         )
     note(f"alert {alert_id} marked {verdict.value.replace('_', ' ')}")
+
+
+# Registered last: the routing commands live in their own module.
+from opsloop.alerts.routing_cli import route_app, silence_app  # noqa: E402
+
+alerts_app.add_typer(route_app, name="route", no_args_is_help=True)
+alerts_app.add_typer(silence_app, name="silence", no_args_is_help=True)

@@ -197,6 +197,8 @@ def _row(
         "feedback_by": "",
         "feedback_at": None,
         "incident_id": None,
+        "routed_at": None,
+        "route_rule_id": None,
     }
 
 

@@ -31,6 +31,7 @@ class Alert(Base):
         UniqueConstraint("fingerprint", "starts_at", name="uq_alerts_fingerprint_starts_at"),
         Index("ix_alerts_status_starts_at", "status", "starts_at"),
         Index("ix_alerts_respond_by", "respond_by"),
+        Index("ix_alerts_routed_at_starts_at", "routed_at", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,6 +65,10 @@ class Alert(Base):
     #: The incident this instance was routed to (set by the incidents domain through
     #: :func:`opsloop.alerts.service.link_incident`).
     incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    #: When the router (:mod:`opsloop.alerts.router`) decided about this instance, and by
+    #: which rule (None: no rule matched). Unset while the instance waits for routing.
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    route_rule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AlertReceipt(Base):

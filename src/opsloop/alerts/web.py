@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opsloop.alerts import routing_web
 from opsloop.alerts import service as alerts
 from opsloop.alerts.models import AlertStatus, Feedback
 from opsloop.alerts.schemas import AlertOut
@@ -82,6 +83,7 @@ def _alert_page(
 ) -> Response:
     with db.read() as session:
         out = AlertOut.of(alerts.get_alert(session, alert_id=alert_id))
+        ctx.update(routing_web.alert_context(session, request, out))
     return render(
         request,
         "alert_detail.html",

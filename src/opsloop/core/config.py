@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     alert_review_recurring: int = Field(default=3, ge=1, le=100_000)
     #: Below this share of instances with a verdict the review asks for feedback first.
     alert_review_min_reviewed: float = Field(default=0.5, ge=0, le=1)
+    #: Alertmanager's base URL (e.g. http://alertmanager:9093), for silences; empty: none.
+    alertmanager_url: str = ""
+    alertmanager_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @classmethod
     def settings_customise_sources(
@@ -146,6 +149,15 @@ class Settings(BaseSettings):
                     "followed by 'page' or 'ticket'"
                 )
         return value
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _alertmanager_url(cls, value: str) -> str:
+        if value and (
+            urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname
+        ):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
     @field_validator("public_url")
     @classmethod
