@@ -3,6 +3,7 @@ and feedback by responders (CSRF-checked), read-only for viewers. SQLite and Pos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def test_the_list_filters_by_status_and_pages_older_alerts(web: TestClient, db: 
     receive(db, *firing, gone)
     sign_in(web, "viewer")
     first = web.get("/alerts")
-    assert first.text.count('href="/alerts/') - first.text.count('href="/alerts/review') == 50
+    assert len(re.findall(r'href="/alerts/[0-9]+"', first.text)) == 50
     assert "Firing54" in first.text and "GoneAway" not in first.text
     link = first.text.split('href="/alerts?')[-1].split('"')[0].replace("&amp;", "&")
     assert "before=" in link

@@ -5,12 +5,14 @@ back as the page with the message. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 
+from opsloop.actions import service as action_items
+from opsloop.actions.rules import Priority
 from opsloop.core import clock
-from opsloop.core.auth.roles import Role
+from opsloop.core.auth.roles import SYSTEM, Role
 from opsloop.core.db import Database
 from opsloop.pirs import service as pirs
 from tests.pirs.helpers import resolved_incident
@@ -75,13 +77,21 @@ def test_a_responder_writes_reviews_and_publishes_from_the_pages(
         follow_redirects=False,
     )
     assert added.status_code == 303
+    with db.write() as session:
+        items = [
+            action_items.create_item(
+                session, principal=SYSTEM, incident_key=key, description=text,
+                owner_user="responder", priority=Priority.P2, due_on=date(2026, 11, 20),
+            ).id
+            for text in ("alert on pool saturation", "load test the pool")
+        ]  # fmt: skip
     meeting = client.post(
         f"/incidents/{key}/pir/review-meeting",
         data={
             "csrf_token": csrf,
             "scheduled_at": "2026-11-05T10:00",
             "attendees": "responder viewer",
-            "validated_action_items": "#2, 5",
+            "validated_action_items": f"#{items[0]}, {items[1]}",
             "notes": "agreed",
         },
         follow_redirects=False,
@@ -106,10 +116,7 @@ def test_a_responder_writes_reviews_and_publishes_from_the_pages(
     with db.read() as session:
         found = pirs.get_pir(session, key=key)
     assert found.state.value == "published" and [w.position for w in found.content.whys] == [1, 2]
-    assert found.review_meeting is not None and found.review_meeting.validated_action_items == [
-        2,
-        5,
-    ]
+    assert found.review_meeting is not None and found.review_meeting.validated_action_items == items
     assert found.content.contributing_factors == ["no saturation alert", "old runbook"]
     view = client.get(f"/incidents/{key}/pir")
     assert 'data-testid="pir-report"' in view.text and "Why the pool ran dry?" in view.text
