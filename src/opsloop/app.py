@@ -15,6 +15,8 @@ from opsloop import __version__
 from opsloop.alerts import web as alerts_web
 from opsloop.alerts.api import router as alerts_router
 from opsloop.alerts.escalation import jobs as alert_jobs
+from opsloop.changes import web as changes_web
+from opsloop.changes.api import router as changes_router
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -55,6 +57,7 @@ API_ROUTERS = [
     incidents_router,
     incident_settings_router,
     alerts_router,
+    changes_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [SLOCollector, NotificationCollector]
@@ -157,6 +160,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             notifications_web.router,
             incidents_web.router,
             alerts_web.router,
+            changes_web.router,
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

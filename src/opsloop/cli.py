@@ -60,6 +60,8 @@ class _Commands(LazyGroup):
         "notify": ("opsloop.notifications.cli", "notify"),
         "incident": ("opsloop.incidents.cli", "incident_app"),
         "alerts": ("opsloop.alerts.cli", "alerts_app"),
+        "change": ("opsloop.changes.cli", "change_app"),
+        "freeze": ("opsloop.changes.cli", "freeze_app"),
     }
 
 

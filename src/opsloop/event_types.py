@@ -9,7 +9,8 @@ modules in one place, as opsloop.models does for tables. A domain that announces
 from __future__ import annotations
 
 from opsloop.alerts import service as _alerts
+from opsloop.changes import announcing as _changes
 from opsloop.incidents import announcing as _incidents
 from opsloop.slo import service as _slo
 
-__all__ = ["_alerts", "_incidents", "_slo"]
+__all__ = ["_alerts", "_changes", "_incidents", "_slo"]

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     incident_response_targets: dict[str, int] = Field(default_factory=dict)
     #: An SLO-declared SEV2 whose page alert still fires this long after becomes SEV1.
     incident_escalate_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: Change categories beyond infrastructure, application, database, configuration, security.
+    change_categories: list[str] = Field(default_factory=list)
+    #: CAB approvals a change needs per risk level over the defaults, e.g. {"high": 3}.
+    change_approvals: dict[str, int] = Field(default_factory=dict)
+    #: Hours after its start by which an emergency change must be approved.
+    change_emergency_approval_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     #: Alert labels naming an alert's service, tried in order (comma-separated).
     alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
     #: The alerting standard by severity label, over the defaults: JSON such as

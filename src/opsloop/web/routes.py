@@ -46,6 +46,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.notifications", "templates"),
                 PackageLoader("opsloop.incidents", "templates"),
                 PackageLoader("opsloop.alerts", "templates"),
+                PackageLoader("opsloop.changes", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -72,7 +73,7 @@ DOMAINS = [
     Domain("alerts", "Alerts", "Respond", available=True),
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("reviews", "Reviews", "Review", available=False),
-    Domain("changes", "Changes", "Improve", available=False),
+    Domain("changes", "Changes", "Improve", available=True),
     Domain("notifications", "Notifications", "Respond", available=True),
 ]
 
