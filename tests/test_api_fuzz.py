@@ -48,6 +48,12 @@ SEMANTIC_422 = [
     "POST /api/v1/incidents/{key}/timeline",
     "POST /api/v1/incidents/{key}/updates",
     "PUT /api/v1/incident-templates",
+    # A service of the catalog, a known category, a rollback plan unless standard, users that
+    # exist, since <= until; a freeze that ends after it starts and is not over.
+    "POST /api/v1/changes",
+    "GET /api/v1/changes",
+    "PATCH /api/v1/changes/{key}",
+    "POST /api/v1/freezes",
 ]
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from opsloop.changes import execution, workflow
 from opsloop.changes import service as changes
-from opsloop.changes import workflow
 from opsloop.changes.models import Change, ChangeApproval, ChangeHistory, Freeze
 from opsloop.changes.rules import ChangeModel, RiskLevel
 from opsloop.changes.views import ChangeView
@@ -54,8 +54,10 @@ def raise_change(
 
 
 def act(db: Database, action: str, key: str, who: Principal = ALICE, **values: Any) -> Any:
+    """The workflow or execution step named ``action``, in a transaction of its own."""
+    module = execution if hasattr(execution, action) else workflow
     with db.write() as session:
-        return getattr(workflow, action)(session, principal=who, key=key, **values)
+        return getattr(module, action)(session, principal=who, key=key, **values)
 
 
 def row_counts(db: Database) -> dict[str, int]:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from opsloop.changes import freezes
+from opsloop.changes import compliance, freezes
 from opsloop.changes import service as changes
-from opsloop.changes import workflow
 from opsloop.changes.rules import ChangeModel, ChangeState, Decision, RiskLevel
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
@@ -22,9 +21,8 @@ from opsloop.incidents import service as incidents
 from opsloop.incidents.rules import Severity
 from opsloop.notifications import channels
 from opsloop.notifications import service as notifications
-from opsloop.notifications.models import OutboxEntry
 from opsloop.notifications.kinds import ChannelKind
-from tests.notifications.receivers import notify_settings
+from opsloop.notifications.models import OutboxEntry
 from tests.changes.helpers import (
     ADMIN,
     ALICE,
@@ -38,6 +36,7 @@ from tests.changes.helpers import (
     raise_change,
     row_counts,
 )
+from tests.notifications.receivers import notify_settings
 
 
 @pytest.fixture
@@ -186,11 +185,11 @@ def test_emergency_changes_start_at_once_and_must_be_approved_within_a_day(
     assert act(db, "approve", on_time, BOB).change.state == ChangeState.in_progress
     at_now.advance(timedelta(hours=23))
     with db.read() as session:
-        found = workflow.non_compliant_emergencies(session)
+        found = compliance.non_compliant_emergencies(session)
     assert [c.key for c in found] == [late]
     act(db, "approve", late, BOB)  # approved, but 25 h after it started
     with db.read() as session:
-        assert [c.key for c in workflow.non_compliant_emergencies(session)] == [late]
+        assert [c.key for c in compliance.non_compliant_emergencies(session)] == [late]
 
 
 def test_freezes_block_scheduling_except_emergencies_and_overlaps_warn(ready: Database) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from opsloop.changes import freezes, workflow
+from opsloop.changes import execution, freezes, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.deps import Policy
 from opsloop.changes.rules import ChangeModel, ChangeState, RiskLevel, parse_choice
@@ -160,7 +160,7 @@ def schedule(
     key: KeyPath, body: ScheduleIn, principal: Responder, session: WriteSession, policy: Policy
 ) -> ChangeOut:
     """Put an approved change into a window; 409 naming a freeze it falls in."""
-    outcome = workflow.schedule(
+    outcome = execution.schedule(
         session,
         principal=principal,
         key=key,
@@ -173,14 +173,14 @@ def schedule(
 
 @router.post("/changes/{key}/start", response_model=ChangeOut, responses=WRITE)
 def start(key: KeyPath, principal: Responder, session: WriteSession, policy: Policy) -> ChangeOut:
-    return _out(workflow.start(session, principal=principal, key=key, policy=policy))
+    return _out(execution.start(session, principal=principal, key=key, policy=policy))
 
 
 @router.post("/changes/{key}/complete", response_model=ChangeOut, responses=WRITE)
 def complete(
     key: KeyPath, body: NoteIn, principal: Responder, session: WriteSession, policy: Policy
 ) -> ChangeOut:
-    outcome = workflow.complete(
+    outcome = execution.complete(
         session, principal=principal, key=key, note=body.note, policy=policy
     )
     return _out(outcome)
@@ -190,7 +190,7 @@ def complete(
 def fail(
     key: KeyPath, body: ReasonIn, principal: Responder, session: WriteSession, policy: Policy
 ) -> ChangeOut:
-    outcome = workflow.fail(
+    outcome = execution.fail(
         session, principal=principal, key=key, reason=body.reason, policy=policy
     )
     return _out(outcome)
@@ -200,7 +200,7 @@ def fail(
 def rollback(
     key: KeyPath, body: RollbackIn, principal: Responder, session: WriteSession, policy: Policy
 ) -> ChangeOut:
-    outcome = workflow.rollback(
+    outcome = execution.rollback(
         session,
         principal=principal,
         key=key,
@@ -244,9 +244,7 @@ def list_freezes(
     return [FreezeOut.of(f) for f in found]
 
 
-@router.delete(
-    "/freezes/{freeze_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
-)
+@router.delete("/freezes/{freeze_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_freeze(
     freeze_id: Annotated[int, Path(ge=1, le=2**31 - 1)], principal: Approver, session: WriteSession
 ) -> Response:

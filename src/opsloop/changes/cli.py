@@ -5,22 +5,26 @@ decisions name the approver who takes them (``--as``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from opsloop.changes import freezes, workflow
+from opsloop.changes import execution, freezes, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.deps import policy_of
 from opsloop.changes.rules import ChangeModel, ChangePolicy, ChangeState, RiskLevel, parse_choice
 from opsloop.changes.schemas import ChangeOut, FreezeOut, HistoryOut
 from opsloop.changes.views import ChangeView
+from opsloop.changes.workflow import Outcome
 from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
 
-change_app = typer.Typer(help="Change requests: submit, approve, schedule, run.", no_args_is_help=True)
+change_app = typer.Typer(
+    help="Change requests: submit, approve, schedule, run.", no_args_is_help=True
+)
 freeze_app = typer.Typer(help="Freeze periods no change is scheduled into.", no_args_is_help=True)
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="CR-YYYY-NNN")]
@@ -61,9 +65,11 @@ def _print(found: ChangeView, warnings: tuple[str, ...] = ()) -> None:
         markup=False,
     )
     if found.window_start:
-        out(f"  window {_when(found.window_start)} – {_when(found.window_end)} UTC", markup=False)
+        out(f"  window {_when(found.window_start)} to {_when(found.window_end)} UTC", markup=False)
     if found.started_at:
-        out(f"  started {_when(found.started_at)} finished {_when(found.finished_at)}", markup=False)
+        out(
+            f"  started {_when(found.started_at)} finished {_when(found.finished_at)}", markup=False
+        )
     if found.outcome_reason:
         out(f"  reason: {found.outcome_reason}", markup=False)
     if found.gate_override_by:
@@ -171,20 +177,21 @@ def update(
     _show(found, as_json)
 
 
-def _run(action: str, key: str, as_json: bool, **values: Any) -> None:
+def _run(action: Callable[..., Outcome], key: str, as_json: bool, **values: Any) -> None:
     with database().write() as session:
-        outcome = getattr(workflow, action)(
-            session, principal=cli_principal(), key=key, policy=_policy(), **values
-        )
+        outcome = action(session, principal=cli_principal(), key=key, policy=_policy(), **values)
     _show(outcome.change, as_json, outcome.warnings)
 
 
 @change_app.command("approve")
 def approve(
-    key: KeyArg, as_user: AsUser, comment: Annotated[str, typer.Option()] = "", as_json: JsonFlag = False
+    key: KeyArg,
+    as_user: AsUser,
+    comment: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """Record a CAB approval by an approver."""
-    _run("approve", key, as_json, comment=comment, as_user=as_user)
+    _run(workflow.approve, key, as_json, comment=comment, as_user=as_user)
 
 
 @change_app.command("reject")
@@ -195,7 +202,7 @@ def reject(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a CAB rejection by an approver."""
-    _run("reject", key, as_json, comment=comment, as_user=as_user)
+    _run(workflow.reject, key, as_json, comment=comment, as_user=as_user)
 
 
 @change_app.command("schedule")
@@ -209,27 +216,29 @@ def schedule(
 ) -> None:
     """Put an approved change into a window (refused inside a freeze)."""
     when = parse_time(start, "--start")
-    _run("schedule", key, as_json, start=when, duration=timedelta(minutes=duration))
+    _run(execution.schedule, key, as_json, start=when, duration=timedelta(minutes=duration))
 
 
 @change_app.command("start")
 def start(key: KeyArg, as_json: JsonFlag = False) -> None:
     """Implementation begins (the error-budget gate applies)."""
-    _run("start", key, as_json)
+    _run(execution.start, key, as_json)
 
 
 @change_app.command("complete")
 def complete(
     key: KeyArg, note_text: Annotated[str, typer.Option("--note")] = "", as_json: JsonFlag = False
 ) -> None:
-    _run("complete", key, as_json, note=note_text)
+    _run(execution.complete, key, as_json, note=note_text)
 
 
 @change_app.command("fail")
 def fail_change(
-    key: KeyArg, reason: Annotated[str, typer.Option(help="What went wrong.")], as_json: JsonFlag = False
+    key: KeyArg,
+    reason: Annotated[str, typer.Option(help="What went wrong.")],
+    as_json: JsonFlag = False,
 ) -> None:
-    _run("fail", key, as_json, reason=reason)
+    _run(execution.fail, key, as_json, reason=reason)
 
 
 @change_app.command("rollback")
@@ -239,15 +248,17 @@ def rollback(
     incident: Annotated[str | None, typer.Option(help="INC-YYYY-NNN it caused.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    _run("rollback", key, as_json, reason=reason, incident_key=incident)
+    _run(execution.rollback, key, as_json, reason=reason, incident_key=incident)
 
 
 @change_app.command("override-gate")
 def override_gate(
-    key: KeyArg, reason: Annotated[str, typer.Option(help="Why (audited).")], as_json: JsonFlag = False
+    key: KeyArg,
+    reason: Annotated[str, typer.Option(help="Why (audited).")],
+    as_json: JsonFlag = False,
 ) -> None:
     """Let a change through the error-budget gate (audited)."""
-    _run("override_gate", key, as_json, reason=reason)
+    _run(workflow.override_gate, key, as_json, reason=reason)
 
 
 @change_app.command("show")
@@ -304,10 +315,19 @@ def list_changes(
     if not found:
         note("no changes")
         return
-    table = Table("key", "state", "model", "risk", "service", "window (UTC)", "title")
+    table = Table()
+    for name in ("key", "state", "model", "risk", "service", "window (UTC)"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("title")
     for c in found:
         table.add_row(
-            c.key, c.state.value, c.model.value, c.risk.value, c.service, _when(c.window_start), c.title
+            c.key,
+            c.state.value,
+            c.model.value,
+            c.risk.value,
+            c.service,
+            _when(c.window_start),
+            c.title,
         )
     console.print(table)
 

@@ -66,7 +66,9 @@ def _view(row: Freeze) -> FreezeView:
 
 def _moment(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
-        raise ValidationFailed(f"{field}: give a time zone (e.g. 2026-01-01T10:00:00Z)", field=field)
+        raise ValidationFailed(
+            f"{field}: give a time zone (e.g. 2026-01-01T10:00:00Z)", field=field
+        )
     return value
 
 
@@ -86,6 +88,8 @@ def create_freeze(
         raise ValidationFailed("ends_at: must be after starts_at", field="ends_at")
     if end - start > MAX_LENGTH:
         raise ValidationFailed("ends_at: a freeze lasts at most a year", field="ends_at")
+    if start > clock.now() + MAX_LENGTH:
+        raise ValidationFailed("starts_at: at most a year ahead", field="starts_at")
     if end <= clock.now():
         raise ValidationFailed("ends_at: the freeze would be over already", field="ends_at")
     checked = None

@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 
 from opsloop.core.errors import Conflict, ValidationFailed
 
-
 E = TypeVar("E", bound=StrEnum)
 
 

@@ -92,7 +92,8 @@ class ChangeView:
         found = asdict(self)
         for name in ("approvals", "warnings", "id"):
             found.pop(name)
-        return json.loads(json.dumps(found, default=_plain))
+        shown: dict[str, Any] = json.loads(json.dumps(found, default=_plain))
+        return shown
 
 
 def _plain(value: Any) -> Any:

@@ -139,8 +139,10 @@ def calendar(request: Request, db: DB, active: Active, policy: Policy, week: str
                 "changes": [
                     c
                     for c in windows
-                    if c.window_start and c.window_end
-                    and c.window_start < day_end and c.window_end > day_start
+                    if c.window_start
+                    and c.window_end
+                    and c.window_start < day_end
+                    and c.window_end > day_start
                 ],
                 "freezes": [f for f in frozen if f.starts_at < day_end and f.ends_at > day_start],
             }

@@ -59,7 +59,8 @@ def render_change(
         and found.gate_override_by is None
         and verdict is not None
         and verdict.blocks
-        and state in (ChangeState.draft, ChangeState.submitted, ChangeState.approved, ChangeState.scheduled),
+        and state
+        in (ChangeState.draft, ChangeState.submitted, ChangeState.approved, ChangeState.scheduled),
         can_submit=may_write and state == ChangeState.draft,
         can_schedule=may_write and ChangeState.scheduled in moves,
         can_start=may_write

@@ -5,13 +5,14 @@ the message next to the field."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from opsloop.changes import freezes, workflow
+from opsloop.changes import execution, freezes, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.deps import Policy
 from opsloop.changes.rules import ChangeModel, ChangePolicy, RiskLevel, parse_choice
@@ -133,15 +134,13 @@ def _act(
     active: ActiveSession,
     key: str,
     policy: ChangePolicy,
-    action: str,
+    action: Callable[..., workflow.Outcome],
     form: dict[str, str],
     **values: Any,
 ) -> Response:
     try:
         with db.write() as session:
-            outcome: workflow.Outcome = getattr(workflow, action)(
-                session, principal=active.principal, key=key, policy=policy, **values
-            )
+            outcome = action(session, principal=active.principal, key=key, policy=policy, **values)
     except OpsloopError as exc:
         return render_change(request, db, active, key, policy, failed=exc, form=form)
     if outcome.warnings:
@@ -152,7 +151,7 @@ def _act(
 
 @router.post("/changes/{key}/submit", response_class=HTMLResponse)
 def submit(request: Request, key: str, db: DB, active: Writer, policy: Policy) -> Response:
-    return _act(request, db, active, key, policy, "submit", {})
+    return _act(request, db, active, key, policy, workflow.submit, {})
 
 
 @router.post("/changes/{key}/approve", response_class=HTMLResponse)
@@ -160,7 +159,7 @@ def approve(
     request: Request, key: str, db: DB, active: Decider, policy: Policy, comment: Field = ""
 ) -> Response:
     form = {"comment": comment}
-    return _act(request, db, active, key, policy, "approve", form, comment=comment)
+    return _act(request, db, active, key, policy, workflow.approve, form, comment=comment)
 
 
 @router.post("/changes/{key}/reject", response_class=HTMLResponse)
@@ -168,7 +167,7 @@ def reject(
     request: Request, key: str, db: DB, active: Decider, policy: Policy, comment: Field = ""
 ) -> Response:
     form = {"comment": comment}
-    return _act(request, db, active, key, policy, "reject", form, comment=comment)
+    return _act(request, db, active, key, policy, workflow.reject, form, comment=comment)
 
 
 @router.post("/changes/{key}/schedule", response_class=HTMLResponse)
@@ -188,27 +187,27 @@ def schedule(
     except ValidationFailed as exc:
         return render_change(request, db, active, key, policy, failed=exc, form=form)
     return _act(
-        request, db, active, key, policy, "schedule", form, start=start, duration=duration
+        request, db, active, key, policy, execution.schedule, form, start=start, duration=duration
     )
 
 
 @router.post("/changes/{key}/start", response_class=HTMLResponse)
 def start(request: Request, key: str, db: DB, active: Writer, policy: Policy) -> Response:
-    return _act(request, db, active, key, policy, "start", {})
+    return _act(request, db, active, key, policy, execution.start, {})
 
 
 @router.post("/changes/{key}/complete", response_class=HTMLResponse)
 def complete(
     request: Request, key: str, db: DB, active: Writer, policy: Policy, note: Field = ""
 ) -> Response:
-    return _act(request, db, active, key, policy, "complete", {"note": note}, note=note)
+    return _act(request, db, active, key, policy, execution.complete, {"note": note}, note=note)
 
 
 @router.post("/changes/{key}/fail", response_class=HTMLResponse)
 def fail(
     request: Request, key: str, db: DB, active: Writer, policy: Policy, reason: Field = ""
 ) -> Response:
-    return _act(request, db, active, key, policy, "fail", {"reason": reason}, reason=reason)
+    return _act(request, db, active, key, policy, execution.fail, {"reason": reason}, reason=reason)
 
 
 @router.post("/changes/{key}/rollback", response_class=HTMLResponse)
@@ -228,7 +227,7 @@ def rollback(
         active,
         key,
         policy,
-        "rollback",
+        execution.rollback,
         form,
         reason=reason,
         incident_key=incident_key or None,
@@ -240,7 +239,7 @@ def override_gate(
     request: Request, key: str, db: DB, active: Overrider, policy: Policy, reason: Field = ""
 ) -> Response:
     form = {"override_reason": reason}
-    return _act(request, db, active, key, policy, "override_gate", form, reason=reason)
+    return _act(request, db, active, key, policy, workflow.override_gate, form, reason=reason)
 
 
 Freezer = Annotated[ActiveSession, Depends(writing_as(freezes.WRITE_ROLE))]
@@ -285,9 +284,7 @@ def delete_freeze(request: Request, freeze_id: int, db: DB, active: Freezer) -> 
     return RedirectResponse("/changes/calendar", status_code=303)
 
 
-def _freeze_refused(
-    request: Request, db: DB, active: ActiveSession, exc: OpsloopError
-) -> Response:
+def _freeze_refused(request: Request, db: DB, active: ActiveSession, exc: OpsloopError) -> Response:
     return render(
         request,
         "change_freeze_refused.html",

@@ -1,27 +1,25 @@
-"""A change's way through the CAB and into production: submit, approve and reject, schedule
-into a window, start, complete, fail, roll back, and an admin's override of the error-budget
-gate. Every move is checked against :data:`opsloop.changes.rules.MOVES`, audited, and lands on
-the change's history; decisions are announced through the outbox."""
+"""A change's way through the CAB: submit, approve and reject, and an admin's override of the
+error-budget gate, with the helpers every workflow step shares (a checked move, its audit
+record, the gate). Windows and execution are in :mod:`opsloop.changes.execution`. Every move is
+checked against :data:`opsloop.changes.rules.MOVES`, audited, and lands on the change's
+history; decisions are announced through the outbox."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsloop.changes import announcing, freezes, gate, history
+from opsloop.changes import announcing, gate, history
 from opsloop.changes.models import Change, ChangeApproval
 from opsloop.changes.rules import (
-    ACTIVE_STATES,
     DEFAULT_POLICY,
     ChangeModel,
     ChangePolicy,
     ChangeState,
     Decision,
     check_move,
-    overlaps,
 )
 from opsloop.changes.service import (
     ENTITY,
@@ -32,18 +30,16 @@ from opsloop.changes.service import (
     text,
     view_of,
 )
-from opsloop.changes.views import ChangeView, build_many
+from opsloop.changes.views import ChangeView
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from opsloop.incidents import service as incidents
 
 DECIDE_ROLE = Role.approver
 OVERRIDE_ROLE = Role.admin
-MAX_WINDOW = timedelta(days=7)
 S = ChangeState
 
 
@@ -55,7 +51,7 @@ class Outcome:
     warnings: tuple[str, ...] = ()
 
 
-def _move(
+def move(
     session: Session, row: Change, principal: Principal, after: ChangeState, note: str = ""
 ) -> None:
     check_move(row.model, row.state, after)
@@ -72,7 +68,7 @@ def _move(
     row.updated_at = clock.now()
 
 
-def _audit(
+def record_audit(
     session: Session,
     principal: Principal,
     action: str,
@@ -93,7 +89,7 @@ def _audit(
     )
 
 
-def _gate(session: Session, row: Change, principal: Principal, action: str) -> list[str]:
+def check_gate(session: Session, row: Change, principal: Principal, action: str) -> list[str]:
     """Refuses (409) to approve or start a normal or standard change while the service's
     error-budget policy blocks changes, unless an admin overrode the gate; an emergency change
     passes with a warning recorded on it."""
@@ -121,14 +117,14 @@ def submit(
     check_complete(row)
     before = view_of(session, row, policy).fields()
     now = clock.now()
-    _move(session, row, principal, S.submitted)
+    move(session, row, principal, S.submitted)
     history.set_field(session, row, principal, "submitted_at", now)
     if row.model == ChangeModel.standard:
         # Two moves on the history, so it says the change was pre-approved, not decided.
-        _move(session, row, principal, S.approved, note="standard change: pre-approved")
+        move(session, row, principal, S.approved, note="standard change: pre-approved")
         history.set_field(session, row, principal, "approved_at", now)
     after = view_of(session, row, policy)
-    _audit(session, principal, "change.submit", row, before, after)
+    record_audit(session, principal, "change.submit", row, before, after)
     announcing.submitted(session, after)
     if row.model == ChangeModel.standard:
         announcing.approved(session, after, "standard change", "pre-approved")
@@ -145,7 +141,9 @@ def _decider(session: Session, principal: Principal, as_user: str | None) -> str
     try:
         found = auth.get_user(session, username=as_user.strip())
     except NotFound:
-        raise ValidationFailed(f"as_user: no opsloop user named {as_user!r}", field="as_user") from None
+        raise ValidationFailed(
+            f"as_user: no opsloop user named {as_user!r}", field="as_user"
+        ) from None
     if found.disabled or not found.role.allows(DECIDE_ROLE):
         raise Forbidden(f"{found.username} does not have the {DECIDE_ROLE.value} role")
     return found.username
@@ -187,7 +185,7 @@ def approve(
     _check_decidable(session, row, decider)
     comment = text(comment, "comment")
     before = view_of(session, row, policy).fields()
-    warnings = _gate(session, row, principal, "approve")
+    warnings = check_gate(session, row, principal, "approve")
     session.add(
         ChangeApproval(
             change_id=row.id,
@@ -211,10 +209,10 @@ def approve(
     decided = current.approvals_given >= current.approvals_needed
     if decided:
         if row.state == S.submitted:
-            _move(session, row, principal, S.approved)
+            move(session, row, principal, S.approved)
         history.set_field(session, row, principal, "approved_at", clock.now())
     after = view_of(session, row, policy)
-    _audit(session, principal, "change.approve", row, before, after)
+    record_audit(session, principal, "change.approve", row, before, after)
     if decided:
         announcing.approved(session, after, decider, comment)
     return Outcome(after, tuple(warnings))
@@ -255,166 +253,14 @@ def reject(
         note=comment,
     )
     if row.state == S.submitted:
-        _move(session, row, principal, S.rejected, note=comment)
+        move(session, row, principal, S.rejected, note=comment)
     else:
         add_warning(row, "rejected", f"rejected after it started by {decider}: {comment}")
     row.updated_at = clock.now()
     after = view_of(session, row, policy)
-    _audit(session, principal, "change.reject", row, before, after)
+    record_audit(session, principal, "change.reject", row, before, after)
     announcing.rejected(session, after, decider, comment)
     return Outcome(after)
-
-
-def _window_moment(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValidationFailed(
-            "window_start: give a time zone (e.g. 2026-01-01T10:00:00Z)", field="window_start"
-        )
-    if value < clock.now():
-        raise ValidationFailed("window_start: the window is in the past", field="window_start")
-    return value
-
-
-def schedule(
-    session: Session,
-    *,
-    principal: Principal,
-    key: str,
-    start: datetime,
-    duration: timedelta,
-    policy: ChangePolicy = DEFAULT_POLICY,
-) -> Outcome:
-    """Put an approved change into a window (or move a scheduled one to another). A window in
-    a freeze is refused (409 naming it), except for an emergency change, which gets a
-    warning; scheduled changes of the same service in an overlapping window are warned of."""
-    require(principal, WRITE_ROLE)
-    row = find_row(session, key)
-    begin = _window_moment(start)
-    if duration <= timedelta(0) or duration > MAX_WINDOW:
-        raise ValidationFailed(
-            "duration: more than 0 minutes and at most 7 days", field="duration"
-        )
-    end = begin + duration
-    check_move(row.model, row.state, S.scheduled)
-    warnings: list[str] = []
-    for frozen in freezes.blocking(session, service=row.service, start=begin, end=end):
-        if row.model != ChangeModel.emergency:
-            raise Conflict(
-                f"the window falls in {frozen.describe()}: {frozen.reason or 'no reason given'}",
-                field="window_start",
-            )
-        warnings.append(f"scheduled into {frozen.describe()} (emergency change)")
-    others = session.scalars(
-        select(Change).where(
-            Change.service == row.service,
-            Change.id != row.id,
-            Change.state.in_(list(ACTIVE_STATES)),
-            Change.window_start.is_not(None),
-        )
-    )
-    for other in others:
-        assert other.window_start is not None and other.window_end is not None
-        if overlaps(begin, end, other.window_start, other.window_end):
-            warnings.append(
-                f"overlaps {other.key} ({other.state.value}, {other.window_start:%Y-%m-%d %H:%M}"
-                f"–{other.window_end:%H:%M} UTC) on {row.service}"
-            )
-    before = view_of(session, row, policy).fields()
-    _move(session, row, principal, S.scheduled)
-    history.set_field(session, row, principal, "window_start", begin)
-    history.set_field(session, row, principal, "window_end", end)
-    for message in warnings:
-        add_warning(row, "schedule", message)
-    after = view_of(session, row, policy)
-    _audit(session, principal, "change.schedule", row, before, after)
-    return Outcome(after, tuple(warnings))
-
-
-def start(
-    session: Session, *, principal: Principal, key: str, policy: ChangePolicy = DEFAULT_POLICY
-) -> Outcome:
-    """Implementation begins: a scheduled change, or a submitted emergency change at once.
-    The error-budget gate applies to normal and standard changes."""
-    require(principal, WRITE_ROLE)
-    row = find_row(session, key)
-    check_move(row.model, row.state, S.in_progress)
-    before = view_of(session, row, policy).fields()
-    warnings = _gate(session, row, principal, "start")
-    _move(session, row, principal, S.in_progress)
-    history.set_field(session, row, principal, "started_at", clock.now())
-    after = view_of(session, row, policy)
-    _audit(session, principal, "change.start", row, before, after)
-    return Outcome(after, tuple(warnings))
-
-
-def _finish(
-    session: Session,
-    principal: Principal,
-    key: str,
-    state: ChangeState,
-    reason: str,
-    policy: ChangePolicy,
-    incident_key: str | None = None,
-) -> Outcome:
-    require(principal, WRITE_ROLE)
-    row = find_row(session, key)
-    check_move(row.model, row.state, state)
-    required = state != S.completed
-    reason = text(reason, "reason", required=required)
-    linked = None
-    if incident_key is not None and incident_key.strip():
-        try:
-            linked = incidents.get_incident(session, key=incident_key).key
-        except NotFound:
-            raise ValidationFailed(
-                f"incident_key: no incident {incident_key!r}", field="incident_key"
-            ) from None
-    before = view_of(session, row, policy).fields()
-    _move(session, row, principal, state, note=reason)
-    history.set_field(session, row, principal, "finished_at", clock.now())
-    if reason:
-        history.set_field(session, row, principal, "outcome_reason", reason)
-    if linked is not None:
-        history.set_field(session, row, principal, "incident_key", linked)
-    after = view_of(session, row, policy)
-    _audit(session, principal, f"change.{state.value}", row, before, after)
-    return Outcome(after)
-
-
-def complete(
-    session: Session,
-    *,
-    principal: Principal,
-    key: str,
-    note: str = "",
-    policy: ChangePolicy = DEFAULT_POLICY,
-) -> Outcome:
-    return _finish(session, principal, key, S.completed, note, policy)
-
-
-def fail(
-    session: Session,
-    *,
-    principal: Principal,
-    key: str,
-    reason: str,
-    policy: ChangePolicy = DEFAULT_POLICY,
-) -> Outcome:
-    return _finish(session, principal, key, S.failed, reason, policy)
-
-
-def rollback(
-    session: Session,
-    *,
-    principal: Principal,
-    key: str,
-    reason: str,
-    incident_key: str | None = None,
-    policy: ChangePolicy = DEFAULT_POLICY,
-) -> Outcome:
-    """Roll back a change in progress or completed; the reason is required and an incident
-    the change caused may be named."""
-    return _finish(session, principal, key, S.rolled_back, reason, policy, incident_key)
 
 
 def override_gate(
@@ -450,36 +296,5 @@ def override_gate(
     add_warning(row, "gate_override", f"gate overridden by {principal.actor}: {found.describe()}")
     row.updated_at = now
     after = view_of(session, row, policy)
-    _audit(session, principal, "change.gate_override", row, before, after)
+    record_audit(session, principal, "change.gate_override", row, before, after)
     return Outcome(after, (found.describe(),))
-
-
-def non_compliant_emergencies(
-    session: Session, *, policy: ChangePolicy = DEFAULT_POLICY
-) -> list[ChangeView]:
-    """Emergency changes that started and were not approved within the allowed time after
-    (approved late, or still unapproved once it has passed), earliest start first."""
-    rows = session.scalars(
-        select(Change)
-        .where(Change.model == ChangeModel.emergency, Change.started_at.is_not(None))
-        .order_by(Change.started_at, Change.id)
-    )
-    views = build_many(session, list(rows), now=clock.now(), policy=policy)
-    return [v for v in views if v.non_compliant]
-
-
-def gate_overrides(
-    session: Session,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    policy: ChangePolicy = DEFAULT_POLICY,
-) -> list[ChangeView]:
-    """Changes let through the error-budget gate by an admin, by override time."""
-    query = select(Change).where(Change.gate_override_at.is_not(None))
-    if since is not None:
-        query = query.where(Change.gate_override_at >= since)
-    if until is not None:
-        query = query.where(Change.gate_override_at < until)
-    rows = list(session.scalars(query.order_by(Change.gate_override_at, Change.id)))
-    return build_many(session, rows, now=clock.now(), policy=policy)
