@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from opsloop.changes.rules import (
     MOVES,
@@ -19,6 +20,7 @@ from opsloop.changes.rules import (
     gate_verdict,
     overlaps,
 )
+from opsloop.core.config import Settings
 from opsloop.core.errors import Conflict, ValidationFailed
 
 S = ChangeState
@@ -117,3 +119,14 @@ def test_the_verdict_names_the_slos_in_a_blocking_state() -> None:
     assert "SLO 'availability' (freeze, budget left 5.0%)" in found.describe()
     calm = gate_verdict({**state, "blocks_changes": False, "state": "monitor"})
     assert not calm.blocks and calm.slos == ()
+
+
+def test_settings_refuse_unknown_risks_and_odd_categories() -> None:
+    assert Settings(change_approvals={"HIGH": 3}).change_approvals == {"high": 3}
+    assert Settings(change_categories=[" Network "]).change_categories == ["network"]
+    with pytest.raises(ValidationError, match="not a risk level"):
+        Settings(change_approvals={"extreme": 1})
+    with pytest.raises(ValidationError, match="at least 1"):
+        Settings(change_approvals={"low": 0})
+    with pytest.raises(ValidationError, match="lower-case"):
+        Settings(change_categories=["no spaces"])
