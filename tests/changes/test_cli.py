@@ -80,6 +80,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(opsloop, ready: Dat
         (("change", "show", "CR-2026-404"), "no change"),
         (("freeze", "add", "x", "--start", "2026-11-03", "--end", "2026-11-01"), "ends_at"),
         (("freeze", "delete", "7"), "no freeze"),
+        (("freeze", "delete", "99999999999"), "no freeze"),
     ]  # fmt: skip
     for args, expected in cases:
         line = assert_clean_failure(opsloop(*args))

@@ -71,6 +71,8 @@ def test_submit_approve_schedule_and_see_it_on_the_calendar(
     assert "CR-2026-001" in calendar.text
     assert 'data-testid="freeze-form"' not in calendar.text  # freezes are for approvers
     assert client.get("/changes/calendar?week=someday").status_code == 422
+    assert client.get("/changes/calendar?week=9999-12-31").status_code == 422
+    assert client.get("/changes/calendar?week=0001-01-01").status_code == 422
 
 
 def test_freezes_on_the_calendar_and_the_gate_refusing_a_normal_change(

@@ -120,7 +120,8 @@ def create_freeze(
 
 def delete_freeze(session: Session, *, principal: Principal, freeze_id: int) -> None:
     require(principal, WRITE_ROLE)
-    row = session.get(Freeze, freeze_id)
+    # Ids are 32-bit: a larger number names no freeze (and PostgreSQL would refuse the query).
+    row = session.get(Freeze, freeze_id) if 0 < freeze_id < 2**31 else None
     if row is None:
         raise NotFound(f"no freeze {freeze_id}", field="id")
     before = _view(row).fields()

@@ -108,6 +108,8 @@ def week_start(text: str) -> date:
             raise ValidationFailed("week: a date like 2026-11-02", field="week") from None
     else:
         day = clock.now().date()
+    if not 1970 <= day.year <= 9000:
+        raise ValidationFailed("week: a year from 1970 to 9000", field="week")
     return day - timedelta(days=day.weekday())
 
 
