@@ -192,6 +192,19 @@ def test_emergency_changes_start_at_once_and_must_be_approved_within_a_day(
         assert [c.key for c in compliance.non_compliant_emergencies(session)] == [late]
 
 
+def test_a_rejection_after_an_emergency_started_stays_on_record(ready: Database) -> None:
+    db = ready
+    key = raise_change(db, model=ChangeModel.emergency).key
+    act(db, "start", key)
+    rejected = act(db, "reject", key, BOB, comment="should have waited").change
+    assert rejected.state == ChangeState.in_progress and rejected.approved_at is None
+    assert [w.kind for w in rejected.warnings] == ["rejected"]
+    approved = act(db, "approve", key, CAROL).change
+    assert approved.approved_at == clock.now() and approved.state == ChangeState.in_progress
+    with pytest.raises(Conflict):
+        act(db, "approve", key, ADMIN)  # approved already: nothing left to decide
+
+
 def test_freezes_block_scheduling_except_emergencies_and_overlaps_warn(ready: Database) -> None:
     db = ready
     make_service(db, "search")
@@ -285,4 +298,3 @@ def test_changes_of_a_service_for_later_reports(ready: Database) -> None:
             session, service="checkout", since=clock.now(), until=future(24)
         )
     assert [c.key for c in found] == [ran, planned]
-    assert ADMIN.role.value == "admin"
