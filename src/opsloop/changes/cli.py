@@ -229,6 +229,7 @@ def start(key: KeyArg, as_json: JsonFlag = False) -> None:
 def complete(
     key: KeyArg, note_text: Annotated[str, typer.Option("--note")] = "", as_json: JsonFlag = False
 ) -> None:
+    """The change is done (a note is optional)."""
     _run(execution.complete, key, as_json, note=note_text)
 
 
@@ -238,6 +239,7 @@ def fail_change(
     reason: Annotated[str, typer.Option(help="What went wrong.")],
     as_json: JsonFlag = False,
 ) -> None:
+    """The change failed (the reason is required)."""
     _run(execution.fail, key, as_json, reason=reason)
 
 
@@ -248,6 +250,7 @@ def rollback(
     incident: Annotated[str | None, typer.Option(help="INC-YYYY-NNN it caused.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
+    """Roll back a change in progress or completed, naming an incident it caused."""
     _run(execution.rollback, key, as_json, reason=reason, incident_key=incident)
 
 

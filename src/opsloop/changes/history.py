@@ -18,7 +18,7 @@ def shown(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.isoformat(timespec="seconds")
     if isinstance(value, Enum):
         return str(value.value)
     return str(value)

@@ -208,6 +208,18 @@ def changes_in_window(
     return build_many(session, rows, now=clock.now(), policy=policy)
 
 
+def services_with_open_changes(session: Session) -> list[str]:
+    """Services with a change submitted, approved, scheduled or running: whose gates matter."""
+    open_states = [
+        ChangeState.submitted,
+        ChangeState.approved,
+        ChangeState.scheduled,
+        ChangeState.in_progress,
+    ]
+    query = select(Change.service).where(Change.state.in_(open_states)).distinct()
+    return sorted(session.scalars(query))
+
+
 def changes_of_service(
     session: Session,
     *,

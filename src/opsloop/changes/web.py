@@ -130,7 +130,8 @@ def calendar(request: Request, db: DB, active: Active, policy: Policy, week: str
         frozen = freezes.list_freezes(session, since=start, until=end)
         upcoming = freezes.list_freezes(session, since=clock.now())
         service_names = [s.name for s in catalog.list_services(session, offset=0)]
-        verdicts = gate.verdicts(session, services=[c.service for c in windows])
+        watched = [c.service for c in windows] + changes.services_with_open_changes(session)
+        verdicts = gate.verdicts(session, services=watched)
     days = []
     for offset in range(7):
         day_start = start + timedelta(days=offset)
@@ -159,6 +160,7 @@ def calendar(request: Request, db: DB, active: Active, policy: Policy, week: str
         previous_week=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         verdicts=verdicts,
+        one_day=timedelta(days=1),
         upcoming=upcoming,
         service_names=service_names,
         may_freeze=may(active, DECIDE_ROLE),
