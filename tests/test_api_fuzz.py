@@ -59,6 +59,12 @@ SEMANTIC_422 = [
     "PATCH /api/v1/alerts/routes/{rule_id}",
     "POST /api/v1/alerts/silences",
     "POST /api/v1/alerts/silences/{silence_id}/expire",
+    # A service of the catalog, a known category, a rollback plan unless standard, users that
+    # exist, since <= until; a freeze that ends after it starts and is not over.
+    "POST /api/v1/changes",
+    "GET /api/v1/changes",
+    "PATCH /api/v1/changes/{key}",
+    "POST /api/v1/freezes",
 ]
 
 

@@ -24,6 +24,8 @@ from opsloop.alerts.escalation import jobs as alert_jobs
 from opsloop.alerts.metrics import AlertCollector
 from opsloop.alerts.router import jobs as alert_routing_jobs
 from opsloop.alerts.routing_api import router as alert_routing_router
+from opsloop.changes import web as changes_web
+from opsloop.changes.api import router as changes_router
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -71,6 +73,7 @@ API_ROUTERS = [
     alerts_router,
     pirs_router,
     actions_router,
+    changes_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
     slo_jobs,
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             alerts_web.router,
             pirs_web.router,
             actions_web.router,
+            changes_web.router,
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")

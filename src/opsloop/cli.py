@@ -62,6 +62,8 @@ class _Commands(LazyGroup):
         "alerts": ("opsloop.alerts.cli", "alerts_app"),
         "pir": ("opsloop.pirs.cli", "pir_app"),
         "action": ("opsloop.actions.cli", "action_app"),
+        "change": ("opsloop.changes.cli", "change_app"),
+        "freeze": ("opsloop.changes.cli", "freeze_app"),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from opsloop.actions import models as _action_models
 from opsloop.alerts import models as _alert_models
 from opsloop.alerts import routing_models as _alert_routing_models
+from opsloop.changes import models as _change_models
 from opsloop.core import generations as _generations
 from opsloop.core import scheduler_models as _scheduler_models
 from opsloop.core.audit import models as _audit_models
@@ -28,6 +29,7 @@ __all__ = [
     "_alert_routing_models",
     "_audit_models",
     "_auth_models",
+    "_change_models",
     "_generations",
     "_incidents_models",
     "_notification_models",

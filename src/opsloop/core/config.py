@@ -28,6 +28,7 @@ ENV_PREFIX = "OPSLOOP_"
 #: One severity's rule in the alerting standard: how soon to respond, and how.
 LABEL_LIST = r"^[a-zA-Z_][a-zA-Z0-9_]*(,[a-zA-Z_][a-zA-Z0-9_]*)*$"
 ALERT_RULE = re.compile(r"([1-9][0-9]{0,4}[mh]|next-business-day) (page|ticket)")
+CATEGORY = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
 def _default_data_dir() -> Path:
@@ -86,6 +87,12 @@ class Settings(BaseSettings):
     #: An open action item overdue by this many days is escalated to its owner's team lead,
     #: and again at twice and three times as many.
     action_escalate_after_days: int = Field(default=3, ge=1, le=365)
+    #: Change categories beyond infrastructure, application, database, configuration, security.
+    change_categories: list[str] = Field(default_factory=list)
+    #: CAB approvals a change needs per risk level over the defaults, e.g. {"high": 3}.
+    change_approvals: dict[str, int] = Field(default_factory=dict)
+    #: Hours after its start by which an emergency change must be approved.
+    change_emergency_approval_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     #: Alert labels naming an alert's service, tried in order (comma-separated).
     alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
     #: The alerting standard by severity label, over the defaults: JSON such as
@@ -178,6 +185,28 @@ class Settings(BaseSettings):
             if minutes <= 0:
                 raise ValueError(f"{name}: a whole number of minutes above 0")
             tidy[severity] = minutes
+        return tidy
+
+    @field_validator("change_approvals")
+    @classmethod
+    def _known_risks(cls, value: dict[str, int]) -> dict[str, int]:
+        tidy: dict[str, int] = {}
+        for name, count in value.items():
+            risk = name.strip().lower()
+            if risk not in {"low", "medium", "high"}:
+                raise ValueError(f"{name!r} is not a risk level; use low, medium or high")
+            if count < 1:
+                raise ValueError(f"{name}: a whole number of approvals, at least 1")
+            tidy[risk] = count
+        return tidy
+
+    @field_validator("change_categories")
+    @classmethod
+    def _category_names(cls, value: list[str]) -> list[str]:
+        tidy = [name.strip().lower() for name in value if name.strip()]
+        for name in tidy:
+            if not CATEGORY.fullmatch(name):
+                raise ValueError(f"{name!r}: lower-case letters, digits, - and _, at most 32")
         return tidy
 
     @model_validator(mode="after")

@@ -48,6 +48,7 @@ templates = Jinja2Templates(
                 PackageLoader("opsloop.alerts", "templates"),
                 PackageLoader("opsloop.pirs", "templates"),
                 PackageLoader("opsloop.actions", "templates"),
+                PackageLoader("opsloop.changes", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),
@@ -76,7 +77,7 @@ DOMAINS = [
     Domain("pirs", "PIRs", "Review", available=True),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("action-items", "Action items", "Review", available=True),
-    Domain("changes", "Changes", "Improve", available=False),
+    Domain("changes", "Changes", "Improve", available=True),
     Domain("notifications", "Notifications", "Respond", available=True),
 ]
 
