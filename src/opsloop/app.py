@@ -32,6 +32,7 @@ from opsloop.incidents import web as incidents_web
 from opsloop.incidents.api import router as incidents_router
 from opsloop.incidents.api_settings import router as incident_settings_router
 from opsloop.incidents.jobs import jobs as incident_jobs
+from opsloop.incidents.reliability_api import router as reliability_router
 from opsloop.notifications import web as notifications_web
 from opsloop.notifications.api import router as notifications_router
 from opsloop.notifications.metrics import NotificationCollector
@@ -54,6 +55,7 @@ API_ROUTERS = [
     notifications_router,
     incidents_router,
     incident_settings_router,
+    reliability_router,
     alerts_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [slo_jobs, incident_jobs, alert_jobs]
