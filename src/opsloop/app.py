@@ -29,8 +29,10 @@ from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.incidents import web as incidents_web
+from opsloop.incidents import web_reliability
 from opsloop.incidents.api import router as incidents_router
 from opsloop.incidents.api_settings import router as incident_settings_router
+from opsloop.incidents.csv_import_api import router as incident_import_router
 from opsloop.incidents.jobs import jobs as incident_jobs
 from opsloop.incidents.reliability_api import router as reliability_router
 from opsloop.notifications import web as notifications_web
@@ -53,6 +55,7 @@ API_ROUTERS = [
     services_router,
     teams_router,
     notifications_router,
+    incident_import_router,
     incidents_router,
     incident_settings_router,
     reliability_router,
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             services_web.router,
             notifications_web.router,
             incidents_web.router,
+            web_reliability.router,
             alerts_web.router,
         ],
     )

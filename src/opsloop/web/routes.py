@@ -71,6 +71,7 @@ DOMAINS = [
     Domain("incidents", "Incidents", "Respond", available=True),
     Domain("alerts", "Alerts", "Respond", available=True),
     Domain("oncall", "On-call", "Respond", available=False),
+    Domain("reliability", "Reliability", "Review", available=True),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("changes", "Changes", "Improve", available=False),
     Domain("notifications", "Notifications", "Respond", available=True),
