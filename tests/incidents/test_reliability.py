@@ -98,9 +98,7 @@ def test_sql_equals_the_reference_every_grouping(
             session, by="month", since=start, until=end, team="core", severity=Severity.SEV2
         )
         mine = [
-            m
-            for m in made
-            if m.severity == Severity.SEV2 and {"api", "search"} & set(m.services)
+            m for m in made if m.severity == Severity.SEV2 and {"api", "search"} & set(m.services)
         ]
         for g, b in zip(narrowed.groups, buckets(start, end, "month"), strict=True):
             _check(g, _expect(mine, b.start, b.end))

@@ -92,23 +92,31 @@ def _table(found: reliability.Report) -> None:
     if not found.groups:
         note("no incidents in this period")
         return
+    # The full set of columns is in --format json and csv; the table keeps what fits a terminal.
     table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, header_style="bold")
-    headers = ("GROUP", "INC", "OPEN", "MTTD", "MTTA", "MTTR", "MTTR p50", "MTTR p90")
-    for column in (*headers, "OUTAGE", "MTBF", "AVAIL", "MTTR TARGET", "MTBF TARGET"):
-        table.add_column(column)
+    table.add_column("GROUP", no_wrap=True)
+    for column in (
+        "INC",
+        "OPEN",
+        "MTTA",
+        "MTTR",
+        "MTTR p90",
+        "MTBF",
+        "AVAIL",
+        "MTTR GOAL",
+        "MTBF GOAL",
+    ):
+        table.add_column(column, no_wrap=column in ("INC", "OPEN", "AVAIL"))
     for g in found.groups:
         table.add_row(
             g.group,
             str(g.incidents),
             str(g.open),
-            human(g.mttd.mean),
             human(g.mtta.mean),
             human(g.mttr.mean),
-            human(g.mttr.median),
             human(g.mttr.p90),
-            human(g.outage),
             human(g.mtbf),
-            f"{g.availability * 100:.3f}%",
+            f"{g.availability * 100:.2f}%",
             met_text(g.mttr_met),
             met_text(g.mtbf_met),
         )

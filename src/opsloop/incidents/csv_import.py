@@ -19,7 +19,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, insert, select
@@ -86,7 +86,7 @@ def _time(text: str, column: str) -> datetime | None:
     except ValueError:
         raise _Refused(column, f"not an ISO 8601 time {text!r}") from None
     try:
-        return fields.moment(value, column)
+        return fields.moment(value, column).astimezone(UTC)
     except ValidationFailed as exc:
         raise _Refused(column, exc.message.removeprefix(f"{column}: ")) from None
 
