@@ -107,16 +107,19 @@ def test_sql_equals_the_reference_every_grouping(
 def test_hand_computed_figures(db: Database, frozen_clock: clock.FrozenClock) -> None:
     make_service(db, "api")
     day = at("2026-10-01T00:00:00")
+
+    def h(hours: float) -> datetime:
+        return day + timedelta(hours=hours)
+
     store(
         db,
         [
             # 10:00-12:00 and 11:00-13:00 overlap: 3 h of outage, not 4.
-            Made(Severity.SEV1, ("api",), day + timedelta(hours=10), day + timedelta(hours=10, minutes=5),
-                 acknowledged=day + timedelta(hours=10, minutes=10), resolved=day + timedelta(hours=12)),
-            Made(Severity.SEV2, ("api",), day + timedelta(hours=11), day + timedelta(hours=11, minutes=15),
-                 resolved=day + timedelta(hours=13)),
+            Made(Severity.SEV1, ("api",), h(10), h(10 + 5 / 60), acknowledged=h(10 + 10 / 60),
+                 resolved=h(12)),
+            Made(Severity.SEV2, ("api",), h(11), h(11.25), resolved=h(13)),
             # Open: counted, no MTTR; runs to the end of the period (1 h).
-            Made(Severity.SEV3, ("api",), day + timedelta(hours=23), day + timedelta(hours=23)),
+            Made(Severity.SEV3, ("api",), h(23), h(23)),
         ],
     )  # fmt: skip
     with db.read() as session:
@@ -139,7 +142,7 @@ def test_bad_periods_and_groupings_name_the_field(
     with db.read() as session:
         for kwargs, field in (
             ({"by": "year"}, "by"),
-            ({"by": "week", "since": at("2026-10-02T00:00"), "until": at("2026-10-01T00:00")}, "since"),
+            ({"by": "week", "since": at("2026-10-02"), "until": at("2026-10-01")}, "since"),
             ({"by": "week", "since": at("2027-01-01T00:00")}, "since"),
             ({"by": "team", "team": "nobody"}, "team"),
         ):  # fmt: skip
