@@ -141,8 +141,7 @@ def report(
         facts = catalog.routing_facts(session, reliability_sql.service_names(session, scope))
         mapping = {n: f.owner_team for n, f in facts.items() if f.owner_team}
         scope = Scope(**{**scope.__dict__, "team_of": mapping})
-    counted = reliability_sql.counts(session, scope)
-    ranked = reliability_sql.ranked(session, scope)
+    counted, ranked = reliability_sql.summaries(session, scope)
     outages = reliability_sql.outage(session, scope)
     wanted = targets or Targets()
     if periods:

@@ -1,5 +1,5 @@
-"""The SQL behind the reliability figures: three statements per report (counts, the duration
-summaries, the outage), each grouped in the database, never a loop over incidents in Python.
+"""The SQL behind the reliability figures: two statements per report (counts with the duration
+summaries, and the outage), each grouped in the database, never a loop over incidents in Python.
 
 Times become seconds since the epoch inside the query (``julianday`` on SQLite, ``EXTRACT(EPOCH
 ...)`` on PostgreSQL), so the same arithmetic runs on both. Percentiles are picked with
@@ -110,22 +110,26 @@ class _Statement:
         return f"buckets (label, bstart, bend) AS (VALUES {', '.join(rows)}), "
 
     def group(self) -> tuple[str, str]:
-        """The group expression and what to join for it (for the non-time groupings)."""
+        """The group expression and what to join for it (for the non-time groupings); each
+        incident comes once per group (the services' key is (incident, service))."""
         by = self.scope.by
         if by == "severity":
             return "s.severity", ""
-        join = " JOIN incident_services x ON x.incident_id = s.id"
-        if self.scope.services is not None:
-            join += " AND x.service IN :names"
+        only = " AND x.service IN :names" if self.scope.services is not None else ""
         if by == "service":
-            return "x.service", join
+            return "x.service", f" JOIN incident_services x ON x.incident_id = s.id{only}"
         cases = " ".join(
             f"WHEN {self.param(f'ts{n}', svc)} THEN {self.param(f'tt{n}', team)}"
             for n, (svc, team) in enumerate(sorted((self.scope.team_of or {}).items()))
         )
         unowned = self.param("unowned", UNOWNED)
         expr = f"CASE x.service {cases} ELSE {unowned} END" if cases else unowned
-        return expr, join
+        # Two services of one team make one incident of the team, not two.
+        teams = (
+            f"SELECT DISTINCT {expr} AS grp, x.incident_id FROM incident_services x "
+            f"WHERE 1 = 1{only}"
+        )
+        return "t.grp", f" JOIN ({teams}) t ON t.incident_id = s.id"
 
     def run(self, sql: str) -> list[Any]:
         statement = text(sql).bindparams(
@@ -137,69 +141,86 @@ class _Statement:
         return list(self.session.execute(statement, params))
 
 
+def _bucket_label(st: _Statement, column: str) -> str:
+    """The week or month a time falls in, as a CASE over the bucket ends: cheaper than a join."""
+    cases = " ".join(
+        f"WHEN {column} < {st.param(f'be{n}', b.end.timestamp())} "
+        f"THEN {st.param(f'bl{n}', b.label)}"
+        for n, b in enumerate(st.scope.buckets)
+    )
+    return f"CASE {cases} END"
+
+
 def _scope_cte(st: _Statement) -> str:
-    """Incidents started in the period, with group and times in epoch seconds."""
+    """Incidents started in the period, with group and times in epoch seconds. Materialised:
+    the statements read it several times, and converting the times is most of the work."""
     times = ", ".join(
         f"{_epoch(st.dialect, 'i.' + c)} AS {c}" for c in ("started_at", *(m[1] for m in METRICS))
     )
     scoped = (
-        f"scoped AS (SELECT i.id, i.severity, i.status, {times} FROM incidents i "
+        f"scoped AS MATERIALIZED (SELECT i.id, i.severity, i.status, {times} FROM incidents i "
         f"WHERE i.started_at >= :since AND i.started_at < :until{st.filters()}), "
     )
     if st.scope.by in ("week", "month"):
-        return (
-            st.buckets_cte()
-            + scoped
-            + "keyed AS (SELECT b.label AS grp, s.* FROM scoped s JOIN buckets b "
-            "ON s.started_at >= b.bstart AND s.started_at < b.bend)"
-        )
+        label = _bucket_label(st, "s.started_at")
+        return scoped + f"keyed AS MATERIALIZED (SELECT {label} AS grp, s.* FROM scoped s)"
     expr, join = st.group()
-    return scoped + f"keyed AS (SELECT DISTINCT {expr} AS grp, s.* FROM scoped s{join})"
+    return scoped + (f"keyed AS MATERIALIZED (SELECT {expr} AS grp, s.* FROM scoped s{join})")
 
 
-def counts(session: Session, scope: Scope) -> dict[str, tuple[int, int]]:
-    """Group -> (incidents started in the period, of which still open)."""
+#: The metric name of the row that carries a group's counts in :func:`summaries`.
+COUNTS = "incidents"
+
+
+def summaries(
+    session: Session, scope: Scope
+) -> tuple[dict[str, tuple[int, int]], dict[tuple[str, str], Ranked]]:
+    """In one statement: group -> (incidents started in the period, of which still open), and
+    (group, metric) -> the count, mean and the rows around each percentile's rank."""
     st = _Statement(session, scope)
     opened = ", ".join(st.param(f"open{n}", s.value) for n, s in enumerate(Status) if s.is_open)
-    sql = (
-        f"WITH {_scope_cte(st)} SELECT grp, count(*), "
-        f"sum(CASE WHEN status IN ({opened}) THEN 1 ELSE 0 END) FROM keyed GROUP BY grp"
-    )
-    return {row[0]: (int(row[1]), int(row[2] or 0)) for row in st.run(sql)}
-
-
-def ranked(session: Session, scope: Scope) -> dict[tuple[str, str], Ranked]:
-    """(group, metric) -> the count, mean and the rows around each percentile's rank."""
-    st = _Statement(session, scope)
     durations = " UNION ALL ".join(
         f"SELECT grp, '{name}' AS metric, {column} - started_at AS v FROM keyed "
         f"WHERE {column} IS NOT NULL"
         for name, column in METRICS
     )
-    picks = []
+    picks, ranks = [], []
     for name, (num, den) in PERCENTILES.items():
         low = f"{num} * (n - 1) / {den}"
         high = f"{low} + CASE WHEN {num} * (n - 1) % {den} > 0 THEN 1 ELSE 0 END"
-        picks.append(f"max(CASE WHEN i = {low} THEN v END) AS {name}_low")
-        picks.append(f"max(CASE WHEN i = {high} THEN v END) AS {name}_high")
+        picks.append(f"max(CASE WHEN i = {low} THEN v END)")
+        picks.append(f"max(CASE WHEN i = {high} THEN v END)")
+        ranks += [low, high]
+    # The windows give each duration its rank, and its group's count and mean; only the rows
+    # at a percentile's ranks are then grouped. (A frame over the whole ordered partition
+    # would save a window but is several times slower on SQLite.)
     sql = (
         f"WITH {_scope_cte(st)}, d AS ({durations}), "
         "r AS (SELECT grp, metric, v, "
         "row_number() OVER (PARTITION BY grp, metric ORDER BY v) - 1 AS i, "
-        "count(*) OVER (PARTITION BY grp, metric) AS n FROM d) "
-        f"SELECT grp, metric, count(*), avg(v), {', '.join(picks)} FROM r GROUP BY grp, metric"
+        "count(*) OVER g AS n, avg(v) OVER g AS mean FROM d "
+        "WINDOW g AS (PARTITION BY grp, metric)) "
+        f"SELECT grp, metric, max(n), max(mean), {', '.join(picks)} FROM r "
+        f"WHERE i IN ({', '.join(ranks)}) GROUP BY grp, metric "
+        f"UNION ALL SELECT grp, '{COUNTS}', count(*), "
+        f"sum(CASE WHEN status IN ({opened}) THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL "
+        "FROM keyed GROUP BY grp"
     )
+    counted: dict[str, tuple[int, int]] = {}
     found = {}
+    names = list(PERCENTILES)
     for row in st.run(sql):
+        if row[1] == COUNTS:
+            counted[row[0]] = (int(row[2]), int(row[3] or 0))
+            continue
         values = list(row[4:])
-        names = list(PERCENTILES)
         found[(row[0], row[1])] = Ranked(
             count=int(row[2]),
             mean=float(row[3]),
             lows={n: float(values[2 * k]) for k, n in enumerate(names)},
             highs={n: float(values[2 * k + 1]) for k, n in enumerate(names)},
         )
-    return found
+    return counted, found
 
 
 def outage(session: Session, scope: Scope) -> dict[str, float]:
@@ -210,7 +231,8 @@ def outage(session: Session, scope: Scope) -> dict[str, float]:
     d = st.dialect
     started, resolved = _epoch(d, "i.started_at"), _epoch(d, "i.resolved_at")
     overlapping = (
-        f"scoped AS (SELECT i.id, i.severity, {started} AS started, {resolved} AS resolved "
+        f"scoped AS MATERIALIZED (SELECT i.id, i.severity, {started} AS started, "
+        f"{resolved} AS resolved "
         "FROM incidents i WHERE i.started_at < :until "
         f"AND (i.resolved_at IS NULL OR i.resolved_at > :since){st.filters()}), "
     )
@@ -227,7 +249,7 @@ def outage(session: Session, scope: Scope) -> dict[str, float]:
         ps = st.param("ps", scope.since.timestamp())
         pe = st.param("pe", scope.until.timestamp())
         keyed = overlapping + (
-            f"keyed AS (SELECT DISTINCT {expr} AS grp, s.id, s.started, s.resolved, "
+            f"keyed AS (SELECT {expr} AS grp, s.id, s.started, s.resolved, "
             f"CAST({ps} AS FLOAT) AS ps, CAST({pe} AS FLOAT) AS pe FROM scoped s{join})"
         )
     clipped_end = _least(d, "COALESCE(resolved, pe)", "pe")
@@ -235,14 +257,12 @@ def outage(session: Session, scope: Scope) -> dict[str, float]:
         f"WITH {keyed}, "
         f"iv AS (SELECT grp, {_greatest(d, 'started', 'ps')} AS a, {clipped_end} AS b "
         "FROM keyed), "
-        # An interval starts a new island unless an earlier one (in start order) reaches it.
-        "marked AS (SELECT grp, a, b, CASE WHEN a <= max(b) OVER (PARTITION BY grp ORDER BY a, b "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS fresh "
-        "FROM iv WHERE b > a), "
-        "islands AS (SELECT grp, a, b, sum(fresh) OVER (PARTITION BY grp ORDER BY a, b "
-        "ROWS UNBOUNDED PRECEDING) AS island FROM marked), "
-        "spans AS (SELECT grp, max(b) - min(a) AS span FROM islands GROUP BY grp, island) "
-        "SELECT grp, sum(span) FROM spans GROUP BY grp"
+        # In start order, each interval adds only what lies beyond the furthest end reached
+        # before it: the interval reaching that end started no later, so it covers the rest.
+        "reach AS (SELECT grp, a, b, max(b) OVER (PARTITION BY grp ORDER BY a, b "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reached FROM iv WHERE b > a) "
+        "SELECT grp, sum(CASE WHEN reached IS NULL OR reached <= a THEN b - a "
+        "WHEN reached < b THEN b - reached ELSE 0 END) FROM reach GROUP BY grp"
     )
     return {row[0]: float(row[1]) for row in st.run(sql)}
 
