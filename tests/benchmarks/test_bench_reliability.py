@@ -3,9 +3,9 @@ incidents and timelines, and its measurement checks the monthly counts. SQLite a
 
 from __future__ import annotations
 
+from benchmarks.incidents import bench_reliability as bench
 from sqlalchemy import func, select
 
-from benchmarks.incidents import bench_reliability as bench
 from opsloop.core.db import Database
 from opsloop.incidents.models import TimelineEvent
 

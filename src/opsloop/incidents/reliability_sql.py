@@ -185,7 +185,7 @@ def summaries(
         for name, column in METRICS
     )
     picks, ranks = [], []
-    for name, (num, den) in PERCENTILES.items():
+    for num, den in PERCENTILES.values():
         low = f"{num} * (n - 1) / {den}"
         high = f"{low} + CASE WHEN {num} * (n - 1) % {den} > 0 THEN 1 ELSE 0 END"
         picks.append(f"max(CASE WHEN i = {low} THEN v END)")
