@@ -128,9 +128,9 @@ CASES = {
 def measure(db: Database, count: int, runs: int) -> dict[str, dict[str, float]]:
     results = {}
     for name, options in CASES.items():
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             with db.read() as session:
                 found = reliability.report(
                     session,
@@ -139,15 +139,23 @@ def measure(db: Database, count: int, runs: int) -> dict[str, dict[str, float]]:
                     **options,  # type: ignore[arg-type]
                 )
             times.append(time.perf_counter() - began)
+            cpu.append(time.process_time() - began_cpu)
             if name == "by month" and sum(g.incidents for g in found.groups) != count:
                 raise SystemExit(f"monthly counts do not add up to {count}")
         results[name] = {
             "groups": len(found.groups),
             "median_s": round(statistics.median(times), 3),
             "max_s": round(max(times), 3),
+            # This process's CPU: all of the work on SQLite, only the client's on PostgreSQL.
+            "median_cpu_s": round(statistics.median(cpu), 3),
         }
         log(f"  {name}: {results[name]}")
     return results
+
+
+def machine_load() -> str:
+    with open("/proc/loadavg", encoding="utf-8") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def run(backend: str, count: int, events: int, runs: int) -> dict[str, object]:
@@ -156,7 +164,14 @@ def run(backend: str, count: int, events: int, runs: int) -> dict[str, object]:
         began = time.perf_counter()
         seed_incidents(db, count, events)
         log(f"{backend}: {count} incidents set up in {time.perf_counter() - began:.1f} s")
-        return {"incidents": count, "events_each": events, "cases": measure(db, count, runs)}
+        before = machine_load()
+        cases = measure(db, count, runs)
+        return {
+            "incidents": count,
+            "events_each": events,
+            "load_average_before_after": [before, machine_load()],
+            "cases": cases,
+        }
 
 
 def main() -> None:
