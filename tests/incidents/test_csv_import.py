@@ -128,6 +128,10 @@ def test_header_problems(db: Database, frozen_clock: clock.FrozenClock) -> None:
         ("title,severity\nx,SEV1\n", "rows[1].started_at"),
         ("title,severity,started_at,colour\n", "rows[1].colour"),
         ("title,severity,started_at\nx,SEV1,2026-10-01T10:00:00Z,extra\n", "rows[2].-"),
+        (
+            "title,severity,started_at\n" + "x" * 200_000 + ",SEV1,2026-10-01T10:00:00Z\n",
+            "rows[2].-",
+        ),
     ):
         with pytest.raises(ValidationFailed) as failed:
             _import(db, content)

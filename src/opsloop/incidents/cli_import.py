@@ -20,7 +20,7 @@ __all__ = ["incident_app"]
 
 @incident_app.command("import")
 def import_incidents(
-    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="The CSV file ('-': stdin).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The CSV file ('-': stdin).")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row and report; write nothing.")
     ] = False,

@@ -168,7 +168,10 @@ def _fail(number: int, column: str, message: str) -> ValidationFailed:
 def parse_csv(content: str) -> list[_Row]:
     """Every row checked on its own (not yet against the database)."""
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise _fail(1, "-", f"not CSV: {exc}") from None
     reader.fieldnames = header
     for name in header:
         if name not in COLUMNS:
@@ -177,16 +180,24 @@ def parse_csv(content: str) -> list[_Row]:
         if name not in header:
             raise _fail(1, name, "the header lacks this required column")
     rows: list[_Row] = []
-    for number, record in enumerate(reader, start=2):
-        if None in record:
-            raise _fail(number, "-", f"more values than the header's {len(header)} columns")
-        if len(rows) >= MAX_ROWS:
-            raise _fail(number, "-", f"at most {MAX_ROWS} rows per import")
-        try:
-            rows.append(_parse(record, number))
-        except _Refused as exc:
-            raise _fail(number, exc.column, exc.message) from None
+    number = 1
+    try:
+        for number, record in enumerate(reader, start=2):
+            rows.append(_checked_row(record, number, len(header), len(rows)))
+    except csv.Error as exc:  # a field too large, say: raised reading the row after ``number``
+        raise _fail(number + 1, "-", f"not CSV: {exc}") from None
     return rows
+
+
+def _checked_row(record: dict[str, str], number: int, columns: int, before: int) -> _Row:
+    if None in record:
+        raise _fail(number, "-", f"more values than the header's {columns} columns")
+    if before >= MAX_ROWS:
+        raise _fail(number, "-", f"at most {MAX_ROWS} rows per import")
+    try:
+        return _parse(record, number)
+    except _Refused as exc:
+        raise _fail(number, exc.column, exc.message) from None
 
 
 def _check_references(session: Session, rows: list[_Row]) -> None:
