@@ -157,6 +157,11 @@ def test_api_import(
     assert created.json()["keys"][1] == "INC-2025-042"
     again = client.post(url, content=GOOD, headers=approver)
     assert again.status_code == 200 and again.json()["skipped"] == 4 and _count(db) == 4
+    # Not read as an incident key: the path answers POST only.
+    options = client.options(url, headers=approver)
+    assert options.headers["allow"] == "OPTIONS, POST"
+    assert client.get(url, headers=approver).status_code == 405
+    assert client.get(f"/api/v1/incidents/{created.json()['keys'][0]}", headers=approver).is_success
 
 
 def test_cli_import(
