@@ -66,7 +66,8 @@ def test_sql_equals_the_reference_every_grouping(
     make_team(db, "payments")
     for name in SERVICES:
         make_service(db, name, OWNERS.get(name))
-    start, end = at("2026-06-01T00:00:00"), at("2026-10-01T00:00:00")
+    # Neither end on a week or month boundary: the first and last buckets are clipped.
+    start, end = at("2026-06-03T05:00:00"), at("2026-09-28T13:30:00")
     # Some start before the period, so outage clipping at its start is exercised too.
     made = random_incidents(seed, 160, start - timedelta(days=5), 125, SERVICES)
     store(db, made)
