@@ -19,7 +19,7 @@ from opsloop.incidents.cli_format import parse_time, print_json
 from opsloop.incidents.reliability_out import COLUMNS, ReportOut, flat_row, human, met_text
 from opsloop.incidents.rules import parse_severity
 
-reliability_app = typer.Typer(help="Reliability figures of the incidents.")
+reliability_app = typer.Typer(help="Reliability figures of the incidents.", add_completion=False)
 FORMATS = ("table", "json", "csv")
 _RELATIVE = re.compile(r"^(\d{1,5})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -55,8 +55,10 @@ def show(
     severity: Annotated[str | None, typer.Option(help="Only this severity.")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
-    """MTTD, MTTA, MTTM and MTTR (mean, median, p90), incidents, outage, MTBF and availability
-    per group, and whether the MTTR and MTBF targets are met."""
+    """Reliability figures of the incidents, per service, severity, team, week or month.
+
+    MTTD, MTTA, MTTM and MTTR (mean, median, p90), incidents, outage, MTBF and availability per
+    group, and whether the MTTR and MTBF targets are met."""
     if output not in FORMATS:
         fail(f"--format: use one of {', '.join(FORMATS)}")
     if by not in reliability.GROUPINGS:
