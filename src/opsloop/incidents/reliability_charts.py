@@ -46,7 +46,7 @@ def trend_svg(
     for level in levels:
         parts.append(
             f'<line x1="{left}" x2="{f.width - f.right}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
-            f'class="grid{" zero" if level == 0 else ""}"/>'
+            'class="grid"/>'
             f'<text x="{left - 6}" y="{y(level) + f.font / 3:.1f}" text-anchor="end" '
             f'class="tick">{_hours(level)}</text>'
         )
