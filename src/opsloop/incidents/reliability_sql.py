@@ -3,9 +3,9 @@ summaries, and the outage), each grouped in the database, never a loop over inci
 
 Times become seconds since the epoch inside the query (``julianday`` on SQLite, ``EXTRACT(EPOCH
 ...)`` on PostgreSQL), so the same arithmetic runs on both. Percentiles are picked with
-``row_number()`` and ``count()`` over each group ordered by the duration: the two rows around
-the interpolated rank (see :func:`opsloop.incidents.math.percentile`) come back, and the caller
-interpolates between them.
+``row_number()`` and ``count()`` over each group ordered by the duration (one window per
+figure, on one row per incident and group): the two values around the interpolated rank (see
+:func:`opsloop.incidents.math.percentile`) come back, and the caller interpolates between them.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def _bucket_label(st: _Statement, column: str) -> str:
 
 def _scope_cte(st: _Statement) -> str:
     """Incidents started in the period, with group and times in epoch seconds. Materialised:
-    the statements read it several times, and converting the times is most of the work."""
+    converting the times is much of the work, done once per incident this way."""
     times = ", ".join(
         f"{_epoch(st.dialect, 'i.' + c)} AS {c}" for c in ("started_at", *(m[1] for m in METRICS))
     )
@@ -177,14 +177,9 @@ def _scope_cte(st: _Statement) -> str:
     )
     if st.scope.by in ("week", "month"):
         label = _bucket_label(st, "s.started_at")
-        return scoped + f"keyed AS MATERIALIZED (SELECT {label} AS grp, s.* FROM scoped s)"
+        return scoped + f"keyed AS (SELECT {label} AS grp, s.* FROM scoped s)"
     expr, join = st.group()
-    return scoped + (f"keyed AS MATERIALIZED (SELECT {expr} AS grp, s.* FROM scoped s{join})")
-
-
-#: The metric number of the row that carries a group's counts in :func:`summaries` (the
-#: durations are numbered in METRICS' order).
-COUNTS = -1
+    return scoped + (f"keyed AS (SELECT {expr} AS grp, s.* FROM scoped s{join})")
 
 
 def summaries(
@@ -194,47 +189,44 @@ def summaries(
     (group, metric) -> the count, mean and the rows around each percentile's rank."""
     st = _Statement(session, scope)
     opened = ", ".join(st.param(f"open{n}", s.value) for n, s in enumerate(Status) if s.is_open)
-    durations = " UNION ALL ".join(
-        f"SELECT grp, {n} AS metric, {column} - started_at AS v FROM keyed "
-        f"WHERE {column} IS NOT NULL"
-        for n, (_, column) in enumerate(METRICS)
+    group = st.key("grp")
+    # One row per incident and group, each duration ranked within the group by its own window
+    # (missing durations sorted last, so they take no rank before a known one).
+    ranked = ", ".join(
+        f"{column} - started_at AS d{k}, "
+        f"row_number() OVER (PARTITION BY {group} ORDER BY {column} IS NULL, {column} - started_at)"
+        f" - 1 AS i{k}, count({column}) OVER (PARTITION BY {group}) AS n{k}"
+        for k, (_, column) in enumerate(METRICS)
     )
-    picks, ranks = [], []
-    for num, den in PERCENTILES.values():
-        low = f"{num} * (n - 1) / {den}"
-        high = f"{low} + CASE WHEN {num} * (n - 1) % {den} > 0 THEN 1 ELSE 0 END"
-        picks.append(f"max(CASE WHEN i = {low} THEN v END)")
-        picks.append(f"max(CASE WHEN i = {high} THEN v END)")
-        ranks += [low, high]
-    # The windows give each duration its rank, and its group's count and mean; only the rows
-    # at a percentile's ranks are then grouped. (A frame over the whole ordered partition
-    # would save a window but is several times slower on SQLite.)
+    figures = []
+    for k in range(len(METRICS)):
+        figures += [f"max(n{k})", f"avg(d{k})"]
+        for num, den in PERCENTILES.values():
+            low = f"{num} * (n{k} - 1) / {den}"
+            high = f"{low} + CASE WHEN {num} * (n{k} - 1) % {den} > 0 THEN 1 ELSE 0 END"
+            figures.append(f"max(CASE WHEN i{k} = {low} THEN d{k} END)")
+            figures.append(f"max(CASE WHEN i{k} = {high} THEN d{k} END)")
     sql = (
-        f"WITH {_scope_cte(st)}, d AS ({durations}), "
-        "r AS (SELECT grp, metric, v, "
-        f"row_number() OVER (PARTITION BY {st.key('grp')}, metric ORDER BY v) - 1 AS i, "
-        "count(*) OVER g AS n, avg(v) OVER g AS mean FROM d "
-        f"WINDOW g AS (PARTITION BY {st.key('grp')}, metric)) "
-        f"SELECT grp, metric, max(n), max(mean), {', '.join(picks)} FROM r "
-        f"WHERE i IN ({', '.join(ranks)}) GROUP BY grp, metric "
-        f"UNION ALL SELECT grp, {COUNTS}, count(*), "
-        f"sum(CASE WHEN status IN ({opened}) THEN 1 ELSE 0 END), NULL, NULL, NULL, NULL "
-        "FROM keyed GROUP BY grp"
+        f"WITH {_scope_cte(st)}, r AS (SELECT grp, status, {ranked} FROM keyed) "
+        f"SELECT grp, count(*), sum(CASE WHEN status IN ({opened}) THEN 1 ELSE 0 END), "
+        f"{', '.join(figures)} FROM r GROUP BY grp"
     )
     counted: dict[str, tuple[int, int]] = {}
     found = {}
     names = list(PERCENTILES)
+    width = 2 + 2 * len(names)
     for row in st.run(sql):
-        if int(row[1]) == COUNTS:
-            counted[row[0]] = (int(row[2]), int(row[3] or 0))
-            continue
-        values = list(row[4:])
-        found[(row[0], METRICS[int(row[1])][0])] = Ranked(
-            count=int(row[2]),
-            mean=float(row[3]),
-            lows={n: float(values[2 * k]) for k, n in enumerate(names)},
-            highs={n: float(values[2 * k + 1]) for k, n in enumerate(names)},
-        )
+        counted[row[0]] = (int(row[1]), int(row[2] or 0))
+        for k, (metric, _) in enumerate(METRICS):
+            n, mean, *picks = row[3 + k * width : 3 + (k + 1) * width]
+            if not n:
+                continue
+            found[(row[0], metric)] = Ranked(
+                count=int(n),
+                mean=float(mean),
+                lows={p: float(picks[2 * j]) for j, p in enumerate(names)},
+                highs={p: float(picks[2 * j + 1]) for j, p in enumerate(names)},
+            )
     return counted, found
 
 
