@@ -204,3 +204,17 @@ def test_web_upload(
     done = client.post("/reliability/import", data={"csrf_token": csrf}, files=files)
     assert done.status_code == 200 and 'data-testid="import-result">Imported 4' in done.text
     assert _count(db) == 4
+
+
+def test_api_import_takes_bodies_up_to_the_push_limit(
+    client: TestClient, tokens: dict[Role, str], db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    headers = {**bearer(tokens[Role.approver]), "content-type": "text/csv"}
+    long_row = ",x,SEV1,,,2026-10-01T10:00:00Z,,,,,,," + "s" * 100_000 + ",\n"
+    over_a_mib = HEADER + "\n" + long_row * 11  # past the 1 MiB of other bodies
+    checked = client.post("/api/v1/incidents/import", content=over_a_mib, headers=headers)
+    assert checked.status_code == 422, checked.text[:300]  # read and refused for its content
+    assert checked.json()["error"]["field"] == "rows[2].summary"
+    too_large = HEADER + "\n" + long_row * 45  # past the 4 MiB push limit
+    refused = client.post("/api/v1/incidents/import", content=too_large, headers=headers)
+    assert refused.status_code == 413 and _count(db) == 0
