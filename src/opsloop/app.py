@@ -40,9 +40,12 @@ from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.observability import ObservabilityMiddleware, configure_logging
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.incidents import web as incidents_web
+from opsloop.incidents import web_reliability
 from opsloop.incidents.api import router as incidents_router
 from opsloop.incidents.api_settings import router as incident_settings_router
+from opsloop.incidents.csv_import_api import router as incident_import_router
 from opsloop.incidents.jobs import jobs as incident_jobs
+from opsloop.incidents.reliability_api import router as reliability_router
 from opsloop.notifications import web as notifications_web
 from opsloop.notifications.api import router as notifications_router
 from opsloop.notifications.metrics import NotificationCollector
@@ -66,10 +69,12 @@ API_ROUTERS = [
     services_router,
     teams_router,
     notifications_router,
+    incident_import_router,
     incidents_router,
     incident_settings_router,
     alert_review_router,
     alert_routing_router,
+    reliability_router,
     alerts_router,
     pirs_router,
     actions_router,
@@ -188,6 +193,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             incidents_web.router,
             alert_review_web.router,
             alert_routing_web.router,
+            web_reliability.router,
             alerts_web.router,
             pirs_web.router,
             actions_web.router,

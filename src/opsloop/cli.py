@@ -58,7 +58,9 @@ class _Commands(LazyGroup):
         "service": ("opsloop.services.cli", "services_app"),
         "team": ("opsloop.services.cli", "teams_app"),
         "notify": ("opsloop.notifications.cli", "notify"),
-        "incident": ("opsloop.incidents.cli", "incident_app"),
+        # cli_import adds `incident import` to the group defined in opsloop.incidents.cli.
+        "incident": ("opsloop.incidents.cli_import", "incident_app"),
+        "reliability": ("opsloop.incidents.cli_reliability", "reliability_app"),
         "alerts": ("opsloop.alerts.cli", "alerts_app"),
         "pir": ("opsloop.pirs.cli", "pir_app"),
         "action": ("opsloop.actions.cli", "action_app"),

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # Minutes to acknowledge an incident per severity, e.g. {"SEV1": 10}; unnamed ones keep
     # their defaults (15 min, 1 h, 4 h, 24 h).
     incident_response_targets: dict[str, int] = Field(default_factory=dict)
+    #: Reliability targets, met when the mean time to resolve is below the first and the mean
+    #: time between failures above the second (hours).
+    reliability_mttr_target_hours: float = Field(default=4.0, gt=0, le=24 * 366)
+    reliability_mtbf_target_hours: float = Field(default=720.0, gt=0, le=24 * 366 * 10)
     #: An SLO-declared SEV2 whose page alert still fires this long after becomes SEV1.
     incident_escalate_after_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     #: Severities whose incidents need a post-incident review (comma-separated).

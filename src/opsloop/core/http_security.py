@@ -36,6 +36,8 @@ PUSH_PATHS_SUFFIX = "/events"  # /api/v1/events and /api/v1/slos/{id}/events: bu
 #: Alertmanager's webhook carries whole alert groups; it shares the push limit
 #: (OPSLOOP_MAX_PUSH_BODY_BYTES).
 ALERT_WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
+#: A CSV file of past incidents: bulk input too, under the same limit.
+INCIDENT_IMPORT_PATH = "/api/v1/incidents/import"
 
 
 async def _send_json(send: Send, status: int, code: str, message: str, **headers: str) -> None:
@@ -92,7 +94,7 @@ class BodyGuard:
     def limit_for(self, path: str) -> int:
         if path.startswith(API_PREFIX) and path.endswith(PUSH_PATHS_SUFFIX):
             return self.max_push_bytes
-        if path == ALERT_WEBHOOK_PATH:
+        if path in (ALERT_WEBHOOK_PATH, INCIDENT_IMPORT_PATH):
             return self.max_push_bytes
         return self.max_bytes
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from opsloop.core.deps import Approver, ReadSession, Responder, Viewer, WriteSession
 from opsloop.core.schemas import (
@@ -47,6 +48,17 @@ router = APIRouter(
     dependencies=[Depends(plain_params)],
 )
 KeyPath = Annotated[str, Path(max_length=16, pattern=PLAIN_PATTERN, description="INC-YYYY-NNN")]
+
+
+class IncidentKeyConvertor(StringConvertor):
+    """An incident key in a path, never /incidents/import (opsloop.incidents.csv_import_api):
+    without this, that path would also match /incidents/{key} and OPTIONS would list GET and
+    PATCH for it."""
+
+    regex = "(?!import$)[^/]+"
+
+
+register_url_convertor("incident_key", IncidentKeyConvertor())
 NOT_FOUND = errors(404)
 WRITE = {**WITH_BODY, **errors(404, 409)}
 
@@ -110,12 +122,12 @@ def list_incidents(
     )
 
 
-@router.get("/incidents/{key}", response_model=IncidentOut, responses=NOT_FOUND)
+@router.get("/incidents/{key:incident_key}", response_model=IncidentOut, responses=NOT_FOUND)
 def get_incident(key: KeyPath, _: Viewer, session: ReadSession, targets: Targets) -> IncidentOut:
     return IncidentOut.of(incidents.get_incident(session, key=key, targets=targets), targets)
 
 
-@router.patch("/incidents/{key}", response_model=IncidentOut, responses=WRITE)
+@router.patch("/incidents/{key:incident_key}", response_model=IncidentOut, responses=WRITE)
 def update_incident(
     key: KeyPath, body: IncidentPatch, principal: Responder, session: WriteSession, targets: Targets
 ) -> IncidentOut:

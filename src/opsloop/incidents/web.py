@@ -4,6 +4,7 @@ services, like the API does."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from opsloop.incidents.web_forms import router as forms_router
 from opsloop.incidents.web_settings import router as settings_router
 from opsloop.incidents.web_templates import router as templates_router
 from opsloop.services import service as catalog
+from opsloop.services import teams
 from opsloop.web.routes import DB, Active, form_error, may, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,14 +39,30 @@ def checked_filter(params: dict[str, str]) -> incidents.IncidentFilter:
         if problem := text_problem(value):
             raise ValidationFailed(f"{name}: {problem}", field=name)
     status = params["status"]
-    if len(params["service"]) > 63:
-        raise ValidationFailed("service: at most 63 characters", field="service")
+    for name in ("service", "team"):
+        if len(params[name]) > 63:
+            raise ValidationFailed(f"{name}: at most 63 characters", field=name)
     return incidents.IncidentFilter(
         status=parse_choice(Status, status, "status") if status and status != "open" else None,
         open_only=status == "open",
         severity=parse_severity(params["severity"]) if params["severity"] else None,
         service=params["service"] or None,
+        team=params["team"] or None,
+        since=_day(params["since"], "since"),
+        until=_day(params["until"], "until"),
     )
+
+
+def _day(text: str, name: str) -> datetime | None:
+    """A date of the filter form (UTC midnight); ``until`` is not included."""
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+    except ValueError:
+        raise ValidationFailed(
+            f"{name}: not a date {text!r} (like 2026-11-02)", field=name
+        ) from None
 
 
 def _link(params: dict[str, str], page: int) -> str:
@@ -61,10 +79,20 @@ def incident_list(
     status: str = "",
     severity: str = "",
     service: str = "",
+    team: str = "",
+    since: str = "",
+    until: str = "",
     page: int = 1,
 ) -> Response:
     """Incidents newest first, narrowed by the filter form's GET parameters."""
-    params = {"status": status, "severity": severity, "service": service}
+    params = {
+        "status": status,
+        "severity": severity,
+        "service": service,
+        "team": team,
+        "since": since,
+        "until": until,
+    }
     page = max(page, 1)
     context: dict[str, Any] = {
         "params": params,
@@ -75,6 +103,7 @@ def incident_list(
     }
     with db.read() as session:
         context["service_names"] = [s.name for s in catalog.list_services(session, offset=0)]
+        context["team_names"] = [t.name for t in teams.list_teams(session)]
         try:
             flt = checked_filter(params)
         except ValidationFailed as exc:

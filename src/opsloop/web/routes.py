@@ -75,6 +75,7 @@ DOMAINS = [
     Domain("alerts", "Alerts", "Respond", available=True),
     Domain("oncall", "On-call", "Respond", available=False),
     Domain("pirs", "PIRs", "Review", available=True),
+    Domain("reliability", "Reliability", "Review", available=True),
     Domain("reviews", "Reviews", "Review", available=False),
     Domain("action-items", "Action items", "Review", available=True),
     Domain("changes", "Changes", "Improve", available=True),
