@@ -6,11 +6,13 @@ write audited and publishing announced."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from opsloop.actions import service as action_items
+from opsloop.actions.rules import Priority
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.db import Database
@@ -148,6 +150,14 @@ def test_review_meeting_and_optional_reviews(db: Database, frozen_clock: clock.F
     found = start_review(db, key)
     assert not found.incident.required and not found.overdue
     with db.write() as session:
+        first, second = (
+            action_items.create_item(
+                session, principal=RESPONDER, incident_key=key, description=text,
+                owner_user="alice", priority=Priority.P2, due_on=date(2026, 11, 20),
+            ).id
+            for text in ("alert on saturation", "load test")
+        )  # fmt: skip
+    with db.write() as session:
         found = pirs.schedule_review(
             session,
             principal=RESPONDER,
@@ -156,12 +166,12 @@ def test_review_meeting_and_optional_reviews(db: Database, frozen_clock: clock.F
                 "scheduled_at": "2026-11-05T10:00:00Z",
                 "attendees": ["alice", "bob"],
                 "notes": "walked the timeline",
-                "validated_action_items": [3, 1],
+                "validated_action_items": [second, first],
             },
         )
     assert found.review_meeting is not None
     assert found.review_meeting.attendees == ["alice", "bob"]
-    assert found.review_meeting.validated_action_items == [3, 1]
+    assert found.review_meeting.validated_action_items == [second, first]
     assert "pir.review_meeting" in actions(db, key)
 
 

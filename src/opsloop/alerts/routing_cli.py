@@ -81,15 +81,24 @@ def add_route(
 
 @route_app.command("edit")
 def edit_route(
-    rule_id: Annotated[int, typer.Argument(metavar="ID", min=1)],
+    rule_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="The rule's id.")],
     matchers: Annotated[str | None, typer.Option(help="New matchers.")] = None,
     action: Annotated[str | None, typer.Option(help="declare or attach.")] = None,
     severity: Annotated[str | None, typer.Option(help="A declared incident's severity.")] = None,
     name: Annotated[str | None, typer.Option(help="A name to show.")] = None,
     fallback_declare: Annotated[
-        bool | None, typer.Option("--fallback-declare/--no-fallback-declare")
+        bool | None,
+        typer.Option(
+            "--fallback-declare/--no-fallback-declare",
+            help="attach rules: declare when nothing is open.",
+        ),
     ] = None,
-    continue_matching: Annotated[bool | None, typer.Option("--continue/--no-continue")] = None,
+    continue_matching: Annotated[
+        bool | None,
+        typer.Option(
+            "--continue/--no-continue", help="Try the next rules when this one links nothing."
+        ),
+    ] = None,
     position: Annotated[int | None, typer.Option(min=1, help="1 = tried first.")] = None,
 ) -> None:
     """Change a routing rule in place (it keeps its id and the incidents it declared)."""
@@ -113,7 +122,9 @@ def edit_route(
 
 
 @route_app.command("delete")
-def delete_route(rule_id: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
+def delete_route(
+    rule_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="The rule's id.")],
+) -> None:
     """Delete a routing rule (alerts it routed keep their incident)."""
     with database().write() as session:
         routing_rules.delete_rule(session, principal=cli_principal(), rule_id=rule_id)
@@ -220,7 +231,9 @@ def list_silences(
 
 
 @silence_app.command("expire")
-def expire(silence_id: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
+def expire(
+    silence_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="The silence's id.")],
+) -> None:
     """End a silence now, in Alertmanager and here."""
     client = _client()
     with database().write() as session:

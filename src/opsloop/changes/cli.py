@@ -145,14 +145,16 @@ def submit(
 def update(
     key: KeyArg,
     title: Annotated[str | None, typer.Option(help="A new title.")] = None,
-    description: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
     impact: Annotated[str | None, typer.Option(help="The impact analysis.")] = None,
-    rollback_plan: Annotated[str | None, typer.Option()] = None,
+    rollback_plan: Annotated[str | None, typer.Option(help="New rollback plan.")] = None,
     implementer: Annotated[str | None, typer.Option(help="A user; '' clears.")] = None,
-    service: Annotated[str | None, typer.Option()] = None,
-    category: Annotated[str | None, typer.Option()] = None,
-    model: Annotated[str | None, typer.Option()] = None,
-    risk: Annotated[str | None, typer.Option()] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Another service (draft or submitted).")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Another category.")] = None,
+    model: Annotated[str | None, typer.Option(help="standard, normal or emergency.")] = None,
+    risk: Annotated[str | None, typer.Option(help="low, medium or high.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Edit fields (each change audited and on the history)."""
@@ -187,7 +189,7 @@ def _run(action: Callable[..., Outcome], key: str, as_json: bool, **values: Any)
 def approve(
     key: KeyArg,
     as_user: AsUser,
-    comment: Annotated[str, typer.Option()] = "",
+    comment: Annotated[str, typer.Option(help="Why (optional for an approval).")] = "",
     as_json: JsonFlag = False,
 ) -> None:
     """Record a CAB approval by an approver."""
@@ -227,7 +229,9 @@ def start(key: KeyArg, as_json: JsonFlag = False) -> None:
 
 @change_app.command("complete")
 def complete(
-    key: KeyArg, note_text: Annotated[str, typer.Option("--note")] = "", as_json: JsonFlag = False
+    key: KeyArg,
+    note_text: Annotated[str, typer.Option("--note", help="How it went.")] = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """The change is done (a note is optional)."""
     _run(execution.complete, key, as_json, note=note_text)
@@ -291,13 +295,13 @@ def show(
 
 @change_app.command("list")
 def list_changes(
-    state: Annotated[str | None, typer.Option()] = None,
-    service: Annotated[str | None, typer.Option()] = None,
-    model: Annotated[str | None, typer.Option()] = None,
-    risk: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option(help="Only changes in this state.")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service's changes.")] = None,
+    model: Annotated[str | None, typer.Option(help="standard, normal or emergency.")] = None,
+    risk: Annotated[str | None, typer.Option(help="low, medium or high.")] = None,
     since: Annotated[str | None, typer.Option(metavar="TIME", help=TIME_HELP)] = None,
     until: Annotated[str | None, typer.Option(metavar="TIME", help=TIME_HELP)] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Changes newest first."""
@@ -337,11 +341,11 @@ def list_changes(
 
 @freeze_app.command("add")
 def freeze_add(
-    name: Annotated[str, typer.Argument(metavar="NAME")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="What the freeze is for.")],
     start: Annotated[str, typer.Option(metavar="TIME", help=TIME_HELP)],
     end: Annotated[str, typer.Option(metavar="TIME", help=TIME_HELP)],
     service: Annotated[str | None, typer.Option(help="Only this service (default: all).")] = None,
-    reason: Annotated[str, typer.Option()] = "",
+    reason: Annotated[str, typer.Option(help="Why changes must wait.")] = "",
 ) -> None:
     """Declare a freeze period."""
     with database().write() as session:
@@ -381,7 +385,9 @@ def freeze_list(
 
 
 @freeze_app.command("delete")
-def freeze_delete(freeze_id: Annotated[int, typer.Argument(metavar="ID", min=1)]) -> None:
+def freeze_delete(
+    freeze_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="The freeze's id.")],
+) -> None:
     """Remove a freeze."""
     with database().write() as session:
         freezes.delete_freeze(session, principal=cli_principal(), freeze_id=freeze_id)

@@ -313,7 +313,7 @@ def add_action_item(
     due: Annotated[str, typer.Option(help="The due date, e.g. 2026-12-20.")],
     priority: Annotated[str, typer.Option(help="P1, P2 or P3.")] = "P2",
 ) -> None:
-    """Add an action item to the review: the same as ``opsloop action add --incident KEY``."""
+    """Add an action item to the review (as opsloop action add --incident KEY does)."""
     from opsloop.actions.cli import add
 
     add(description, incident=key, owner=owner, due=due, priority=priority)
