@@ -16,8 +16,4 @@ from opsloop.incidents import announcing as _incidents
 from opsloop.pirs import announcing as _pirs
 from opsloop.slo import service as _slo
 
-__all__ = [
-    "_actions",
-    "_alerts",
-    "_change_verification",
-    "_changes", "_incidents", "_pirs", "_slo"]
+__all__ = ["_actions", "_alerts", "_change_verification", "_changes", "_incidents", "_pirs", "_slo"]
