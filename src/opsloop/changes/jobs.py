@@ -11,6 +11,7 @@ from opsloop.changes.impact_rules import VerifyPolicy
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
+from opsloop.core.errors import OpsloopError
 from opsloop.core.scheduler import Job
 from opsloop.slo.prometheus import PrometheusClient
 
@@ -26,20 +27,33 @@ def verify_rules(settings: Settings) -> VerifyPolicy:
 
 
 def run_verifications(db: Database, settings: Settings, now: datetime) -> list[str]:
-    """One pass: the keys of the changes verified."""
+    """One pass: claim the changes due (a short transaction of their own, so a claim is seen
+    by every other run at once), then verify each; the keys verified."""
+    with db.write(audited=False) as session:
+        claimed = verification.claim_due(session, now=now)
+    if not claimed:
+        return []
     client = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
+    verified = []
     try:
-        with db.write() as session:
-            return verification.verify_due(
-                session,
-                principal=SYSTEM,
-                now=now,
-                prometheus=client,
-                rules=verify_rules(settings),
-            )
+        for key in claimed:
+            try:
+                with db.write() as session:
+                    verification.verify(
+                        session,
+                        principal=SYSTEM,
+                        key=key,
+                        prometheus=client,
+                        rules=verify_rules(settings),
+                    )
+                verified.append(key)
+            except OpsloopError as exc:
+                # Rolled back or deleted since it was claimed: nothing to verify any more.
+                log.warning("change %s not verified: %s", key, exc.message)
     finally:
         if client is not None:
             client.close()
+    return verified
 
 
 def jobs(settings: Settings) -> list[Job]:

@@ -6,9 +6,11 @@ failed verification proposes a rollback: a warning on the change and the outbox 
 ``change.verification_failed`` to its requester and the service's team.
 
 The scheduler verifies each completed change once, an hour after it finished
-(:func:`verify_due`): the claim is a conditional UPDATE of ``verification_claimed_at``, so
-several replicas running the job at once verify it once. People verify by hand at any time
-after completion (``opsloop change verify``, ``POST /api/v1/changes/{key}/verify``).
+(:func:`claim_due`, then :func:`verify`): the claim is a conditional UPDATE of
+``verification_claimed_at``, so several replicas running the job at once verify it once. The
+claim commits on its own before the verification runs; one whose verification fails after
+the claim is left to be verified by hand. People verify by hand at any time after completion
+(``opsloop change verify``, ``POST /api/v1/changes/{key}/verify``).
 """
 
 from __future__ import annotations
@@ -242,25 +244,13 @@ def claim(session: Session, *, change_id: int, now: datetime) -> bool:
     return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def verify_due(
-    session: Session,
-    *,
-    principal: Principal,
-    now: datetime,
-    prometheus: PrometheusClient | None = None,
-    rules: VerifyPolicy = DEFAULT_VERIFY,
-) -> list[str]:
-    """Verify every change due, each once however many runs there are; the keys verified."""
-    verified = []
+def claim_due(session: Session, *, now: datetime) -> list[str]:
+    """Claim every change due for verification that no other run claimed; their keys. Each
+    claim is a conditional UPDATE: runs that listed the same change at once claim it once."""
+    claimed = []
     for change_id in due(session, now=now):
-        if not claim(session, change_id=change_id, now=now):
-            continue
-        row = session.get(Change, change_id)
-        assert row is not None
-        session.refresh(row)
-        verified.append(
-            verify(
-                session, principal=principal, key=row.key, prometheus=prometheus, rules=rules
-            ).key
-        )
-    return verified
+        if claim(session, change_id=change_id, now=now):
+            row = session.get(Change, change_id)
+            assert row is not None
+            claimed.append(row.key)
+    return claimed
