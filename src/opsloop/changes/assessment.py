@@ -111,7 +111,7 @@ def failure_rate(
         Change.state.in_(list(FINISHED)),
         Change.finished_at.is_not(None),
         Change.finished_at >= now - CFR_PERIOD,
-        Change.finished_at < now,
+        Change.finished_at <= now,
     )
     if category:
         query = query.where(Change.category == category)
