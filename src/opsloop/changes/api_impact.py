@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from opsloop.changes import assessment, verification
+from opsloop.changes import assessment, silencing, verification
 from opsloop.changes.deps import Policy
-from opsloop.changes.impact_schemas import AssessmentOut, VerificationOut
+from opsloop.changes.impact_schemas import AssessmentOut, SilenceIn, SilenceOut, VerificationOut
 from opsloop.changes.jobs import verify_rules
 from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession
 from opsloop.core.schemas import AUTHENTICATED, PLAIN_PATTERN, Timestamp, errors, plain_params
@@ -75,3 +75,26 @@ def verify(
         rules=verify_rules(request.app.state.settings),
     )
     return VerificationOut.of(found)
+
+
+@router.get("/changes/{key}/silence", response_model=SilenceOut, responses=errors(404))
+def get_silence(key: KeyPath, _: Viewer, session: ReadSession) -> SilenceOut:
+    """Whether the change silences its service's alerts while it runs, with which matchers,
+    and the silence made at its start."""
+    return SilenceOut.of(silencing.settings_of(session, key=key))
+
+
+@router.put("/changes/{key}/silence", response_model=SilenceOut, responses=errors(404, 409, 422))
+def set_silence(
+    key: KeyPath, body: SilenceIn, principal: Responder, session: WriteSession
+) -> SilenceOut:
+    """Ask for an Alertmanager silence for the change's window (made when it starts, expired
+    when it finishes); before it starts."""
+    found = silencing.set_silence(
+        session,
+        principal=principal,
+        key=key,
+        enabled=body.silence_alerts,
+        matchers=body.matchers,
+    )
+    return SilenceOut.of(found)

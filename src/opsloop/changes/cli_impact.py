@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-from opsloop.changes import assessment, verification
+from opsloop.changes import assessment, silencing, verification
 from opsloop.changes.assessment import Assessment
 from opsloop.changes.deps import policy_of
-from opsloop.changes.impact_schemas import AssessmentOut, VerificationOut
+from opsloop.changes.impact_schemas import AssessmentOut, SilenceOut, VerificationOut
 from opsloop.changes.jobs import verify_rules
 from opsloop.changes.verification import VerificationView
 from opsloop.core.cliutil import cli_principal, console, database, fail, settings
@@ -152,3 +152,28 @@ def register(app: typer.Typer) -> None:
             console.print_json(json.dumps(VerificationOut.of(found).model_dump(mode="json")))
         else:
             print_verification(found)
+
+    @app.command("silence")
+    def silence(
+        key: Annotated[str, typer.Argument(metavar="KEY", help="CR-YYYY-NNN")],
+        enabled: Annotated[
+            bool, typer.Option("--on/--off", help="Silence the service's alerts while it runs.")
+        ] = True,
+        matcher: Annotated[
+            list[str] | None,
+            typer.Option(help='Alertmanager matcher; repeatable; default service="<service>".'),
+        ] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Silence the service's alerts in Alertmanager during the change (before it starts)."""
+        with database().write() as session:
+            found = silencing.set_silence(
+                session, principal=cli_principal(), key=key, enabled=enabled, matchers=matcher
+            )
+        if as_json:
+            console.print_json(json.dumps(SilenceOut.of(found).model_dump(mode="json")))
+        else:
+            state = "silences" if found.silence_alerts else "does not silence"
+            console.print(
+                f"{found.key} {state} alerts matching {', '.join(found.matchers)}", markup=False
+            )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from opsloop.changes.assessment import Assessment
 from opsloop.changes.rules import RiskLevel
 from opsloop.changes.schemas import ChangeRow, FreezeOut
+from opsloop.changes.silencing import SilenceSettings
 from opsloop.changes.verification import VerificationView
+from opsloop.core.schemas import PlainStr
 
 
 class IncidentBriefOut(BaseModel):
@@ -135,4 +137,30 @@ class VerificationOut(BaseModel):
                 )
                 for c in found.checks
             ],
+        )
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    silence_alerts: bool
+    matchers: Annotated[
+        list[Annotated[PlainStr, Field(max_length=200)]] | None,
+        Field(max_length=10, description='Alertmanager matchers; default service="<service>"'),
+    ] = None
+
+
+class SilenceOut(BaseModel):
+    key: str
+    silence_alerts: bool
+    matchers: list[str]
+    silence_id: int | None
+
+    @classmethod
+    def of(cls, found: SilenceSettings) -> SilenceOut:
+        return cls(
+            key=found.key,
+            silence_alerts=found.silence_alerts,
+            matchers=list(found.matchers),
+            silence_id=found.silence_id,
         )

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from opsloop.changes import assessment, verification
+from opsloop.changes import assessment, silencing, verification
 from opsloop.changes.deps import Policy
 from opsloop.changes.jobs import verify_rules
 from opsloop.changes.web_context import render_change
-from opsloop.changes.web_forms import Writer, form_minutes, form_time
+from opsloop.changes.web_forms import Field, Writer, form_minutes, form_time
 from opsloop.core.errors import OpsloopError, ValidationFailed
 from opsloop.core.schemas import text_problem
 from opsloop.services import service as catalog
@@ -74,4 +74,30 @@ def verify(request: Request, key: str, db: DB, active: Writer, policy: Policy) -
             )
     except OpsloopError as exc:
         return render_change(request, db, active, key, policy, failed=exc)
+    return RedirectResponse(f"/changes/{key}", status_code=303)
+
+
+@router.post("/changes/{key}/silence", response_class=HTMLResponse)
+def silence(
+    request: Request,
+    key: str,
+    db: DB,
+    active: Writer,
+    policy: Policy,
+    silence_alerts: Field = "",
+    matchers: Field = "",
+) -> Response:
+    """The silence asked for while the change runs: one matcher a line."""
+    form = {"silence_alerts": silence_alerts, "matchers": matchers}
+    try:
+        with db.write() as session:
+            silencing.set_silence(
+                session,
+                principal=active.principal,
+                key=key,
+                enabled=bool(silence_alerts),
+                matchers=[line for line in matchers.splitlines() if line.strip()],
+            )
+    except OpsloopError as exc:
+        return render_change(request, db, active, key, policy, failed=exc, form=form)
     return RedirectResponse(f"/changes/{key}", status_code=303)

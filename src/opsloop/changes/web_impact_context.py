@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from opsloop.changes import assessment, verification
+from opsloop.changes import assessment, silencing, verification
 from opsloop.changes.rules import ChangePolicy
 from opsloop.core.errors import ValidationFailed
 
@@ -22,4 +22,5 @@ def impact_of(session: Session, *, key: str, policy: ChangePolicy) -> dict[str, 
     return {
         "assessment": assessed,
         "verification": verification.verification_of(session, key=key),
+        "silence": silencing.settings_of(session, key=key),
     }
