@@ -127,6 +127,10 @@ def test_refusals_name_the_field(
     )
     assert client.get(URL, params={"service": "checkout"}).status_code == 401
     assert client.get("/api/v1/changes/CR-2026-404/assessment", headers=viewer).status_code == 404
+    # /changes/assess is not read as a change key: only GET is allowed there.
+    options = client.options(URL, headers=viewer)
+    assert options.status_code == 204 and options.headers["allow"] == "GET, OPTIONS"
+    assert client.get("/api/v1/changes/CR-2026-404", headers=viewer).status_code == 404
 
 
 def test_the_cli_assesses(
