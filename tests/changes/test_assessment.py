@@ -15,6 +15,7 @@ from opsloop.core import clock
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
 from opsloop.incidents.rules import Severity
+from opsloop.slo import evaluation
 from tests.alerts.payloads import alert, webhook
 from tests.changes.helpers import BOB, act, make_people, make_service, raise_change, row_counts
 from tests.changes.impact_helpers import make_slo, push_minutes, run_change
@@ -172,3 +173,24 @@ def test_the_pages_show_the_assessment(
     refused = client.get("/changes/assess", params={"service": "nope"})
     assert refused.status_code == 422 and 'data-field="service"' in refused.text
     assert 'data-testid="assess-link"' in client.get("/changes").text
+
+
+def test_evaluated_slos_show_budget_and_burn_rates(
+    ready: Database,
+    client: TestClient,
+    tokens: dict[Role, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slo_id = make_slo(ready)
+    # 0.08 % errors for ten minutes against a 0.1 % budget rate: burning at 0.8x.
+    push_minutes(ready, slo_id, clock.now() - timedelta(minutes=10), 10, errors=8)
+    evaluation.evaluate(ready, now=clock.now())
+    with ready.read() as session:
+        [slo] = assessment.assess(session, service="checkout").slos
+    assert slo["budget_remaining"] is not None and slo["burn_rates"]["5m"] == pytest.approx(0.8)
+    printed = invoke(capsys, monkeypatch, ready, "change", "assess", "--service", "checkout")
+    assert "SLO availability" in printed.stdout and "5m 0.80x" in printed.stdout
+    sign_in(client, "viewer")
+    page = client.get("/changes/assess", params={"service": "checkout"})
+    assert 'data-testid="assessment-slo"' in page.text and "burn 5m 0.80x" in page.text

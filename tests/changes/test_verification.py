@@ -32,6 +32,7 @@ from tests.changes.impact_helpers import (
 )
 from tests.cli_run import assert_clean_failure, invoke
 from tests.helpers import bearer
+from tests.web.pages import sign_in
 
 HOUR = timedelta(hours=1)
 
@@ -219,3 +220,26 @@ def test_verify_through_the_api_and_the_cli(
     assert "checkout/availability: pass" in printed.stdout
     other = raise_change(ready).key
     assert_clean_failure(invoke(capsys, monkeypatch, ready, "change", "verify", other))
+
+
+def test_the_change_page_verifies_and_shows_the_rollback_proposal(
+    ready: Database, at_now: clock.FrozenClock, client: TestClient, tokens: dict[Role, str]
+) -> None:
+    slo_id = make_slo(ready)
+    push_minutes(ready, slo_id, clock.now(), 60, errors=5)
+    key = run_change(ready, at_now)
+    push_minutes(ready, slo_id, clock.now(), 60, errors=100)
+    at_now.advance(HOUR)
+    sign_in(client, "viewer")
+    page = client.get(f"/changes/{key}")
+    assert "Not verified yet" in page.text and 'data-testid="verify"' not in page.text
+    csrf = sign_in(client, "responder")
+    assert 'data-testid="verify"' in client.get(f"/changes/{key}").text
+    verified = client.post(f"/changes/{key}/verify", data={"csrf_token": csrf})
+    assert verified.status_code == 200
+    assert 'data-testid="verification-verdict">fail' in verified.text
+    assert 'data-testid="rollback-proposed"' in verified.text
+    assert verified.text.count('data-testid="verification-slo"') == 1
+    other = raise_change(ready).key
+    refused = client.post(f"/changes/{other}/verify", data={"csrf_token": csrf})
+    assert refused.status_code == 409 and "only a completed change" in refused.text
