@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
         ] = True,
         matcher: Annotated[
             list[str] | None,
-            typer.Option(help='Alertmanager matcher; repeatable; default service="<service>".'),
+            typer.Option(help="Alertmanager matcher, repeatable (default: the change's service)."),
         ] = None,
         as_json: JsonFlag = False,
     ) -> None:
