@@ -26,6 +26,8 @@ from opsloop.alerts.router import jobs as alert_routing_jobs
 from opsloop.alerts.routing_api import router as alert_routing_router
 from opsloop.changes import web as changes_web
 from opsloop.changes.api import router as changes_router
+from opsloop.changes.api_impact import router as change_impact_router
+from opsloop.changes.jobs import jobs as change_jobs
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -78,6 +80,7 @@ API_ROUTERS = [
     alerts_router,
     pirs_router,
     actions_router,
+    change_impact_router,
     changes_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
@@ -87,6 +90,7 @@ JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [
     alert_routing_jobs,
     pir_jobs,
     action_jobs,
+    change_jobs,
 ]
 METRIC_COLLECTORS: list[Callable[[Database], Collector]] = [
     SLOCollector,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from opsloop.actions import announcing as _actions
 from opsloop.alerts import service as _alerts
 from opsloop.changes import announcing as _changes
+from opsloop.changes import verification_events as _change_verification
 from opsloop.incidents import announcing as _incidents
 from opsloop.pirs import announcing as _pirs
 from opsloop.slo import service as _slo
 
-__all__ = ["_actions", "_alerts", "_changes", "_incidents", "_pirs", "_slo"]
+__all__ = ["_actions", "_alerts", "_change_verification", "_changes", "_incidents", "_pirs", "_slo"]

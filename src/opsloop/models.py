@@ -11,6 +11,7 @@ from opsloop.actions import models as _action_models
 from opsloop.alerts import models as _alert_models
 from opsloop.alerts import routing_models as _alert_routing_models
 from opsloop.changes import models as _change_models
+from opsloop.changes import verification_models as _change_verification_models
 from opsloop.core import generations as _generations
 from opsloop.core import scheduler_models as _scheduler_models
 from opsloop.core.audit import models as _audit_models
@@ -30,6 +31,7 @@ __all__ = [
     "_audit_models",
     "_auth_models",
     "_change_models",
+    "_change_verification_models",
     "_generations",
     "_incidents_models",
     "_notification_models",

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from opsloop.changes import execution, freezes, workflow
+from opsloop.changes import cli_impact, execution, freezes, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.deps import policy_of
 from opsloop.changes.rules import ChangeModel, ChangePolicy, ChangeState, RiskLevel, parse_choice
@@ -392,3 +392,7 @@ def freeze_delete(
     with database().write() as session:
         freezes.delete_freeze(session, principal=cli_principal(), freeze_id=freeze_id)
     console.print(f"freeze {freeze_id} deleted")
+
+
+# Assessment and verification commands live beside, in their own module.
+cli_impact.register(change_app)

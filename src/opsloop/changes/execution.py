@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsloop.changes import freezes, history
+from opsloop.changes import freezes, history, silencing
 from opsloop.changes.models import Change
 from opsloop.changes.rules import (
     ACTIVE_STATES,
@@ -109,6 +109,8 @@ def start(
     warnings = check_gate(session, row, principal, "start")
     move(session, row, principal, S.in_progress)
     history.set_field(session, row, principal, "started_at", clock.now())
+    if silenced := silencing.silence_window(session, row, principal):
+        warnings.append(silenced)
     after = view_of(session, row, policy)
     record_audit(session, principal, "change.start", row, before, after)
     return Outcome(after, tuple(warnings))
@@ -143,9 +145,10 @@ def _finish(
         history.set_field(session, row, principal, "outcome_reason", reason)
     if linked is not None:
         history.set_field(session, row, principal, "incident_key", linked)
+    unsilenced = silencing.end_silence(session, row, principal)
     after = view_of(session, row, policy)
     record_audit(session, principal, f"change.{state.value}", row, before, after)
-    return Outcome(after)
+    return Outcome(after, (unsilenced,) if unsilenced else ())
 
 
 def complete(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsloop.changes.rules import ChangeModel, ChangeState, Decision, RiskLevel
@@ -68,9 +68,19 @@ class Change(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Verification after completion (opsloop.changes.verification): the latest verdict, and
+    # the job's claim, taken once by a conditional UPDATE so several replicas verify once.
+    verification: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    verification_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Silence the service's alerts during the window (opsloop.changes.silencing).
+    silence_alerts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    silence_matchers: Mapped[str] = mapped_column(Text, default="", server_default="")
+    silence_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         Index("uq_changes_year_number", "year", "number", unique=True),
+        Index("ix_changes_finished_at", "finished_at"),
         Index("ix_changes_service_window", "service", "window_start"),
         Index("ix_changes_state", "state"),
         Index("ix_changes_created_at", "created_at"),

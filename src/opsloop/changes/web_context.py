@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from opsloop.changes import gate, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.rules import MOVES, ChangeModel, ChangePolicy, ChangeState
+from opsloop.changes.web_impact_context import impact_of
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import OpsloopError
 from opsloop.web.routes import DB, form_error, may, render
@@ -33,6 +34,7 @@ def render_change(
         found = changes.get_change(session, key=key, policy=policy)
         past = changes.history_of_change(session, key=key)
         verdict = gate.verdict(session, service=found.service)
+        impact = impact_of(session, key=found.key, policy=policy)
     state = found.state
     moves = MOVES[state]
     may_write = may(active, WRITE_ROLE)
@@ -69,6 +71,8 @@ def render_change(
         can_finish=may_write and ChangeState.completed in moves,
         can_rollback=may_write and ChangeState.rolled_back in moves,
         action_warnings=warnings,
+        can_verify=may_write and state == ChangeState.completed,
+        **impact,
         form=form or {},
         **(form_error(failed) if failed else {}),
     )

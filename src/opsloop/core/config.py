@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     change_approvals: dict[str, int] = Field(default_factory=dict)
     #: Hours after its start by which an emergency change must be approved.
     change_emergency_approval_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    #: Verification fails a change whose error ratio after exceeds the one before by more
+    #: than this share (0.5: +50 %) and burns budget faster than the threshold below.
+    change_verify_tolerance: float = Field(default=0.5, ge=0, le=100)
+    change_verify_burn_threshold: float = Field(default=2.0, gt=0, le=1000)
     #: Alert labels naming an alert's service, tried in order (comma-separated).
     alert_service_labels: str = Field(default="service,job", pattern=LABEL_LIST)
     #: The alerting standard by severity label, over the defaults: JSON such as

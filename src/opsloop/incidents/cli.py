@@ -129,6 +129,9 @@ def update(
         list[str] | None, typer.Option(help="Replaces the list; repeatable.")
     ] = None,
     revenue_impact: Annotated[str | None, typer.Option(help="In words.")] = None,
+    caused_by: Annotated[
+        str | None, typer.Option(help="The change (CR-YYYY-NNN) that caused it; '' clears.")
+    ] = None,
     started: Annotated[str | None, _time("When it started")] = None,
     detected: Annotated[str | None, _time("When it was detected")] = None,
     acknowledged: Annotated[str | None, _time("When it was acknowledged")] = None,
@@ -153,6 +156,7 @@ def update(
         "users_affected": users_affected,
         "features_impacted": feature,
         "revenue_impact": revenue_impact,
+        "caused_by_change": caused_by,
     }
     times = {
         "started_at": (started, "--started"),

@@ -52,6 +52,8 @@ def print_incident(console: Console, found: IncidentView) -> None:
     out(f"users affected: {impact}; features: {', '.join(found.features_impacted) or '-'}")
     if found.revenue_impact:
         out(f"revenue impact: {found.revenue_impact}", markup=False)
+    if found.caused_by_change:
+        out(f"caused by change: {found.caused_by_change}", markup=False)
     out(f"detected by: {found.detection_method.value}")
     for name in (
         "started_at",

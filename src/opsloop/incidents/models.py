@@ -72,8 +72,11 @@ class Incident(Base):
     origin: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # The next_update_at whose passing was last announced (announced once per promise).
     overdue_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The change request (CR-YYYY-NNN) that caused it, checked with the change domain.
+    caused_by_change: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (
+        Index("ix_incidents_caused_by_change", "caused_by_change"),
         Index("uq_incidents_year_number", "year", "number", unique=True),
         Index("uq_incidents_origin", "origin", unique=True),
         Index("ix_incidents_status_started", "status", "started_at"),

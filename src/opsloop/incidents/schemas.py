@@ -62,6 +62,9 @@ class IncidentPatch(BaseModel):
     users_affected: Count | None = None
     features_impacted: Names | None = None
     revenue_impact: Revenue | None = None
+    caused_by_change: Annotated[
+        PlainStr | None, Field(max_length=16, description="CR-YYYY-NNN; null or '' clears")
+    ] = None
     started_at: Timestamp | None = None
     detected_at: Timestamp | None = None
     declared_at: Timestamp | None = None
@@ -210,6 +213,7 @@ class IncidentOut(IncidentRow):
     declared_by: str
     updated_at: datetime
     resolution_record: ResolutionOut
+    caused_by_change: str | None = None
 
     @classmethod
     def of(cls, found: IncidentView, targets: dict[Severity, timedelta]) -> IncidentOut:
@@ -232,6 +236,7 @@ class IncidentOut(IncidentRow):
             declared_by=found.declared_by,
             updated_at=found.updated_at,
             resolution_record=ResolutionOut(**found.resolution.model_dump(), **found.durations()),
+            caused_by_change=found.caused_by_change,
         )
 
 

@@ -22,7 +22,7 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import upsert_for
 from opsloop.core.errors import NotFound, ValidationFailed
-from opsloop.incidents import announcing, fields, timeline
+from opsloop.incidents import announcing, causes, fields, timeline
 from opsloop.incidents.models import Incident, IncidentCounter, IncidentService, IncidentSLO
 from opsloop.incidents.rules import (
     DEFAULT_RESPONSE_TARGETS,
@@ -55,6 +55,7 @@ EDITABLE = frozenset(
         "features_impacted",
         "revenue_impact",
         *TIME_FIELDS,
+        causes.FIELD,
     }
 )
 
@@ -312,6 +313,8 @@ def _checked_time(row: Incident, name: str, value: Any) -> datetime:
 
 def _checked(session: Session, row: Incident, name: str, value: Any) -> Any:
     """The stored form of one edited field, checked."""
+    if name == causes.FIELD:
+        return causes.checked_change(session, value)
     if value is None and name not in (*ROLE_FIELDS, "users_affected"):
         raise ValidationFailed(f"{name}: cannot be cleared", field=name)
     if name == "title":

@@ -63,6 +63,7 @@ class IncidentView:
     response_due_at: datetime
     response_state: ResponseState
     update_overdue: bool
+    caused_by_change: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -93,6 +94,7 @@ class IncidentView:
             "users_affected": self.users_affected,
             "features_impacted": list(self.features_impacted),
             "revenue_impact": self.revenue_impact,
+            "caused_by_change": self.caused_by_change,
         }
         for name in (
             "started_at",
@@ -161,6 +163,7 @@ def build(
         response_due_at=due,
         response_state=state,
         update_overdue=update_overdue(row, now),
+        caused_by_change=row.caused_by_change,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import Request
 from fastapi.responses import Response
 
+from opsloop.changes.recent import RECENT, changes_before
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import OpsloopError
 from opsloop.incidents import lifecycle
@@ -36,6 +37,7 @@ def render_incident(
     with db.read() as session:
         found = incidents.get_incident(session, key=key, targets=targets)
         events = lifecycle.timeline_of(session, key=key)
+        recent_changes = changes_before(session, services=found.services, at=found.started_at)
     later = [s for s in Status if s.order > found.status.order]
     reopen = [s for s in Status if s.is_open] if not found.status.is_open else []
     return render(
@@ -44,6 +46,8 @@ def render_incident(
         active,
         failed.status if failed else 200,
         incident=found,
+        recent_changes=recent_changes,
+        recent_changes_hours=int(RECENT.total_seconds() // 3600),
         events=list(reversed(events)),
         moves=later,
         reopen=reopen,

@@ -275,6 +275,7 @@ def edit_changes(found: IncidentView, form: dict[str, str]) -> dict[str, Any]:
         "commander",
         "communications_lead",
         "scribe",
+        "caused_by_change",
     ):
         if form[name].strip() != (getattr(found, name) or ""):
             changes[name] = form[name]
@@ -311,6 +312,7 @@ async def edit(request: Request, key: str, db: DB, active: Writer, targets: Targ
         "users_affected",
         "services",
         "features_impacted",
+        "caused_by_change",
         *TIME_FIELDS,
     )
     form = {name: str(posted.get(name, "")) for name in names}
