@@ -26,6 +26,7 @@ from opsloop.alerts.router import jobs as alert_routing_jobs
 from opsloop.alerts.routing_api import router as alert_routing_router
 from opsloop.changes import web as changes_web
 from opsloop.changes.api import router as changes_router
+from opsloop.changes.delivery_api import router as delivery_router
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
@@ -73,6 +74,8 @@ API_ROUTERS = [
     alerts_router,
     pirs_router,
     actions_router,
+    # Before the change router: /changes/dora and the like are not change keys.
+    delivery_router,
     changes_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [

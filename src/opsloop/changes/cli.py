@@ -386,3 +386,9 @@ def freeze_delete(freeze_id: Annotated[int, typer.Argument(metavar="ID", min=1)]
     with database().write() as session:
         freezes.delete_freeze(session, principal=cli_principal(), freeze_id=freeze_id)
     console.print(f"freeze {freeze_id} deleted")
+
+
+# Last: the delivery commands import this module's neighbours, not this module.
+from opsloop.changes import cli_delivery  # noqa: E402
+
+cli_delivery.register(change_app)

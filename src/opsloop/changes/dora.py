@@ -108,10 +108,7 @@ def buckets(since: datetime, until: datetime, by: str) -> list[tuple[str, dateti
     labels them."""
     found = []
     day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    if by == "week":
-        start = day - timedelta(days=day.weekday())
-    else:
-        start = day.replace(day=1)
+    start = day - timedelta(days=day.weekday()) if by == "week" else day.replace(day=1)
     while start < until:
         if by == "week":
             end = start + timedelta(days=7)
@@ -151,7 +148,9 @@ def _group_expr(session: Session, by: str | None, conds: list[Any]) -> Any:
         return Change.service
     if by == "team":
         names = session.scalars(select(Change.service).where(*conds).distinct()).all()
-        owners = {n: f.owner_team or NO_TEAM for n, f in catalog.routing_facts(session, names).items()}
+        owners = {
+            n: f.owner_team or NO_TEAM for n, f in catalog.routing_facts(session, names).items()
+        }
         if not owners:
             return literal(NO_TEAM)
         return case(owners, value=Change.service, else_=literal(NO_TEAM))
@@ -172,9 +171,9 @@ def _counts(session: Session, g: Any, conds: list[Any], linked: Collection[str])
     failed = case((_failure_condition(linked), 1), else_=0)
     inner = select(g.label("g"), done.label("done"), failed.label("failed")).where(*conds)
     sub = inner.subquery()
-    query = select(
-        sub.c.g, func.count(), func.sum(sub.c.done), func.sum(sub.c.failed)
-    ).group_by(sub.c.g)
+    query = select(sub.c.g, func.count(), func.sum(sub.c.done), func.sum(sub.c.failed)).group_by(
+        sub.c.g
+    )
     return {row[0]: row for row in session.execute(query)}
 
 

@@ -57,6 +57,21 @@ def per_day(count: int, days: float) -> float:
     return count / days if days > 0 else 0.0
 
 
+def shown_duration(seconds: float | None) -> str:
+    """A duration as people read it: minutes under an hour, hours under two days, else days."""
+    if seconds is None:
+        return "—"
+    if seconds < HOUR:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * DAY:
+        return f"{seconds / HOUR:.1f} h"
+    return f"{seconds / DAY:.1f} d"
+
+
+def shown_percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 # Bands: the lower edge of each band as DORA's research describes it, with the gaps between
 # its published ranges closed so that every value falls in exactly one band.
 
@@ -139,7 +154,9 @@ class Keys:
     restore_median: float | None
 
 
-def is_failure(fact: Facts, caused_incidents: frozenset[str], failed_checks: frozenset[str]) -> bool:
+def is_failure(
+    fact: Facts, caused_incidents: frozenset[str], failed_checks: frozenset[str]
+) -> bool:
     return (
         fact.state in ("failed", "rolled_back")
         or fact.incident_key is not None

@@ -185,7 +185,11 @@ def record_deployment(
         (ChangeState.draft, ChangeState.submitted, ""),
         (ChangeState.submitted, ChangeState.approved, "standard change: pre-approved"),
         (ChangeState.approved, ChangeState.in_progress, ""),
-        (ChangeState.in_progress, outcome, f"recorded by pipeline run {run}" if run else "recorded"),
+        (
+            ChangeState.in_progress,
+            outcome,
+            f"recorded by pipeline run {run}" if run else "recorded",
+        ),
     ]
     for before, after, note in steps:
         history.record(
