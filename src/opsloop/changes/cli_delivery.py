@@ -154,9 +154,10 @@ def compliance(
                 f"{item.key} {item.service} {item.model.value} started "
                 f"{item.started_at:%Y-%m-%d %H:%M}: {item.title}",
                 markup=False,
+                soft_wrap=True,
             )
             for reason in item.reasons:
-                console.print(f"  - {reason}", markup=False)
+                console.print(f"  - {reason}", markup=False, soft_wrap=True)
     if found:
         raise typer.Exit(1)
 

@@ -24,7 +24,7 @@ def deployments_chart(weeks: Sequence[DoraRow]) -> str:
 def _nice_top(high: float) -> float:
     if high <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(high))
+    power = 10.0 ** math.floor(math.log10(high))
     for step in (1, 2, 2.5, 5, 10):
         if step * power >= high:
             return step * power
