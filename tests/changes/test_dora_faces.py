@@ -5,7 +5,7 @@ deployments (lead times 9 h and 2 h), one failed, one rolled back for an inciden
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -37,11 +37,15 @@ def week(db: Database, at_now: clock.FrozenClock) -> clock.FrozenClock:
     make_service(db, "search")
     make_people(db)
     now = clock.now()
+
+    def ago(minutes: int) -> datetime:
+        return now - timedelta(minutes=minutes)
+
     deployments = [
-        ("1", "completed", now - timedelta(hours=10), now - timedelta(hours=2), now - timedelta(hours=1)),
-        ("2", "completed", now - timedelta(hours=5), now - timedelta(hours=4), now - timedelta(hours=3)),
-        ("3", "failed", None, now - timedelta(minutes=30), now - timedelta(minutes=20)),
-    ]  # fmt: skip
+        ("1", "completed", ago(600), ago(120), ago(60)),
+        ("2", "completed", ago(300), ago(240), ago(180)),
+        ("3", "failed", None, ago(30), ago(20)),
+    ]
     with db.write() as session:
         for version, status, committed, started, finished in deployments:
             recording.record_deployment(
