@@ -14,7 +14,8 @@ from opsloop.web.bars import Bar, bar_chart_svg
 
 
 def deployments_chart(weeks: Sequence[DoraRow]) -> str:
-    bars = [Bar(w.group, w.finished, w.deployments) for w in weeks]
+    # Month and day only: fourteen full dates under fourteen bars run into each other.
+    bars = [Bar(w.group[5:], w.finished, w.deployments) for w in weeks]
     return bar_chart_svg(
         bars, title="Changes finished and deployed per week", total_name="finished",
         part_name="deployed",
@@ -92,19 +93,21 @@ def trend_svg(
     return "".join(parts)
 
 
-def hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h" if seconds < 4 * 86400 else f"{seconds / 86400:.1f} d"
-
-
 def percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
 def lead_time_chart(weeks: Sequence[DoraRow]) -> str:
-    points = [(w.group, w.lead_time_median) for w in weeks]
-    return trend_svg(points, title="Median lead time per week", shown=hours)
+    # In hours or days, whichever keeps the gridlines at round values of the unit shown.
+    longest = max((w.lead_time_median or 0.0 for w in weeks), default=0.0)
+    size, unit = (3600.0, "h") if longest < 4 * 86400 else (86400.0, "d")
+    points = [
+        (w.group[5:], None if w.lead_time_median is None else w.lead_time_median / size)
+        for w in weeks
+    ]
+    return trend_svg(points, title="Median lead time per week", shown=lambda v: f"{v:g} {unit}")
 
 
 def failure_rate_chart(weeks: Sequence[DoraRow]) -> str:
-    points = [(w.group, w.failure_rate) for w in weeks]
+    points = [(w.group[5:], w.failure_rate) for w in weeks]
     return trend_svg(points, title="Change failure rate per week", shown=percent)
