@@ -9,7 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from opsloop.changes import execution, freezes, workflow
+from opsloop.changes import (
+    execution,
+    freezes,
+    paths,  # noqa: F401  (registers the change_key path convertor)
+    workflow,
+)
 from opsloop.changes import service as changes
 from opsloop.changes.deps import Policy
 from opsloop.changes.rules import ChangeModel, ChangeState, RiskLevel, parse_choice
@@ -106,12 +111,12 @@ def list_changes(
     return Page(items=[ChangeRow.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/changes/{key}", response_model=ChangeOut, responses=NOT_FOUND)
+@router.get("/changes/{key:change_key}", response_model=ChangeOut, responses=NOT_FOUND)
 def get_change(key: KeyPath, _: Viewer, session: ReadSession, policy: Policy) -> ChangeOut:
     return ChangeOut.detail(changes.get_change(session, key=key, policy=policy))
 
 
-@router.patch("/changes/{key}", response_model=ChangeOut, responses=WRITE)
+@router.patch("/changes/{key:change_key}", response_model=ChangeOut, responses=WRITE)
 def update_change(
     key: KeyPath, body: ChangePatch, principal: Responder, session: WriteSession, policy: Policy
 ) -> ChangeOut:
