@@ -35,13 +35,15 @@ def record(
     committed_at: Annotated[
         str | None, typer.Option(metavar="TIME", help="When committed.")
     ] = None,
-    started_at: Annotated[str | None, typer.Option(metavar="TIME")] = None,
+    started_at: Annotated[
+        str | None, typer.Option(metavar="TIME", help="When it started (default: the finish).")
+    ] = None,
     finished_at: Annotated[str | None, typer.Option(metavar="TIME", help="Default: now.")] = None,
     pipeline_run: Annotated[
         str | None, typer.Option(help="The CI run id: a retried step records nothing twice.")
     ] = None,
-    title: Annotated[str | None, typer.Option()] = None,
-    category: Annotated[str, typer.Option()] = "application",
+    title: Annotated[str | None, typer.Option(help="Default: Deploy SERVICE VERSION.")] = None,
+    category: Annotated[str, typer.Option(help="The change category.")] = "application",
     reason: Annotated[str, typer.Option(help="Why it failed.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -84,8 +86,8 @@ def dora_report(
     since: Annotated[str, typer.Option(help=SINCE_HELP)] = "90d",
     until: Annotated[str | None, typer.Option(help="Default: now.")] = None,
     by: Annotated[str, typer.Option(help="service, team, week or month.")] = "service",
-    service: Annotated[str | None, typer.Option()] = None,
-    team: Annotated[str | None, typer.Option()] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only the services this team owns.")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """DORA's four keys of changes finished in the period, with each key's band."""
