@@ -27,6 +27,7 @@ from opsloop.alerts.routing_api import router as alert_routing_router
 from opsloop.changes import web as changes_web
 from opsloop.changes.api import router as changes_router
 from opsloop.changes.api_impact import router as change_impact_router
+from opsloop.changes.delivery_api import router as delivery_router
 from opsloop.changes.jobs import jobs as change_jobs
 from opsloop.core import api_errors, group_commit, health
 from opsloop.core.audit.api import router as audit_router
@@ -81,6 +82,8 @@ API_ROUTERS = [
     pirs_router,
     actions_router,
     change_impact_router,
+    # Before the change router: /changes/dora and the like are not change keys.
+    delivery_router,
     changes_router,
 ]
 JOB_FACTORIES: list[Callable[[Settings], list[Job]]] = [

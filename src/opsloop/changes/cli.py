@@ -396,3 +396,7 @@ def freeze_delete(
 
 # Assessment and verification commands live beside, in their own module.
 cli_impact.register(change_app)
+# Last: the delivery commands import this module's neighbours, not this module.
+from opsloop.changes import cli_delivery  # noqa: E402
+
+cli_delivery.register(change_app)

@@ -65,6 +65,14 @@ class Change(Base):
     gate_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # JSON list of {"at", "kind", "text"}: overlaps, freezes and gates passed with a warning.
     warnings: Mapped[str] = mapped_column(Text, default="[]")
+    # What a pipeline records of a deployment (opsloop.changes.recording): the version, the
+    # commit and when it was committed (where lead time starts), the run, and the key that
+    # makes a retried pipeline step record nothing twice.
+    version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    commit_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pipeline_run: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    record_key: Mapped[str | None] = mapped_column(String(400), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -84,6 +92,7 @@ class Change(Base):
         Index("ix_changes_service_window", "service", "window_start"),
         Index("ix_changes_state", "state"),
         Index("ix_changes_created_at", "created_at"),
+        Index("uq_changes_record_key", "record_key", unique=True),
     )
 
 

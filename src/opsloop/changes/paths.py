@@ -1,12 +1,13 @@
 """The ``change_key`` path convertor: a change key in a path, never one of the change API's own
-paths beside it. Without it /api/v1/changes/assess would also match /api/v1/changes/{key},
-and OPTIONS would list PATCH for it."""
+paths beside it (``/changes/assess``, ``/changes/dora`` and the like). Without it those paths
+would also match ``/changes/{key}``, and OPTIONS would list its PATCH for them."""
 
 from __future__ import annotations
 
 from starlette.convertors import StringConvertor, register_url_convertor
 
-RESERVED = ("assess",)
+#: Paths under /api/v1/changes that are not change keys.
+RESERVED = ("assess", "compliance", "dora", "evidence", "record")
 
 
 class ChangeKeyConvertor(StringConvertor):

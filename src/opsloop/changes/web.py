@@ -16,6 +16,7 @@ from opsloop.changes import service as changes
 from opsloop.changes.deps import Policy
 from opsloop.changes.rules import ChangeModel, ChangeState, RiskLevel, parse_choice
 from opsloop.changes.web_context import DECIDE_ROLE, WRITE_ROLE, render_change
+from opsloop.changes.web_delivery import router as delivery_router
 from opsloop.changes.web_forms import router as forms_router
 from opsloop.changes.web_impact import router as impact_router
 from opsloop.core import clock
@@ -28,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 # First: /changes/new, /changes/assess and /changes/calendar must not be read as keys.
 router.include_router(forms_router)
 router.include_router(impact_router)
+router.include_router(delivery_router)
 
 PAGE_SIZE = 50
 

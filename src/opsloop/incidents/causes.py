@@ -40,3 +40,20 @@ def incidents_caused_by(session: Session, *, key: str) -> list[str]:
     """The keys of the incidents that name the change as their cause, oldest first."""
     query = select(Incident.key).where(Incident.caused_by_change == key.strip().upper())
     return list(session.scalars(query.order_by(Incident.id)))
+
+
+def incidents_caused_by_each(session: Session, *, keys: Iterable[str]) -> dict[str, list[str]]:
+    """For each change key named as a cause, the keys of its incidents, oldest first."""
+    wanted = sorted({key.strip().upper() for key in keys})
+    if not wanted:
+        return {}
+    query = (
+        select(Incident.caused_by_change, Incident.key)
+        .where(Incident.caused_by_change.in_(wanted))
+        .order_by(Incident.id)
+    )
+    found: dict[str, list[str]] = {}
+    for change, incident in session.execute(query):
+        if change:
+            found.setdefault(change, []).append(incident)
+    return found
