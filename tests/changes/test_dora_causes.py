@@ -27,9 +27,10 @@ def test_incident_causes_and_failed_verifications_are_failures(
     keys = []
     with db.write() as session:
         for n in range(4):
+            began = START + timedelta(hours=n)
             made = recording.record_deployment(
                 session, principal=SYSTEM, service="checkout", version=f"1.{n}",
-                started_at=START + timedelta(hours=n), finished_at=START + timedelta(hours=n, minutes=5),
+                started_at=began, finished_at=began + timedelta(minutes=5),
             )  # fmt: skip
             keys.append(made.change.key)
     with db.write() as session:
