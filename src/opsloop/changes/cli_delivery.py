@@ -5,26 +5,26 @@ export with its check."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from opsloop.changes import compliance_report, dora, evidence, periods, recording
+from opsloop.changes import compliance_report, dora, evidence, recording
 from opsloop.changes import dora_math as dm
 from opsloop.changes.delivery_schemas import DoraOut, FindingOut, RecordedOut
 from opsloop.changes.deps import policy_of
 from opsloop.changes.dora import DoraRow
-from opsloop.core import clock
+from opsloop.core import clock, periods
 from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
 
 SINCE_HELP = "30d, 12w, 24h back from now, or a date-time (UTC without a zone)."
 
 
 def _time(text: str | None, option: str) -> datetime | None:
-    return periods.moment(text, option, clock.now()) if text else None
+    return periods.moment(text, now=clock.now(), field=option) if text else None
 
 
 def record(
@@ -93,7 +93,7 @@ def dora_report(
     """DORA's four keys of changes finished in the period, with each key's band."""
     if output not in ("table", "json"):
         fail(f"--format: {output!r} is not one of table, json")
-    start, end = periods.period(since, until, clock.now(), "90d")
+    start, end = periods.period(since, until, now=clock.now(), default=timedelta(days=90))
     with database().read() as session:
         report = dora.dora(session, since=start, until=end, by=by, service=service, team=team)
     if output == "json":
@@ -136,7 +136,7 @@ def compliance(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Changes started in the period that broke a rule; exits 1 if there is any."""
-    start, end = periods.period(since, until, clock.now(), "30d")
+    start, end = periods.period(since, until, now=clock.now(), default=timedelta(days=30))
     with database().read() as session:
         found = compliance_report.compliance_report(
             session,
@@ -190,7 +190,7 @@ def evidence_export(
     if period:
         start, end = evidence.month_period(period)
     elif since:
-        start, end = periods.period(since, until, clock.now(), "30d")
+        start, end = periods.period(since, until, now=clock.now(), default=timedelta(days=30))
     else:
         fail("--period: give a month (YYYY-MM) or --since")
     with database().read() as session:

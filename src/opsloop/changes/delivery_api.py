@@ -4,11 +4,12 @@ compliance report and the evidence export. Its router comes before the change ro
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from opsloop.changes import compliance_report, dora, evidence, periods, recording
+from opsloop.changes import compliance_report, dora, evidence, recording
 from opsloop.changes.delivery_schemas import (
     ComplianceOut,
     DoraOut,
@@ -17,7 +18,7 @@ from opsloop.changes.delivery_schemas import (
     RecordIn,
 )
 from opsloop.changes.deps import Policy
-from opsloop.core import clock
+from opsloop.core import clock, periods
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Principal
 from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession, require_role
@@ -77,7 +78,7 @@ def get_dora(
 ) -> DoraOut:
     """DORA's four keys of changes that finished in the period (default: the last 90 days),
     per service, team, week or month, with each key's performance band."""
-    start, end = periods.period(since, until, clock.now(), "90d")
+    start, end = periods.period(since, until, now=clock.now(), default=timedelta(days=90))
     report = dora.dora(session, since=start, until=end, by=by, service=service, team=team)
     return DoraOut.of(report)
 
@@ -94,7 +95,7 @@ def get_compliance(
 ) -> ComplianceOut:
     """Changes started in the period (default: the last 30 days) that lacked approval or a
     rollback plan, overrode the error-budget gate or ran outside their window."""
-    start, end = periods.period(since, until, clock.now(), "30d")
+    start, end = periods.period(since, until, now=clock.now(), default=timedelta(days=30))
     found = compliance_report.compliance_report(
         session,
         since=start,
@@ -130,7 +131,7 @@ def get_evidence(
     if period:
         start, end = evidence.month_period(period)
     else:
-        start, end = periods.period(since, until, clock.now(), "30d")
+        start, end = periods.period(since, until, now=clock.now(), default=timedelta(days=30))
     files = evidence.export(session, since=start, until=end)
     name = f"change-evidence-{period or start.date().isoformat()}.zip"
     return Response(

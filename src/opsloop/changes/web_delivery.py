@@ -3,21 +3,23 @@ the compliance page. Read-only: they call the same services as the API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from opsloop.changes import compliance_report, dora, dora_charts, periods
+from opsloop.changes import compliance_report, dora, dora_charts
 from opsloop.changes import dora_math as dm
 from opsloop.changes.deps import Policy
-from opsloop.core import clock
+from opsloop.core import clock, periods
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import text_problem
 from opsloop.services import service as catalog
 from opsloop.services import teams
 from opsloop.web.routes import DB, Active, form_error, render
 
+QUARTER, MONTH = timedelta(days=90), timedelta(days=30)
 router = APIRouter(include_in_schema=False)
 
 
@@ -53,7 +55,9 @@ def dora_page(
         context["team_names"] = [t.name for t in teams.list_teams(session)]
         try:
             _checked(params)
-            start, end = periods.period(since, until or None, clock.now(), "90d")
+            start, end = periods.period(
+                since, until or None, now=clock.now(), default=timedelta(days=90)
+            )
             filters = {"service": service or None, "team": team or None}
             report = dora.dora(session, since=start, until=end, by=by, **filters)
             weeks = dora.dora(session, since=start, until=end, by="week", **filters).rows
@@ -93,7 +97,9 @@ def compliance_page(
     }
     try:
         _checked({"since": since, "until": until})
-        start, end = periods.period(since, until or None, clock.now(), "30d")
+        start, end = periods.period(
+            since, until or None, now=clock.now(), default=timedelta(days=30)
+        )
         with db.read() as session:
             findings = compliance_report.compliance_report(
                 session,

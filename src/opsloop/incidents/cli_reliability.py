@@ -4,7 +4,6 @@ JSON or CSV (durations in seconds)."""
 from __future__ import annotations
 
 import csv
-import re
 import sys
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -12,25 +11,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from opsloop.core import clock
+from opsloop.core import clock, periods
 from opsloop.core.cliutil import console, database, fail, note, settings
 from opsloop.incidents import reliability
-from opsloop.incidents.cli_format import parse_time, print_json
+from opsloop.incidents.cli_format import print_json
 from opsloop.incidents.reliability_out import COLUMNS, ReportOut, flat_row, human, met_text
 from opsloop.incidents.rules import parse_severity
 
 reliability_app = typer.Typer(help="Reliability figures of the incidents.", add_completion=False)
 FORMATS = ("table", "json", "csv")
-_RELATIVE = re.compile(r"^(\d{1,5})([hdw])$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 def parse_moment(text: str, option: str) -> datetime:
     """``30d``, ``12h`` or ``8w`` before now, or an ISO 8601 time (UTC without a zone)."""
-    matched = _RELATIVE.match(text.strip().lower())
-    if matched:
-        return clock.now() - int(matched[1]) * _UNITS[matched[2]]
-    return parse_time(text, option)
+    return periods.moment(text, now=clock.now(), field=option)
 
 
 def targets() -> reliability.Targets:

@@ -5,12 +5,12 @@ Pure: no clock, database or network.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from opsloop.core import periods
 from opsloop.core.errors import Conflict, ValidationFailed
 
 #: Severities that need a review unless the deployment says otherwise.
@@ -157,16 +157,9 @@ def check_whys(entries: Sequence[tuple[int | None, str, str]]) -> list[Why]:
     return chain
 
 
-_WINDOW = re.compile(r"^\s*(\d{1,4})\s*([dhw])\s*$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-
-
 def parse_window(text: str, *, field: str = "since") -> timedelta:
     """``30d``, ``12h`` or ``2w``: how far back the compliance views look."""
-    found = _WINDOW.match(text)
-    if found is None or int(found.group(1)) == 0:
-        raise ValidationFailed(f"{field}: not a window like 30d, 12h or 2w: {text!r}", field=field)
-    return int(found.group(1)) * _UNITS[found.group(2)]
+    return periods.span(text, field=field)
 
 
 def duration_minutes(started: datetime, resolved: datetime | None) -> float | None:
