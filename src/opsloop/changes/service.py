@@ -37,7 +37,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
-from opsloop.core.db import upsert_for
+from opsloop.core.db import next_in_year
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.core.schemas import text_problem
 from opsloop.services import service as catalog
@@ -62,21 +62,8 @@ EDITABLE = frozenset(
 
 
 def next_number(session: Session, year: int) -> int:
-    """The year's next change number, in the caller's transaction: one upsert that inserts or
-    increments the year's counter and returns it. Its row lock holds off every other
-    submission of the year until this transaction ends, so no two get the same number; a
-    rollback takes the increment back with it."""
-    insert = upsert_for(session)
-    statement = (
-        insert(ChangeCounter)
-        .values(year=year, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[ChangeCounter.year],
-            set_={"last_number": ChangeCounter.last_number + 1},
-        )
-        .returning(ChangeCounter.last_number)
-    )
-    return int(session.execute(statement).scalar_one())
+    """The year's next change number, race-free and gap-free (see ``next_in_year``)."""
+    return next_in_year(session, ChangeCounter, year)
 
 
 def text(value: str, field: str, *, limit: int = MAX_TEXT, required: bool = False) -> str:

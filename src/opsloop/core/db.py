@@ -296,6 +296,23 @@ def upsert_for(session: Session) -> Callable[..., Any]:
     return insert
 
 
+def next_in_year(session: Session, counter: Any, year: int) -> int:
+    """The year's next number from ``counter`` (a table with ``year`` and ``last_number``),
+    taken in the caller's transaction: one statement that inserts the year's row or increments
+    it and returns the result. Its row lock holds off every other taker of the year until this
+    transaction ends, so no two get the same number, and a rollback takes the increment back
+    with it (keys stay gap-free)."""
+    statement = (
+        upsert_for(session)(counter)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[counter.year], set_={"last_number": counter.last_number + 1}
+        )
+        .returning(counter.last_number)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
 def lock_rows(session: Session, id_column: Any, ids: Iterable[int]) -> None:
     """Lock rows in ascending id (step 2 of the lock order) on PostgreSQL; SQLite's write
     transaction already holds the database lock."""

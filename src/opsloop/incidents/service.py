@@ -20,7 +20,7 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
-from opsloop.core.db import upsert_for
+from opsloop.core.db import next_in_year
 from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.incidents import announcing, causes, fields, timeline
 from opsloop.incidents.models import Incident, IncidentCounter, IncidentService, IncidentSLO
@@ -61,23 +61,8 @@ EDITABLE = frozenset(
 
 
 def next_number(session: Session, year: int) -> int:
-    """The year's next incident number, taken in the caller's transaction.
-
-    One statement that inserts the year's counter or increments it and returns the result: the
-    row lock it takes holds off every other declaration of the year until this transaction
-    ends, so no two get the same number, and a rollback takes the increment back with it.
-    """
-    insert = upsert_for(session)
-    statement = (
-        insert(IncidentCounter)
-        .values(year=year, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[IncidentCounter.year],
-            set_={"last_number": IncidentCounter.last_number + 1},
-        )
-        .returning(IncidentCounter.last_number)
-    )
-    return int(session.execute(statement).scalar_one())
+    """The year's next incident number, race-free and gap-free (see ``next_in_year``)."""
+    return next_in_year(session, IncidentCounter, year)
 
 
 def find_row(session: Session, key: str) -> Incident:
