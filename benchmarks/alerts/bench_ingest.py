@@ -56,6 +56,7 @@ class Client(threading.Thread):
         self.instances: set[tuple[str, str]] = set()
         self.resolved: set[tuple[str, str]] = set()
         self.stop_at = 0.0
+        self.measure_from = 0.0  # requests due before this are warm-up, not measured
 
     def payload(self, serial: int) -> bytes:
         base = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(seconds=serial)
@@ -94,10 +95,20 @@ class Client(threading.Thread):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         serial = 0
+        # Open loop (--rate): each sender keeps its own schedule, and a request's latency counts
+        # from when it was due, so a slow answer that delays the next send is not hidden.
+        interval = self.args.clients * self.args.alerts / self.args.rate if self.args.rate else 0
+        due = self.measure_from - self.args.warmup + interval * self.index / self.args.clients
         while time.perf_counter() < self.stop_at:
             body = self.payload(serial)
             serial += 1
-            started = time.perf_counter()
+            if interval:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                started, due = due, due + interval
+            else:
+                started = time.perf_counter()
             try:
                 conn.request("POST", PATH, body, headers)
                 response = conn.getresponse()
@@ -107,6 +118,8 @@ class Client(threading.Thread):
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 ok = False
+            if started < self.measure_from:
+                continue
             self.sent.append(time.perf_counter() - started)
             if ok:
                 self.alerts += self.args.alerts
@@ -163,11 +176,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         clients = [Client(i, port, token, args) for i in range(args.clients)]
         started = time.perf_counter()
         for client in clients:
-            client.stop_at = started + args.seconds
+            client.measure_from = started + args.warmup
+            client.stop_at = started + args.warmup + args.seconds
             client.start()
         for client in clients:
             client.join()
-        wall = time.perf_counter() - started
+        wall = time.perf_counter() - started - args.warmup
     finally:
         server.stop()
     latencies = sorted(s for c in clients for s in c.sent)
@@ -187,6 +201,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "backend": args.backend,
         "clients": args.clients,
         "alerts_per_payload": args.alerts,
+        "offered_alerts_per_second": args.rate or None,
+        "warmup_seconds": args.warmup,
         "seconds": round(wall, 1),
         "requests": len(latencies),
         "errors": sum(c.errors for c in clients),
@@ -211,6 +227,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeat", type=float, default=0.2, help="share of repeated alerts")
     parser.add_argument("--resolve", type=float, default=0.1, help="share of resolved notices")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="seconds sent first and left out of the figures (a new worker's first requests "
+        "compile and cache what later ones reuse)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered alerts/s in all (open loop, latency from each request's due time); "
+        "0 sends as fast as answers come back",
+    )
     print(json.dumps(measure(parser.parse_args()), indent=2))
 
 

@@ -126,12 +126,19 @@ def test_continue_tries_the_next_rule(db: Database) -> None:
     assert incident.origin == f"route:{declare}:api:1" and incident.severity == Severity.SEV1
 
 
-def test_routing_before_any_rule_leaves_alerts_unlinked(db: Database) -> None:
+def test_without_rules_the_router_writes_nothing_and_the_first_rule_starts_from_now(
+    db: Database,
+) -> None:
     receive(db, *storm(10))
-    assert router.route_pending(db).routed == 10
+    assert router.route_pending(db).claimed == 0  # no rule: no write per arriving alert
+    assert unrouted(db) == 10
     add_rule(db, 'service="api"')
-    assert router.route_pending(db).routed == 0  # decided already, not re-routed
+    assert unrouted(db) == 0  # what came before the first rule counts as routed to nothing
+    assert router.route_pending(db).routed == 0
     assert incidents(db) == []
+    receive(db, *storm(3, prefix="after"))
+    assert router.route_pending(db).routed == 3
+    assert len(incidents(db)) == 1
 
 
 def test_two_services_two_causes(db: Database) -> None:

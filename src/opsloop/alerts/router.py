@@ -151,6 +151,8 @@ def route_batch(
     waiting: dict[Cause, Waiting] = {}
     rules_by_cause: dict[Cause, routing_rules.RuleView] = {}
     with db.write(audited=False) as session:
+        if routing_rules.count_rules(session) == 0:
+            return outcome, waiting, rules_by_cause  # nothing routes; see add_rule
         rows = _claim(session, batch)
         outcome.claimed = len(rows)
         if not rows:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from opsloop.alerts.matchers import Matcher, matches_all, parse_matchers
+from opsloop.alerts.models import Alert
 from opsloop.alerts.routing_models import RouteRule
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
@@ -171,6 +172,14 @@ def add_rule(
         created_by=principal.actor,
         created_at=clock.now(),
     )
+    if not rows:
+        # Without rules nothing routes, and the router leaves arriving alerts alone (at
+        # thousands a second, marking each one routed to nothing would compete with the
+        # webhook for writes). The first rule starts from now: what arrived before it counts
+        # as routed to nothing, as the alerts stored before routing existed did.
+        session.execute(
+            update(Alert).where(Alert.routed_at.is_(None)).values(routed_at=clock.now())
+        )
     _place(rows, row, position)
     session.add(row)
     session.flush()
