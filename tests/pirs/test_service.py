@@ -22,6 +22,7 @@ from opsloop.incidents.rules import Severity
 from opsloop.pirs import reading
 from opsloop.pirs import service as pirs
 from opsloop.pirs.rules import PirState
+from tests.helpers import statements_run
 from tests.incidents.helpers import RESPONDER, VIEWER, actions, make_people
 from tests.pirs.helpers import (
     WHYS,
@@ -201,3 +202,15 @@ def test_an_edit_is_audited_with_only_what_changed(
     last = records[-1]
     assert last.action == "pir.update"
     assert json.loads(last.changes) == {"went_well": {"before": "", "after": "calm"}}
+
+
+def test_the_list_reads_its_incidents_in_one_statement_per_page(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    keys = [resolved_incident(db, frozen_clock, minutes=5 + n) for n in range(12)]
+    for key in keys:
+        start_review(db, key)
+    with statements_run(db, "FROM incidents") as seen, db.read() as session:
+        listed = reading.list_pirs(session, limit=20)
+    assert [v.incident.key for v in listed] == list(reversed(keys))
+    assert len(seen) == 1, seen

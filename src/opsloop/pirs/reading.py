@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from opsloop.actions import service as action_items
 from opsloop.core import clock
 from opsloop.core.errors import NotFound
+from opsloop.incidents import service as incidents
 from opsloop.pirs.models import Pir, PirRevision
 from opsloop.pirs.rules import PirState
 from opsloop.pirs.service import (
@@ -18,7 +19,15 @@ from opsloop.pirs.service import (
     find_row,
     incident_facts,
 )
-from opsloop.pirs.views import PirDocument, PirView, Policy, RevisionView, revision_of, view_of
+from opsloop.pirs.views import (
+    PirDocument,
+    PirView,
+    Policy,
+    RevisionView,
+    facts_of,
+    revision_of,
+    view_of,
+)
 
 
 def list_pirs(
@@ -31,7 +40,8 @@ def list_pirs(
     policy: Policy = DEFAULT_POLICY,
 ) -> list[PirView]:
     """Reviews newest first. ``overdue`` narrows to those past their deadline unpublished (or
-    to the others); it is decided from each incident, read through the incident service."""
+    to the others); it is decided from each incident, read through the incident service a
+    batch at a time."""
     query = select(Pir)
     if state is not None:
         query = query.where(Pir.state == state)
@@ -49,8 +59,15 @@ def list_pirs(
     offset = 0
     while limit is None or len(found) < limit:
         rows = list(session.scalars(query.limit(batch).offset(offset)))
+        found_incidents = incidents.incidents_by_key(session, keys=[r.incident_key for r in rows])
         for row in rows:
-            view = view_of(row, incident_facts(session, row.incident_key, policy), now)
+            incident = found_incidents.get(row.incident_key)
+            facts = (
+                facts_of(incident, policy)
+                if incident
+                else incident_facts(session, row.incident_key, policy)
+            )
+            view = view_of(row, facts, now)
             if overdue is None or view.overdue == overdue:
                 found.append(view)
         if len(rows) < batch:
