@@ -18,27 +18,20 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import serving
 from sqlalchemy import func, select
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "perf"))
-import procs
 
 from opsloop.alerts.models import Alert, AlertStatus
 from opsloop.core.db import Database
 
-OPSLOOP = str(Path(sys.executable).parent / "opsloop")
 PATH = "/api/v1/alerts/alertmanager"
 
 
@@ -147,33 +140,8 @@ def _alert(fingerprint: str, starts: str, *, resolved: bool) -> dict[str, Any]:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="opsloop-alerts-bench-"))
-    if args.backend == "postgresql":
-        url = procs.pg_create("opsloop_alerts_bench")
-    else:
-        url = f"sqlite:///{data_dir / 'opsloop.db'}"
-    port = procs.free_port()
-    env = {
-        "OPSLOOP_DATA_DIR": str(data_dir),
-        "OPSLOOP_DATABASE_URL": url,
-        "OPSLOOP_PORT": str(port),
-        "OPSLOOP_LOG_LEVEL": "warning",
-        "OPSLOOP_ADMIN_PASSWORD": "bench-admin-password-0123",
-    }
-    server = procs.Server(
-        "opsloop", [OPSLOOP, "serve", "--workers", "2"], env, port, data_dir / "server.log"
-    )
-    try:
-        server.wait_ready("/readyz")
-        out = subprocess.run(
-            [OPSLOOP, "token", "create", "--user", "admin", "--role", "admin", "--name", "b"],
-            env={**procs.os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        token = re.findall(r"opl_[A-Za-z0-9_\-]+", out)[0]
-        clients = [Client(i, port, token, args) for i in range(args.clients)]
+    with serving.served(args.backend, "opsloop_alerts_bench") as server:
+        clients = [Client(i, server.port, server.token, args) for i in range(args.clients)]
         started = time.perf_counter()
         for client in clients:
             client.measure_from = started + args.warmup
@@ -182,21 +150,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         for client in clients:
             client.join()
         wall = time.perf_counter() - started - args.warmup
-    finally:
-        server.stop()
+        db = Database(server.url)
+        with db.read() as session:
+            rows = session.scalar(select(func.count()).select_from(Alert)) or 0
+            ended = session.scalar(
+                select(func.count()).select_from(Alert).where(Alert.status == AlertStatus.resolved)
+            )
+        db.dispose()
     latencies = sorted(s for c in clients for s in c.sent)
     accepted = sum(c.alerts for c in clients)
     instances = set().union(*(c.instances for c in clients))
     resolved = set().union(*(c.resolved for c in clients))
-    db = Database(url)
-    with db.read() as session:
-        rows = session.scalar(select(func.count()).select_from(Alert)) or 0
-        ended = session.scalar(
-            select(func.count()).select_from(Alert).where(Alert.status == AlertStatus.resolved)
-        )
-    db.dispose()
-    if args.backend == "postgresql":
-        procs.pg_drop("opsloop_alerts_bench")
     return {
         "backend": args.backend,
         "clients": args.clients,
@@ -215,7 +179,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "resolved_sent": len(resolved),
         "resolved_stored": ended,
         "exact": rows == len(instances) and ended == len(resolved),
-        "load_average_1m": round(procs.os.getloadavg()[0], 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 

@@ -21,29 +21,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
-import re
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import serving
 from sqlalchemy import func, select
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "perf"))
-import procs
 
 from opsloop.alerts.models import Alert, AlertStatus
 from opsloop.core.db import Database
 from opsloop.incidents.models import Incident
 
-OPSLOOP = str(Path(sys.executable).parent / "opsloop")
 PATH = "/api/v1/alerts/alertmanager"
 RULES = [
     {"matchers": 'severity=~"critical|high"', "action": "declare", "severity": "SEV2"},
@@ -262,46 +255,17 @@ def _api(port: int, token: str, path: str, body: dict[str, Any]) -> None:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="opsloop-storm-bench-"))
-    if args.backend == "postgresql":
-        url = procs.pg_create("opsloop_storm_bench")
-    else:
-        url = f"sqlite:///{data_dir / 'opsloop.db'}"
-    port = procs.free_port()
-    env = {
-        "OPSLOOP_DATA_DIR": str(data_dir),
-        "OPSLOOP_DATABASE_URL": url,
-        "OPSLOOP_PORT": str(port),
-        "OPSLOOP_LOG_LEVEL": "warning",
-        "OPSLOOP_ADMIN_PASSWORD": "bench-admin-password-0123",
-    }
-    server = procs.Server(
-        "opsloop", [OPSLOOP, "serve", "--workers", "2"], env, port, data_dir / "server.log"
-    )
     storm = Storm(args.instances, args.services, args.alerts, args.repeat, args.resolve, args.retry)
-    try:
-        server.wait_ready("/readyz")
-        out = subprocess.run(
-            [OPSLOOP, "token", "create", "--user", "admin", "--role", "admin", "--name", "b"],
-            env={**procs.os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        token = re.findall(r"opl_[A-Za-z0-9_\-]+", out)[0]
+    with serving.served(args.backend, "opsloop_storm_bench") as server:
         for rule in RULES:
-            _api(port, token, "/api/v1/alerts/routes", rule)
-        db = Database(url)
-        sent = send(storm, _poster(port, token), args.clients)
+            _api(server.port, server.token, "/api/v1/alerts/routes", rule)
+        db = Database(server.url)
+        sent = send(storm, _poster(server.port, server.token), args.clients)
         caught_up = wait_routed(db, args.timeout)
         result = {"backend": args.backend, **sent, "routing_caught_up_after_s": caught_up}
         result.update(check(db, storm))
         db.dispose()
-    finally:
-        server.stop()
-    if args.backend == "postgresql":
-        procs.pg_drop("opsloop_storm_bench")
-    result["load_average_1m"] = round(procs.os.getloadavg()[0], 2)
+    result["load_average_1m"] = round(os.getloadavg()[0], 2)
     return result
 
 
