@@ -20,7 +20,7 @@ from opsloop.core.errors import ValidationFailed
 from opsloop.incidents import math, reliability_sql
 from opsloop.incidents.buckets import Bucket, buckets
 from opsloop.incidents.math import Durations
-from opsloop.incidents.reliability_sql import METRICS, PERCENTILES, Ranked, Scope
+from opsloop.incidents.reliability_sql import METRICS, Scope, Summaries, Summary
 from opsloop.incidents.rules import Severity
 from opsloop.services import service as catalog
 from opsloop.services import teams
@@ -72,15 +72,15 @@ def _seconds(value: float) -> timedelta:
     return timedelta(milliseconds=round(value * 1000))
 
 
-def _summary(found: Ranked | None) -> Durations:
+def _summary(found: Summary | None) -> Durations:
     if found is None:
         return Durations(0, None, None, None)
-    values = []
-    for name, (num, den) in PERCENTILES.items():
-        weight = (num * (found.count - 1) % den) / den
-        low, high = found.lows[name], found.highs[name]
-        values.append(_seconds(low + (high - low) * weight))
-    return Durations(found.count, _seconds(found.mean), *values)
+    return Durations(
+        found.count,
+        _seconds(found.mean),
+        _seconds(found.percentiles["median"]),
+        _seconds(found.percentiles["p90"]),
+    )
 
 
 def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
@@ -137,12 +137,10 @@ def report(
         buckets=periods,
     )
     if by == "team":
-        # The owner of each service from the catalog, fed into the statement as a CASE.
-        facts = catalog.routing_facts(session, reliability_sql.service_names(session, scope))
-        mapping = {n: f.owner_team for n, f in facts.items() if f.owner_team}
+        # The owner of each service from the catalog, joined in the statement.
+        mapping = catalog.owner_teams(session)
         scope = Scope(**{**scope.__dict__, "team_of": mapping})
-    counted, ranked = reliability_sql.summaries(session, scope)
-    outages = reliability_sql.outage(session, scope)
+    counted, ranked, outages = reliability_sql.figures(session, scope)
     wanted = targets or Targets()
     if periods:
         groups = [(b.label, b.start, b.end) for b in periods]
@@ -157,7 +155,7 @@ def _figures(
     start: datetime,
     end: datetime,
     counted: dict[str, tuple[int, int]],
-    ranked: dict[tuple[str, str], Ranked],
+    ranked: Summaries,
     outages: dict[str, float],
     targets: Targets,
 ) -> Figures:

@@ -232,6 +232,12 @@ def services_owned_by(session: Session, *, team: str) -> list[str]:
     return list(session.scalars(query.where(Team.name == team).order_by(Service.name)))
 
 
+def owner_teams(session: Session) -> dict[str, str]:
+    """Service -> its owner team, for every service that has one."""
+    query = select(Service.name, Team.name).join(Team, Service.owner_team_id == Team.id)
+    return {service: team for service, team in session.execute(query)}
+
+
 def checked(entry: ServiceEntry) -> ServiceEntry:
     """``entry``, or ValidationFailed naming its first bad field."""
     problems = service_problems(entry)
