@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from opsloop.core import clock
 from opsloop.core.db import Database
@@ -135,6 +136,41 @@ def test_hand_computed_figures(db: Database, frozen_clock: clock.FrozenClock) ->
     assert api.mtbf == timedelta(hours=20) / 3
     assert api.availability == pytest.approx(20 / 24)
     assert api.mttr_met is True and api.mtbf_met is False
+
+
+def test_an_open_incident_runs_through_every_later_month_and_nothing_is_left_behind(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    """Grouped by month the outage is merged into islands and then cut at the month ends; the
+    temporary tables SQLite ranks in belong to the report alone."""
+    make_service(db, "api")
+    store(
+        db,
+        [
+            Made(Severity.SEV2, ("api",), at("2026-07-20T00:00:00"), at("2026-07-20T00:00:00"),
+                 resolved=at("2026-08-02T00:00:00")),
+            # Inside the first one: adds nothing.
+            Made(Severity.SEV3, ("api",), at("2026-07-25T00:00:00"), at("2026-07-25T00:00:00"),
+                 resolved=at("2026-07-26T00:00:00")),
+            # Never resolved: to the end of the period.
+            Made(Severity.SEV1, ("api",), at("2026-09-30T12:00:00"), at("2026-09-30T12:00:00")),
+        ],
+    )  # fmt: skip
+    with db.read() as session:
+        found = reliability.report(
+            session, by="month", since=at("2026-07-01T00:00:00"), until=at("2026-10-11T00:00:00")
+        )
+        if db.dialect == "sqlite":
+            left = session.execute(text("SELECT name FROM sqlite_temp_master")).all()
+            assert left == []
+    outage = {g.group: g.outage for g in found.groups}
+    assert outage == {
+        "2026-07": timedelta(days=12),
+        "2026-08": timedelta(days=1),
+        "2026-09": timedelta(hours=12),
+        "2026-10": timedelta(days=10),
+    }
+    assert [g.incidents for g in found.groups] == [2, 0, 1, 0]
 
 
 def test_bad_periods_and_groupings_name_the_field(

@@ -120,16 +120,14 @@ class Statement:
             rows.append(f"({label}, CAST({start} AS FLOAT), CAST({end} AS FLOAT))")
         return f"buckets (label, bstart, bend) AS (VALUES {', '.join(rows)}), "
 
-    def owners_cte(self) -> str:
-        """``owners (service, team)``, the catalog's owner of each service, when grouping by
-        team (joined: a CASE over every service cost more than the rest of the statement)."""
-        if self.scope.by != "team" or not self.scope.team_of:
-            return ""
+    def owners_values(self) -> str:
+        """The catalog's owner of each service as ``SELECT``-able rows (service, team), for the
+        team grouping's join (a CASE over every service cost more than the rest)."""
         rows = ", ".join(
             f"({self.param(f'ts{n}', service)}, {self.param(f'tt{n}', team)})"
-            for n, (service, team) in enumerate(sorted(self.scope.team_of.items()))
+            for n, (service, team) in enumerate(sorted((self.scope.team_of or {}).items()))
         )
-        return f"owners (service, team) AS (VALUES {rows}), "
+        return f"SELECT * FROM (VALUES {rows}) AS v (service, team)"
 
     def key(self, column: str) -> str:
         """A group column to partition by: byte order on PostgreSQL, whose default collation
@@ -189,28 +187,35 @@ def bucket_label(st: Statement, column: str) -> str:
     return f"CASE {cases} END"
 
 
-def scope_cte(st: Statement) -> str:
-    """``keyed (grp, status, d0..d3)``: the period's incidents, one row per incident and group,
-    with each figure's duration in seconds (NULL where the time is not known yet).
-    Materialised: converting the times is much of the work, done once per incident this way."""
-    started = epoch(st.dialect, "i.started_at")
-    times = ", ".join(
-        f"{epoch(st.dialect, 'i.' + column)} - {started} AS d{k}"
-        for k, (_, column) in enumerate(METRICS)
+def rows_sql(st: Statement, owners: str) -> str:
+    """A statement giving one row per incident and group of every incident unresolved at some
+    time in the period (the outage's incidents): ``grp``, ``inside`` (started in the period:
+    the counts' and durations' incidents), ``status``, ``started`` and ``resolved`` in epoch
+    seconds, and each figure's duration ``d0..d3`` in seconds (NULL where not known yet).
+    Grouped by week or month, ``grp`` is the week or month it started in, NULL before the
+    period. ``owners`` is what the team grouping joins as ``owners (service, team)``."""
+    d = st.dialect
+    started = epoch(d, "i.started_at")
+    durations = ", ".join(
+        f"{epoch(d, 'i.' + column)} - {started} AS d{k}" for k, (_, column) in enumerate(METRICS)
     )
-    scoped = st.owners_cte() + (
-        f"scoped AS MATERIALIZED (SELECT i.id, i.severity, i.status, {started} AS started_at, "
-        f"{times} FROM incidents i "
-        f"WHERE i.started_at >= :since AND i.started_at < :until{st.filters()}), "
+    base = (
+        f"base AS (SELECT i.id, i.severity, i.status, i.started_at >= :since AS inside, "
+        f"{started} AS started, {epoch(d, 'i.resolved_at')} AS resolved, {durations} "
+        "FROM incidents i WHERE i.started_at < :until AND (i.started_at >= :since "
+        f"OR i.resolved_at IS NULL OR i.resolved_at > :since){st.filters()})"
     )
-    durations = ", ".join(f"s.d{k}" for k in range(len(METRICS)))
+    columns = "s.inside, s.status, s.started, s.resolved, " + ", ".join(
+        f"s.d{k}" for k in range(len(METRICS))
+    )
     if st.scope.by in ("week", "month"):
-        label = bucket_label(st, "s.started_at")
-        return scoped + f"keyed AS (SELECT {label} AS grp, s.status, {durations} FROM scoped s)"
+        label = f"CASE WHEN s.inside THEN {bucket_label(st, 's.started')} END"
+        return f"WITH {base} SELECT {label} AS grp, {columns} FROM base s"
+    with_owners = f"owners AS ({owners}), " if st.scope.by == "team" and st.scope.team_of else ""
     expr, join, distinct = st.group()
-    return scoped + (
-        f"keyed AS (SELECT {distinct}{expr} AS grp, s.id, s.status, {durations} "
-        f"FROM scoped s{join})"
+    return (
+        f"WITH {with_owners}{base} SELECT {distinct}{expr} AS grp, s.id, {columns} "
+        "FROM base s" + join
     )
 
 
@@ -232,73 +237,20 @@ def figures(session: Session, scope: Scope) -> tuple[Counted, Summaries, dict[st
         from opsloop.incidents import reliability_sqlite
 
         return reliability_sqlite.figures(st)
-    counted, found = _summaries(st)
-    return counted, found, _outage(Statement(session, scope))
+    return _figures_postgresql(st)
 
 
-def _summaries(st: Statement) -> tuple[Counted, Summaries]:
-    # One sort per figure inside percentile_cont; the array gives every percentile of it.
-    fractions = ", ".join(
-        f"CAST({num} AS DOUBLE PRECISION) / {den}" for num, den in PERCENTILES.values()
-    )
-    picks = ", ".join(
-        f"percentile_cont(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY d{k})"
-        for k in range(len(METRICS))
-    )
-    sql = (
-        f"WITH {scope_cte(st)} SELECT {st.key('grp')}, {counts_and_means(st)}, {picks} "
-        "FROM keyed GROUP BY 1"
-    )
-    counted: Counted = {}
-    found: Summaries = {}
-    figures = len(METRICS)
-    for row in st.run(sql):
-        counted[row[0]] = (int(row[1]), int(row[2] or 0))
-        for k, (metric, _) in enumerate(METRICS):
-            n, mean = row[3 + 2 * k], row[4 + 2 * k]
-            values = row[3 + 2 * figures + k]
-            if n:
-                found[(row[0], metric)] = Summary(
-                    int(n), float(mean), dict(zip(PERCENTILES, map(float, values), strict=True))
-                )
-    return counted, found
-
-
-def intervals_cte(st: Statement) -> str:
-    """``iv (grp, a, b)``: each group's incidents as [started, resolved) clipped to the period
-    (an unresolved incident runs to the period's end); empty intervals dropped. Incidents that
-    started before the period but were still unresolved in it count too. Grouped by week or
-    month, all incidents make one group (``grp`` is empty): see :func:`islands_per_bucket`."""
-    scope, d = st.scope, st.dialect
-    started, resolved = epoch(d, "i.started_at"), epoch(d, "i.resolved_at")
-    overlapping = (
-        f"scoped AS MATERIALIZED (SELECT i.id, i.severity, {started} AS started, "
-        f"{resolved} AS resolved "
-        "FROM incidents i WHERE i.started_at < :until "
-        f"AND (i.resolved_at IS NULL OR i.resolved_at > :since){st.filters()}), "
-    )
-    ps = st.param("ps", scope.since.timestamp())
-    pe = st.param("pe", scope.until.timestamp())
-    period = f"CAST({ps} AS FLOAT) AS ps, CAST({pe} AS FLOAT) AS pe"
-    if scope.by in ("week", "month"):
-        keyed = (
-            overlapping
-            + f"keyed AS (SELECT '' AS grp, s.started, s.resolved, {period} FROM scoped s)"
-        )
-    else:
-        expr, join, distinct = st.group()
-        keyed = (
-            st.owners_cte()
-            + overlapping
-            + (
-                f"keyed AS (SELECT {distinct}{expr} AS grp, s.id, s.started, s.resolved, {period} "
-                f"FROM scoped s{join})"
-            )
-        )
-    clipped_end = _least(d, "COALESCE(resolved, pe)", "pe")
+def intervals(st: Statement, rows: str) -> str:
+    """SQL of each row's interval [started, resolved) clipped to the period (an unresolved
+    incident runs to the period's end), empty ones left out: columns grp, a, b. Grouped by
+    week or month every incident is in one group (``grp`` empty): see islands_per_bucket."""
+    ps = f"CAST({st.param('ps', st.scope.since.timestamp())} AS FLOAT)"
+    pe = f"CAST({st.param('pe', st.scope.until.timestamp())} AS FLOAT)"
+    d = st.dialect
+    grp = "''" if st.scope.by in ("week", "month") else "grp"
     return (
-        f"{keyed}, iv AS (SELECT grp, a, b FROM (SELECT grp, "
-        f"{_greatest(d, 'started', 'ps')} AS a, {clipped_end} AS b FROM keyed) c WHERE b > a)"
+        f"SELECT grp, a, b FROM (SELECT {grp} AS grp, {_greatest(d, 'started', ps)} AS a, "
+        f"{_least(d, f'COALESCE(resolved, {pe})', pe)} AS b FROM {rows}) c WHERE b > a"
     )
 
 
@@ -315,36 +267,71 @@ REACHED = (
 )
 
 
-def islands_per_bucket(st: Statement, intervals: str, order: str) -> str:
-    """The statement giving (bucket label, seconds of outage) from ``intervals`` (a table or
-    common table expression with columns a, b; ``order`` orders it by start).
+def outage_ctes(st: Statement, source: str, order: str) -> str:
+    """Common table expressions ending in ``outs (grp, seconds)``: the outage of each group
+    from ``source`` (a table or common table expression of intervals grp, a, b; ``order``
+    orders it by start within a group).
 
-    The union of all the period's intervals is merged into islands first, which are then cut at
-    the week or month boundaries: an interval that starts a new island is one that begins after
-    every earlier one has ended, and the island before it ends at the furthest end reached
-    before it. Cheaper than repeating each interval for every bucket it overlaps (an incident
-    left open runs to the period's end, through every bucket after its start)."""
+    By week or month, the union of all the period's intervals is merged into islands first and
+    the islands are cut at the week or month boundaries: an interval that starts a new island
+    begins after every earlier one has ended, and the island before it ends at the furthest end
+    reached before it. Cheaper than repeating each interval for every bucket it overlaps (an
+    incident left open runs to the period's end, through every bucket after its start)."""
+    if st.scope.by not in ("week", "month"):
+        reached = REACHED.format(partition=f"PARTITION BY {st.key('grp')} ", order=order)
+        return (
+            f"reach AS (SELECT grp, a, b, {reached} AS reached FROM {source}), "
+            f"outs AS (SELECT grp, {UNION_LENGTH} AS seconds FROM reach GROUP BY grp)"
+        )
     d = st.dialect
     reached = REACHED.format(partition="", order=order)
     return (
         f"{st.buckets_cte()}"
-        f"reach AS (SELECT a, {reached} AS reached FROM {intervals}), "
+        f"reach AS (SELECT a, {reached} AS reached FROM {source}), "
         "starts AS (SELECT a, reached FROM reach WHERE reached IS NULL OR reached < a), "
         "islands AS (SELECT a AS s, COALESCE(lead(reached) OVER (ORDER BY a), "
-        f"(SELECT max(b) FROM {intervals})) AS e FROM starts) "
-        f"SELECT k.label, sum({_least(d, 'i.e', 'k.bend')} - {_greatest(d, 'i.s', 'k.bstart')}) "
-        "FROM islands i JOIN buckets k ON i.s < k.bend AND i.e > k.bstart GROUP BY k.label"
+        f"(SELECT max(b) FROM {source})) AS e FROM starts), "
+        "outs AS (SELECT k.label AS grp, "
+        f"sum({_least(d, 'i.e', 'k.bend')} - {_greatest(d, 'i.s', 'k.bstart')}) AS seconds "
+        "FROM islands i JOIN buckets k ON i.s < k.bend AND i.e > k.bstart GROUP BY k.label)"
     )
 
 
-def _outage(st: Statement) -> dict[str, float]:
-    """Group -> seconds covered by the union of its incidents' intervals in its period."""
-    if st.scope.by in ("week", "month"):
-        sql = f"WITH {intervals_cte(st)}, {islands_per_bucket(st, 'iv', 'a, b')}"
-    else:
-        reached = REACHED.format(partition=f"PARTITION BY {st.key('grp')} ", order="a, b")
-        sql = (
-            f"WITH {intervals_cte(st)}, reach AS (SELECT grp, a, b, {reached} AS reached "
-            f"FROM iv) SELECT grp, {UNION_LENGTH} FROM reach GROUP BY grp"
-        )
-    return {row[0]: float(row[1]) for row in st.run(sql)}
+def _figures_postgresql(st: Statement) -> tuple[Counted, Summaries, dict[str, float]]:
+    """One statement: the rows once, then the summaries (one sort per figure inside
+    percentile_cont, whose array gives every percentile of it) beside the outage."""
+    fractions = ", ".join(
+        f"CAST({num} AS DOUBLE PRECISION) / {den}" for num, den in PERCENTILES.values()
+    )
+    picks = ", ".join(
+        f"percentile_cont(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY d{k})"
+        for k in range(len(METRICS))
+    )
+    rows = rows_sql(st, owners=st.owners_values())
+    sql = (
+        f"WITH r AS MATERIALIZED ({rows}), "
+        f"sums AS (SELECT {st.key('grp')} AS grp, {counts_and_means(st)}, {picks} FROM r "
+        "WHERE inside GROUP BY 1), "
+        f"iv AS ({intervals(st, 'r')}), {outage_ctes(st, 'iv', 'a, b')} "
+        "SELECT COALESCE(s.grp, o.grp), s.*, o.seconds FROM sums s FULL JOIN outs o "
+        "ON s.grp = o.grp"
+    )
+    counted: Counted = {}
+    found: Summaries = {}
+    outages: dict[str, float] = {}
+    figures = len(METRICS)
+    for row in st.run(sql):
+        group, sums, seconds = row[0], row[1:-1], row[-1]
+        if seconds is not None:
+            outages[group] = float(seconds)
+        if sums[0] is None:
+            continue
+        counted[group] = (int(sums[1]), int(sums[2] or 0))
+        for k, (metric, _) in enumerate(METRICS):
+            n, mean = sums[3 + 2 * k], sums[4 + 2 * k]
+            values = sums[3 + 2 * figures + k]
+            if n:
+                found[(group, metric)] = Summary(
+                    int(n), float(mean), dict(zip(PERCENTILES, map(float, values), strict=True))
+                )
+    return counted, found, outages

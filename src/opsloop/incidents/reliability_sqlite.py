@@ -22,16 +22,14 @@ from sqlalchemy import bindparam, text
 from opsloop.incidents.reliability_sql import (
     METRICS,
     PERCENTILES,
-    REACHED,
-    UNION_LENGTH,
     Counted,
     Statement,
     Summaries,
     Summary,
-    bucket_label,
     counts_and_means,
-    epoch,
-    islands_per_bucket,
+    intervals,
+    outage_ctes,
+    rows_sql,
 )
 
 ROWS = "temp.reliability_rows"
@@ -45,7 +43,7 @@ def figures(st: Statement) -> tuple[Counted, Summaries, dict[str, float]]:
     _drop(st, *TABLES)
     try:
         _owners(st)
-        st.execute(f"CREATE TABLE {ROWS} AS {_rows(st)}")
+        st.execute(f"CREATE TABLE {ROWS} AS {rows_sql(st, owners=f'SELECT * FROM {OWNERS}')}")
         counted, found = _summaries(st)
         return counted, found, _outage(st)
     finally:
@@ -65,32 +63,6 @@ def _owners(st: Statement) -> None:
     st.session.execute(text(f"CREATE TABLE {OWNERS} (service TEXT PRIMARY KEY, team TEXT)"))
     rows = [{"s": s, "t": t} for s, t in st.scope.team_of.items()]
     st.session.execute(text(f"INSERT INTO {OWNERS} (service, team) VALUES (:s, :t)"), rows)
-
-
-def _rows(st: Statement) -> str:
-    """One row per incident and group of every incident unresolved at some time in the period
-    (the outage's incidents): times in epoch seconds, the durations, and ``inside`` for those
-    that started in the period (the counts' and durations' incidents)."""
-    started = epoch("sqlite", "i.started_at")
-    durations = ", ".join(
-        f"{epoch('sqlite', 'i.' + column)} - {started} AS d{k}"
-        for k, (_, column) in enumerate(METRICS)
-    )
-    base = (
-        f"base AS (SELECT i.id, i.severity, i.status, i.started_at >= :since AS inside, "
-        f"{started} AS started, {epoch('sqlite', 'i.resolved_at')} AS resolved, {durations} "
-        "FROM incidents i WHERE i.started_at < :until AND (i.started_at >= :since "
-        f"OR i.resolved_at IS NULL OR i.resolved_at > :since){st.filters()})"
-    )
-    columns = "s.inside, s.status, s.started, s.resolved, " + ", ".join(
-        f"s.d{k}" for k in range(len(METRICS))
-    )
-    if st.scope.by in ("week", "month"):
-        label = f"CASE WHEN s.inside THEN {bucket_label(st, 's.started')} END"
-        return f"WITH {base} SELECT {label} AS grp, {columns} FROM base s"
-    owners = f"owners AS (SELECT service, team FROM {OWNERS}), " if st.scope.team_of else ""
-    expr, join, distinct = st.group()
-    return f"WITH {owners}{base} SELECT {distinct}{expr} AS grp, s.id, {columns} FROM base s{join}"
 
 
 def _summaries(st: Statement) -> tuple[Counted, Summaries]:
@@ -157,22 +129,6 @@ def _values_at(st: Statement, rowids: list[int]) -> dict[int, float]:
 def _outage(st: Statement) -> dict[str, float]:
     """As on PostgreSQL, with the intervals first sorted into a temporary table, so that the
     windows walk them in rowid order instead of sorting them themselves."""
-    ps = st.param("ps", st.scope.since.timestamp())
-    pe = st.param("pe", st.scope.until.timestamp())
-    by_time = st.scope.by in ("week", "month")
-    # By week or month every incident is in one group; the islands are cut at the buckets.
-    grp = "''" if by_time else "grp"
-    st.execute(
-        f"CREATE TABLE {INTERVALS} AS SELECT grp, a, b FROM (SELECT {grp} AS grp, "
-        f"max(started, {ps}) AS a, min(coalesce(resolved, {pe}), {pe}) AS b FROM {ROWS}) "
-        "WHERE b > a ORDER BY grp, a, b"
-    )
-    if by_time:
-        sql = "WITH " + islands_per_bucket(st, INTERVALS, "rowid")
-    else:
-        reached = REACHED.format(partition="PARTITION BY grp ", order="rowid")
-        sql = (
-            f"SELECT grp, {UNION_LENGTH} FROM (SELECT grp, a, b, {reached} AS reached "
-            f"FROM {INTERVALS}) GROUP BY grp"
-        )
+    st.execute(f"CREATE TABLE {INTERVALS} AS {intervals(st, ROWS)} ORDER BY grp, a, b")
+    sql = f"WITH {outage_ctes(st, INTERVALS, 'rowid')} SELECT grp, seconds FROM outs"
     return {row[0]: float(row[1]) for row in st.run(sql)}
