@@ -1,5 +1,5 @@
-"""Pushes are data-plane writes: recorded in slo_event_pushes, never in the audit trail, and a
-bulk push looks its SLOs up in one query whatever its size."""
+"""Pushes are data-plane writes: recorded in slo_event_pushes (one row per push), never in the
+audit trail, and a bulk push looks its SLOs up in one query whatever its size."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
 from opsloop.slo.models import EventBucket, EventDay, EventPush
+from opsloop.slo.push_records import Covered, decode
 from tests.helpers import bearer
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -69,11 +70,10 @@ def test_a_push_is_recorded_with_who_and_which_request_not_audited(
         assert audit.count(session) == audited_before
         pushes = list(session.scalars(select(EventPush)))
     assert [
-        (p.slo_id, p.actor, p.request_id, p.minutes, p.first_minute, p.last_minute, p.received_at)
+        (p.actor, p.request_id, p.minutes, p.first_minute, p.last_minute, p.received_at)
         for p in pushes
     ] == [
         (
-            slo_id,
             "responder",
             response.headers["X-Request-ID"],  # the server's own id; the client's is not trusted
             3,
@@ -81,6 +81,9 @@ def test_a_push_is_recorded_with_who_and_which_request_not_audited(
             NOW - timedelta(minutes=1),
             NOW,
         )
+    ]
+    assert decode(pushes[0].slos) == [
+        Covered(slo_id, 3, NOW - timedelta(minutes=3), NOW - timedelta(minutes=1))
     ]
 
 
@@ -115,9 +118,15 @@ def test_a_bulk_push_resolves_its_slos_in_one_query(
         by_day = session.execute(
             select(EventDay.slo_id, func.sum(EventDay.good)).group_by(EventDay.slo_id)
         ).all()
-        pushes = session.scalars(select(EventPush.slo_id)).all()
+        pushes = session.execute(
+            select(EventPush.request_id, EventPush.minutes, EventPush.slos)
+        ).all()
     assert sorted(stored) == sorted(by_day) == [(i, 100) for i in ids]
-    assert sorted(pushes) == sorted(ids)
+    # One record for the request, covering each SLO's 100 minutes.
+    [(request_id, minutes, slos)] = pushes
+    assert request_id and minutes == 300
+    first, last = NOW - timedelta(minutes=100), NOW - timedelta(minutes=1)
+    assert decode(slos) == [Covered(i, 100, first, last) for i in sorted(ids)]
 
 
 def test_a_bulk_push_names_the_index_of_a_bad_item_and_stores_nothing(

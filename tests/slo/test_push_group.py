@@ -21,6 +21,7 @@ from opsloop.core.errors import NotFound, ValidationFailed
 from opsloop.slo.event_writes import array_text
 from opsloop.slo.ingestion import BulkPush, OnePush, store_pushes
 from opsloop.slo.models import EventBucket, EventPush
+from opsloop.slo.push_records import decode
 from opsloop.slo.service import parse_stored
 from tests.helpers import bearer
 from tests.slo.test_ingestion import create_pushed
@@ -75,8 +76,8 @@ def test_one_group_gives_each_push_its_outcome_in_arrival_order(
             ).order_by(EventBucket.slo_id, EventBucket.minute)
         ).all()
         records = session.execute(
-            select(EventPush.request_id, EventPush.slo_id, EventPush.actor).order_by(
-                EventPush.request_id, EventPush.slo_id
+            select(EventPush.request_id, EventPush.slos, EventPush.actor).order_by(
+                EventPush.request_id
             )
         ).all()
     assert [tuple(r) for r in buckets] == [
@@ -84,11 +85,11 @@ def test_one_group_gives_each_push_its_outcome_in_arrival_order(
         (a, minute(4), 2, 2),
         (b, minute(4), 3, 4),
     ]
-    assert [tuple(r) for r in records] == [
-        ("r0", a, "pusher"),
-        ("r2", a, "pusher"),
-        ("r4", a, "pusher"),
-        ("r4", b, "pusher"),
+    # One record per accepted push, covering its SLOs; refused pushes leave none.
+    assert [(r.request_id, [c.slo_id for c in decode(r.slos)], r.actor) for r in records] == [
+        ("r0", [a], "pusher"),
+        ("r2", [a], "pusher"),
+        ("r4", sorted([a, b]), "pusher"),
     ]
 
 

@@ -145,21 +145,21 @@ DAYS = RowWrite(
     """,
     times=(1,),
 )
-#: Who pushed what (opsloop.slo.models.EventPush).
+#: Who pushed what (opsloop.slo.models.EventPush), one row per push.
 PUSHES = RowWrite(
     postgresql="""
     INSERT INTO slo_event_pushes
-        (slo_id, received_at, actor, request_id, minutes, first_minute, last_minute)
+        (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
     SELECT * FROM unnest(
-        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]), CAST(:c2 AS text[]),
-        CAST(:c3 AS text[]), CAST(:c4 AS integer[]), CAST(:c5 AS timestamptz[]),
-        CAST(:c6 AS timestamptz[])
+        CAST(:c0 AS timestamptz[]), CAST(:c1 AS text[]), CAST(:c2 AS text[]),
+        CAST(:c3 AS integer[]), CAST(:c4 AS timestamptz[]), CAST(:c5 AS timestamptz[]),
+        CAST(:c6 AS text[])
     )
     """,
     sqlite="""
     INSERT INTO slo_event_pushes
-        (slo_id, received_at, actor, request_id, minutes, first_minute, last_minute)
+        (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
     VALUES (?, ?, ?, ?, ?, ?, ?)
     """,
-    times=(1, 5, 6),
+    times=(0, 4, 5),
 )

@@ -1,8 +1,8 @@
 """Pushed events, the data plane: validate batches, store them, record who pushed what.
 
-Pushes are not audited: each accepted batch is recorded in ``slo_event_pushes`` (SLO, time,
-actor, request id, minutes covered) so ingestion never takes the audit lock and pushes to
-different SLOs never wait for each other.
+Pushes are not audited: each accepted push is recorded in ``slo_event_pushes`` (time, actor,
+request id, the SLOs and minutes covered; one row per push, :mod:`opsloop.slo.push_records`) so
+ingestion never takes the audit lock and pushes to different SLOs never wait for each other.
 
 The API sends pushes through a group commit (:mod:`opsloop.core.group_commit`): every push
 queued in a process is validated and stored by :func:`store_pushes` in one transaction, each
@@ -25,7 +25,7 @@ from opsloop.core.auth.service import require
 from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.requestctx import current_request_id
-from opsloop.slo import event_writes, events
+from opsloop.slo import event_writes, events, push_records
 from opsloop.slo.models import SLO
 from opsloop.slo.push_targets import Found, Target, resolve
 from opsloop.slo.service import parse_stored
@@ -254,17 +254,21 @@ def _validated(
 
 
 def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, Batches]]) -> None:
-    rows = [
-        (
-            slo_id,
-            received_at,
-            push.principal.actor,
-            push.request_id,
-            len(counts),
-            counts[0].minute,
-            counts[-1].minute,
+    rows = []
+    for push, batches in accepted:
+        covered = [
+            push_records.Covered(slo_id, len(counts), counts[0].minute, counts[-1].minute)
+            for slo_id, counts in sorted(batches.items())
+        ]
+        rows.append(
+            (
+                received_at,
+                push.principal.actor,
+                push.request_id,
+                sum(c.minutes for c in covered),
+                min(c.first_minute for c in covered),
+                max(c.last_minute for c in covered),
+                push_records.encode(covered),
+            )
         )
-        for push, batches in accepted
-        for slo_id, counts in batches.items()
-    ]
     event_writes.PUSHES.run(session, rows)

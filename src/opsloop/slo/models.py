@@ -126,20 +126,22 @@ class ServicePolicy(Base):
 
 
 class EventPush(Base):
-    """One accepted batch of pushed counts for one SLO: who sent it, when, and what it covered.
+    """One accepted push (one request, for one SLO or many): who sent it, when, and what it
+    covered. ``minutes`` counts the minutes it stored over all its SLOs, ``first_minute`` and
+    ``last_minute`` bound them; ``slos`` says which minutes each SLO received
+    (:mod:`opsloop.slo.push_records`).
 
     Pushes are data-plane writes: they are recorded here, not in the audit trail, so ingestion
-    never takes the audit lock."""
+    never takes the audit lock. One row per push, in the order they were stored, and no index
+    beside the id: each push adds to the table's last page only."""
 
     __tablename__ = "slo_event_pushes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slo_id: Mapped[int] = mapped_column(ForeignKey("slos.id", ondelete="CASCADE"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str] = mapped_column(String(64), default="")
     minutes: Mapped[int] = mapped_column(Integer)
     first_minute: Mapped[datetime] = mapped_column(UTCDateTime())
     last_minute: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_slo_event_pushes_slo_received", "slo_id", "received_at"),)
+    slos: Mapped[str] = mapped_column(Text)
