@@ -1,4 +1,4 @@
-"""One push record per push: its coverage as compact JSON, and migration 0022, which turned the
+"""One push record per push: its coverage as compact JSON, and migration 0021, which turned the
 rows of one SLO each into such records and back without losing any."""
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ OLD_ROWS = [  # slo index, request id, minutes, first minute's age in minutes
 ]
 
 
-def test_0022_turns_each_row_into_a_record_and_back(db: Database) -> None:
+def test_0021_turns_each_row_into_a_record_and_back(db: Database) -> None:
     slo_ids = make_slos(db, 2)
-    migrate_to(db, "0022-1", down=True)
+    migrate_to(db, "0021-1", down=True)
     try:
         insert = text(
             "INSERT INTO slo_event_pushes (slo_id, received_at, actor, request_id, minutes, "
@@ -75,7 +75,7 @@ def test_0022_turns_each_row_into_a_record_and_back(db: Database) -> None:
                         "last": first + timedelta(minutes=minutes - 1),
                     },
                 )
-        migrate_to(db, "0022", down=False)
+        migrate_to(db, "0021", down=False)
         with db.read() as session:
             records = session.scalars(select(EventPush).order_by(EventPush.id)).all()
         assert [
@@ -104,7 +104,7 @@ def test_0022_turns_each_row_into_a_record_and_back(db: Database) -> None:
                     slos=encode(covered),
                 )
             )
-        migrate_to(db, "0022-1", down=True)
+        migrate_to(db, "0021-1", down=True)
         old = rows(
             db,
             "SELECT slo_id, actor, request_id, minutes FROM slo_event_pushes ORDER BY id",

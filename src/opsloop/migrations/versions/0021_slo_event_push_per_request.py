@@ -5,7 +5,7 @@ Every existing row becomes a push record covering its one SLO, with its id, time
 id and minutes unchanged. The downgrade gives each SLO of a record its own row again (records
 naming SLOs deleted since are left out, as the old foreign key would have removed them).
 
-Revision ID: 0022
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-06
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
