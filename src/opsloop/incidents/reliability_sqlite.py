@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, text
 from opsloop.incidents.reliability_sql import (
     METRICS,
     PERCENTILES,
+    REACHED,
     Counted,
     Statement,
     Summaries,
@@ -36,7 +37,8 @@ ROWS = "temp.reliability_rows"
 RANKED = "temp.reliability_ranked"
 INTERVALS = "temp.reliability_intervals"
 OWNERS = "temp.reliability_owners"
-TABLES = (ROWS, RANKED, INTERVALS, OWNERS)
+GROUPS = "temp.reliability_groups"
+TABLES = (ROWS, RANKED, INTERVALS, OWNERS, GROUPS)
 
 
 def figures(st: Statement) -> tuple[Counted, Summaries, dict[str, float]]:
@@ -128,7 +130,32 @@ def _values_at(st: Statement, rowids: list[int]) -> dict[int, float]:
 
 def _outage(st: Statement) -> dict[str, float]:
     """As on PostgreSQL, with the intervals first sorted into a temporary table, so that the
-    windows walk them in rowid order instead of sorting them themselves."""
-    st.execute(f"CREATE TABLE {INTERVALS} AS {intervals(st, ROWS)} ORDER BY grp, a, b")
-    sql = f"WITH {outage_ctes(st, INTERVALS, 'rowid')} SELECT grp, seconds FROM outs"
+    windows walk them in rowid order instead of sorting them themselves.
+
+    Grouped by service, severity or team, a window partitioned by group cost four times the
+    unpartitioned one. Instead each group's intervals are moved into a range of their own (its
+    number times a width longer than the period, counted from the period's start), so one
+    unpartitioned pass merges every group's intervals into islands that never span two groups;
+    each island's length is its group's."""
+    if st.scope.by in ("week", "month"):
+        st.execute(f"CREATE TABLE {INTERVALS} AS {intervals(st, ROWS)} ORDER BY a, b")
+        sql = f"WITH {outage_ctes(st, INTERVALS, 'rowid')} SELECT grp, seconds FROM outs"
+        return {row[0]: float(row[1]) for row in st.run(sql)}
+    st.session.execute(text(f"CREATE TABLE {GROUPS} (grp TEXT PRIMARY KEY)"))
+    st.session.execute(text(f"INSERT INTO {GROUPS} (grp) SELECT DISTINCT grp FROM {ROWS}"))
+    start = st.param("start", st.scope.since.timestamp())
+    width = st.param("width", (st.scope.until - st.scope.since).total_seconds() + 1)
+    st.execute(
+        f"CREATE TABLE {INTERVALS} AS SELECT i.grp, (i.a - {start}) + g.rowid * {width} AS a, "
+        f"(i.b - {start}) + g.rowid * {width} AS b FROM ({intervals(st, ROWS)}) i "
+        f"JOIN {GROUPS} g ON g.grp = i.grp ORDER BY a, b"
+    )
+    reached = REACHED.format(partition="", order="rowid")
+    sql = (
+        f"WITH reach AS (SELECT grp, a, {reached} AS reached FROM {INTERVALS}), "
+        "starts AS (SELECT grp, a, reached FROM reach WHERE reached IS NULL OR reached < a), "
+        "islands AS (SELECT grp, a AS s, COALESCE(lead(reached) OVER (ORDER BY a), "
+        f"(SELECT max(b) FROM {INTERVALS})) AS e FROM starts) "
+        "SELECT grp, sum(e - s) FROM islands GROUP BY grp"
+    )
     return {row[0]: float(row[1]) for row in st.run(sql)}
