@@ -17,47 +17,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from case_types import READ, WEB, Case, Target
+from domain_cases import DOMAIN_CASES
 from procs import CpuWindow, PostgresMeter, Server, log
+from seed import service_count
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "load.lua"
 
 
-@dataclass(frozen=True)
-class Target:
-    """What the case must reach; None means no limit of that kind."""
-
-    min_rps: float | None = None
-    max_p99_ms: float | None = None
-    max_ms: float | None = None
-    min_ratio: float | None = None
-    min_events_per_s: float | None = None
-
-
-READ = Target(min_rps=1500, max_p99_ms=50, min_ratio=0.15)
-WEB = Target(min_rps=300)
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    what: str
-    mode: str = "get"  # get | push | bulk
-    path: str = ""
-    auth: str = "token"  # none | token | cookie
-    server: str = "opsloop"  # opsloop | bare
-    connections: int | None = None  # None: --connections
-    slos: int = 0  # push/bulk: how many SLOs take part
-    group: int = 1  # bulk: SLOs per request
-    span: int = 1  # bulk: minutes per request
-    target: Target | None = None
-
-    @property
-    def events_per_request(self) -> int:
-        return self.group * self.span if self.mode == "bulk" else 1
-
-
-CASES = [
+SLO_CASES = [
     Case("bare", "bare FastAPI route, GET /bare", path="/bare", auth="none", server="bare"),
     Case("healthz", "GET /healthz", path="/healthz", auth="none"),
     Case("me", "GET /api/v1/me (bearer)", path="/api/v1/me"),
@@ -124,12 +93,32 @@ CASES = [
         target=Target(min_events_per_s=20000),
     ),
 ]
+#: The domains after SLOs: alerts, incidents and reliability, changes, action items.
+CASES = [*SLO_CASES, *DOMAIN_CASES]
 BY_NAME = {case.name: case for case in CASES}
-#: Names --only also takes, for several cases at once.
+#: Names --only also takes, for several cases at once. ``reads`` and ``pushes`` keep the SLO
+#: cases they always had, so that selecting them never pays for the later domains' data.
 GROUPS = {
-    "reads": tuple(c.name for c in CASES if c.mode == "get" and c.server == "opsloop"),
-    "pushes": tuple(c.name for c in CASES if c.mode != "get"),
+    "reads": tuple(
+        c.name for c in CASES if c.mode == "get" and c.server == "opsloop" and not c.needs
+    ),
+    "pushes": tuple(c.name for c in CASES if c.pushes_minutes),
+    "domains": tuple(c.name for c in DOMAIN_CASES),
 }
+
+
+def needed(selected: list[Case]) -> set[str]:
+    """The data steps the selected cases need (seed_domains.STEPS)."""
+    return {step for case in selected for step in case.needs}
+
+
+def path_of(case: Case, values: dict[str, Any]) -> str:
+    """The case's path with its placeholders (``{since}``...) filled from the seeded data;
+    ``{id}`` stays for load.lua, which walks the SLO ids."""
+    path = case.path
+    for key, value in values.items():
+        path = path.replace("{" + key + "}", str(value))
+    return path
 
 
 @dataclass
@@ -169,7 +158,9 @@ class Context:
     timeout: str
     slo_count: int = 1000
     postgres: PostgresMeter | None = None
+    #: Values of the seeded data that case paths name, e.g. ``{since}``.
     extra: dict[str, Any] = field(default_factory=dict)
+    runs: int = 0  # wrk runs of the webhook case so far: each sends instances of its own
 
 
 def require_wrk() -> str:
@@ -220,12 +211,23 @@ def wait_idle(ctx: Context, limit: float = 30, below: float = 0.15) -> float:
 
 
 def _env(case: Case, ctx: Context) -> dict[str, str]:
-    env = {"PERF_MODE": case.mode, "PERF_PATH": case.path, "PERF_IDS_FILE": str(ctx.ids_file)}
+    env = {
+        "PERF_MODE": case.mode,
+        "PERF_PATH": path_of(case, ctx.extra),
+        "PERF_IDS_FILE": str(ctx.ids_file),
+    }
     if case.auth == "token":
         env["PERF_TOKEN"] = ctx.token
     elif case.auth == "cookie":
         env["PERF_COOKIE"] = ctx.cookie
-    if case.mode != "get":
+    if case.mode == "alerts":
+        ctx.runs += 1
+        env.update(
+            PERF_ALERTS=str(case.alerts),
+            PERF_SALT=f"{ctx.runs:02x}",
+            PERF_SERVICES=str(service_count(ctx.slo_count)),
+        )
+    if case.pushes_minutes:
         # Smaller data sets (--slos) shrink the cases instead of failing them.
         slos = min(case.slos, ctx.slo_count)
         group = min(case.group, slos // ctx.threads)
@@ -237,7 +239,7 @@ def _timed_run(case: Case, ctx: Context, seconds: float, measure: bool) -> dict[
     server = ctx.bare if case.server == "bare" else ctx.opsloop
     connections = case.connections or ctx.connections
     env = _env(case, ctx)
-    if case.mode != "get":
+    if case.pushes_minutes:
         base, left = ctx.timeline.take()
         env.update(PERF_BASE=str(base), PERF_MINUTES=str(left))
     url = server.base + "/"
@@ -248,7 +250,7 @@ def _timed_run(case: Case, ctx: Context, seconds: float, measure: bool) -> dict[
     else:
         result = wrk(url, seconds, connections, ctx.threads, ctx.timeout, env)
     result["connections"] = connections
-    if case.mode != "get":
+    if case.pushes_minutes:
         result["wrapped"] = not ctx.timeline.advance(int(result["last_minute"]) + 1)
     return result
 
@@ -264,7 +266,7 @@ def run_case(case: Case, ctx: Context, duration: float, warmup: float) -> dict[s
         name=case.name,
         what=case.what,
         mode=case.mode,
-        path=case.path,
+        path=path_of(case, ctx.extra),
         idle_wait_s=idle_s,
         events_per_request=case.events_per_request,
         events_per_s=round(ok * case.events_per_request / result["duration_s"], 1),
@@ -276,5 +278,6 @@ def run_case(case: Case, ctx: Context, duration: float, warmup: float) -> dict[s
         f"{case.name}: {result['requests_per_s']:,.0f} req/s, p50 {lat['p50']:.1f} ms, "
         f"p99 {lat['p99']:.1f} ms, max {lat['max']:.0f} ms, errors {result['errors']}"
         + (f" ({result['first_error'][:120]})" if result["first_error"] else "")
+        + (f", {result['events_per_s']:,.0f} alerts/s" if case.mode == "alerts" else "")
     )
     return result

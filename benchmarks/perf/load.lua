@@ -1,7 +1,7 @@
 -- Requests for one load case and one JSON result line ("PERF_RESULT {...}") at the end.
 --
 -- Environment:
---   PERF_MODE      get | push | bulk
+--   PERF_MODE      get | push | bulk | alerts
 --   PERF_PATH      get: the path; "{id}" in it is replaced by SLO ids in turn
 --   PERF_TOKEN     bearer token (optional);  PERF_COOKIE  Cookie header (optional)
 --   PERF_IDS_FILE  SLO ids, one per line (get with "{id}", push, bulk)
@@ -10,6 +10,9 @@
 --   PERF_MINUTES   push/bulk: minutes available from minute 0; beyond them minutes wrap around
 --   PERF_GROUP     bulk: SLOs per request;  PERF_SPAN  bulk: consecutive minutes per request
 --   PERF_THREADS   the wrk thread count (-t)
+--   PERF_ALERTS    alerts: alerts per Alertmanager payload
+--   PERF_SALT      alerts: unique per run (starts every fingerprint)
+--   PERF_SERVICES  alerts: services svc-000 .. are named in the service label
 --
 -- Pushes: each wrk thread owns its own share of the SLOs and walks its minutes in order, so
 -- minutes of one SLO are sent in order however many connections a thread has.
@@ -27,6 +30,8 @@ first_error = ""
 last_minute = -1
 
 local mode, path, ids, mine, base, minutes, group, span, counter
+local alerts_per, salt, services
+local sent_at = {}  -- alerts: request -> epoch s it was made, its new instances' startsAt
 
 local function read_ids(file)
    local out = {}
@@ -49,6 +54,12 @@ function init(args)
    if mode == "get" then return end
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/json"
+   if mode == "alerts" then
+      alerts_per = tonumber(os.getenv("PERF_ALERTS"))
+      salt = os.getenv("PERF_SALT") or "00"
+      services = tonumber(os.getenv("PERF_SERVICES") or "100")
+      return
+   end
    local slos = tonumber(os.getenv("PERF_SLOS"))
    local nthreads = tonumber(os.getenv("PERF_THREADS"))
    base = tonumber(os.getenv("PERF_BASE"))
@@ -72,6 +83,54 @@ local function event(slo, minute, salt)
    return out .. "}"
 end
 
+-- Alertmanager's severities that opsloop's standard gives an hour or more to acknowledge
+-- (others fall back to medium), so the scheduler escalates none of these during a run.
+local SEVERITIES = {"medium", "low", "warning", "info"}
+
+local function iso(epoch) return os.date("!%Y-%m-%dT%H:%M:%SZ", epoch) end
+
+-- One alert instance of this thread: request `r`, slot `k`. Its labels and fingerprint depend
+-- only on (run, thread, r, k) and it starts when request `r` was made, so a later request can
+-- repeat or resolve it exactly.
+local function alert(r, k, resolved)
+   local n = r * alerts_per + k
+   local fingerprint = string.format("%s%02x%08x%02x", salt, tid, r, k)
+   local starts = iso(sent_at[r])
+   return '{"status":"' .. (resolved and "resolved" or "firing") .. '","labels":{'
+      .. '"alertname":"Synthetic' .. (n % 12) .. '",'
+      .. '"service":"svc-' .. string.format("%03d", (n * 7 + tid) % services) .. '",'
+      .. '"severity":"' .. SEVERITIES[n % #SEVERITIES + 1] .. '",'
+      .. '"instance":"host-' .. (n % 97) .. ':9100","team":"team-' .. (n % 5) .. '"},'
+      .. '"annotations":{"summary":"synthetic load"},'
+      .. '"startsAt":"' .. starts .. '",'
+      .. '"endsAt":"' .. (resolved and iso(os.time()) or "0001-01-01T00:00:00Z") .. '",'
+      .. '"generatorURL":"http://prometheus.example/graph","fingerprint":"' .. fingerprint .. '"}'
+end
+
+-- A payload: in each ten alerts, six new instances, three repeats of new ones sent one to three
+-- requests before (Alertmanager's repeat notifications: stored once) and one resolved notice
+-- of a new one sent four requests before.
+local function alerts_payload(i)
+   local parts = {}
+   sent_at[i] = os.time()
+   sent_at[i - 5] = nil  -- never referred to again
+   for k = 0, alerts_per - 1 do
+      local slot = k % 10
+      local first = k - slot
+      if slot >= 6 and slot <= 8 and i >= 3 then
+         parts[#parts + 1] = alert(i - (slot - 5), first + slot - 6, false)
+      elseif slot == 9 and i >= 4 then
+         parts[#parts + 1] = alert(i - 4, first + 3, true)
+      else
+         parts[#parts + 1] = alert(i, k, false)
+      end
+   end
+   return '{"version":"4","receiver":"opsloop","status":"firing","groupKey":"{}:{thread=' .. tid
+      .. '}","truncatedAlerts":0,"groupLabels":{},"commonLabels":{},"commonAnnotations":{},'
+      .. '"externalURL":"http://alertmanager.example","alerts":[' .. table.concat(parts, ",")
+      .. "]}"
+end
+
 function request()
    local i = counter
    counter = counter + 1
@@ -81,6 +140,9 @@ function request()
          return wrk.format(nil, (string.gsub(path, "{id}", id)))
       end
       return wrk.format(nil, path)
+   end
+   if mode == "alerts" then
+      return wrk.format(nil, "/api/v1/alerts/alertmanager", nil, alerts_payload(i))
    end
    if mode == "push" then
       local slo = mine[i % #mine + 1]

@@ -58,6 +58,8 @@ def case_rows(run: dict[str, Any]) -> list[str]:
         lat, cores = case["latency_ms"], case.get("cores", {})
         name = case["name"] + (f" ({case['bare_run']})" if case.get("bare_run") else "")
         events = num(case["events_per_s"]) if case["mode"] != "get" else ""
+        if case["mode"] == "alerts":
+            events += " alerts"
         errors = str(case["errors"])
         if case["errors"]:
             kinds = {k: v for k, v in case["socket_errors"].items() if v}
@@ -153,6 +155,16 @@ def evaluation(run: dict[str, Any]) -> list[str]:
     ]
 
 
+def domain_data(seed: dict[str, Any]) -> str:
+    """The later domains' data, where the selected cases needed some."""
+    made = [
+        f"{seed[name]:,} {name.replace('_', ' ')} ({seed[name + '_s']} s)"
+        for name in ("alerts", "incidents", "changes", "action_items")
+        if name in seed
+    ]
+    return ", " + ", ".join(made) if made else ""
+
+
 def other_load(run: dict[str, Any], cpus: int) -> str:
     """How much of the machine other work took while the cases ran: the noise level."""
     shares = [c["cores"]["other"] for c in run["cases"] if "cores" in c]
@@ -190,8 +202,9 @@ def report(doc: dict[str, Any], source: str) -> list[str]:
             f"### {run['backend']}: bare route mean "
             + (f"{num(run['bare_mean_rps'])} req/s" if "bare_mean_rps" in run else "not measured"),
             "",
-            f"Data: {seed.get('slos')} SLOs, {seed.get('audit_records')} seeded audit records; "
-            f"first evaluation {seed.get('evaluate_s')} s (`opsloop slo evaluate`). "
+            f"Data: {seed.get('slos')} SLOs, {seed.get('audit_records')} seeded audit records"
+            + domain_data(seed)
+            + f"; first evaluation {seed.get('evaluate_s')} s (`opsloop slo evaluate`). "
             + other_load(run, mach["cpus"]),
             "",
             *case_rows(run),

@@ -31,6 +31,7 @@ from typing import Any
 import cases
 import evaluation
 import seed
+import seed_domains
 import startup
 from procs import PostgresMeter, Server, free_port, log, pg_create, pg_drop, pg_version
 
@@ -68,6 +69,12 @@ def options() -> argparse.Namespace:
     parser.add_argument("--audit-records", type=int, default=100_000)
     parser.add_argument(
         "--history-minutes", type=int, default=5, help="minutes pushed per SLO before the reads"
+    )
+    parser.add_argument(
+        "--incidents",
+        type=int,
+        default=seed_domains.Sizes.incidents,
+        help="incidents imported for the incident and reliability cases (only when selected)",
     )
     parser.add_argument("--startup-runs", type=int, default=3, help="0 skips start-up timing")
     parser.add_argument(
@@ -130,6 +137,9 @@ def machine() -> dict[str, Any]:
 
 def server_env(data_dir: Path, args: argparse.Namespace) -> dict[str, str]:
     return {
+        # The checkout's own sources first, even when its .venv is another checkout's (a
+        # worktree linking the main one's): an editable install points at that checkout's src.
+        "PYTHONPATH": str(args.root / "src"),
         "OPSLOOP_DATA_DIR": str(data_dir),
         "OPSLOOP_DATABASE_URL": f"sqlite:///{data_dir / 'opsloop.db'}",
         "OPSLOOP_LOG_LEVEL": "warning",
@@ -163,6 +173,7 @@ class Seeded:
     first_minute: int  # epoch s of the first pushed minute
     now_minute: int
     summary: dict[str, Any]
+    extra: dict[str, str]  # values case paths name, from the later domains' data
 
 
 def start_servers(
@@ -193,7 +204,12 @@ def seed_data(
     summary.update(seed.seed_audit(checkout, env, args.audit_records))
     summary["evaluate_s"] = round(seed.evaluate_all(checkout, env), 2)
     cookie = seed.web_session(opsloop.base, "admin", PASSWORD)
-    return Seeded(token, ids, cookie, first_minute, now_minute, summary)
+    found, extra = seed_domains.seed(
+        cases.needed(args.cases), checkout, env, api, work, seed.service_count(len(ids)),
+        seed_domains.Sizes(incidents=args.incidents),
+    )  # fmt: skip
+    summary.update(found)
+    return Seeded(token, ids, cookie, first_minute, now_minute, summary, extra)
 
 
 def measure(
@@ -204,7 +220,7 @@ def measure(
     result["probes"] = {
         case.name: probe(
             api,
-            case.path.replace("{id}", middle),
+            cases.path_of(case, seeded.extra).replace("{id}", middle),
             {"Cookie": seeded.cookie} if case.auth == "cookie" else {},
         )
         for case in args.cases
@@ -256,7 +272,7 @@ def run_backend(
             opsloop=opsloop, bare=bare, token=seeded.token, cookie=seeded.cookie,
             ids_file=ids_file, timeline=timeline, threads=args.threads,
             connections=args.connections, timeout=args.timeout, postgres=meter,
-            slo_count=len(seeded.ids),
+            slo_count=len(seeded.ids), extra=seeded.extra,
         )  # fmt: skip
         measure(args, ctx, seeded, result)
         # Requests wrk gave up on may still be running; let them end before RSS and stopping.

@@ -115,6 +115,11 @@ def admin_token(checkout: Checkout, env: Mapping[str, str]) -> str:
     return tokens[0]
 
 
+def service_count(slos: int) -> int:
+    """How many services ``slos`` seeded SLOs name (svc-000 ...)."""
+    return max(1, -(-slos // SLOS_PER_SERVICE))
+
+
 def openslo_documents(count: int) -> str:
     """OpenSLO for ``count`` pushed SLOs, 10 per service, objectives 99/99.5/99.9 %."""
     docs = []

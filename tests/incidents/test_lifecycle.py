@@ -11,7 +11,7 @@ from opsloop.core import clock
 from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.db import Database
 from opsloop.core.errors import Conflict, Forbidden, ValidationFailed
-from opsloop.incidents import lifecycle
+from opsloop.incidents import lifecycle, views
 from opsloop.incidents import service as incidents
 from opsloop.incidents.resolution import parse_record
 from opsloop.incidents.rules import Severity, Status, response_targets
@@ -207,3 +207,20 @@ def test_resolution_record_is_validated_audited_and_durations_computed(
     with pytest.raises(ValidationFailed) as caught:
         parse_record({"diagnosis": {"who_did_it": "x"}})
     assert caught.value.field == "resolution.diagnosis.who_did_it"
+
+
+def test_lists_leave_the_resolution_record_unread_until_it_is_asked_for(
+    db: Database, frozen_clock: clock.FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = declare(db, started_at=frozen_clock.current - timedelta(minutes=5)).key
+    record = parse_record({"resolution": {"fix_applied": "restarted the pool"}})
+    with db.write() as session:
+        lifecycle.set_resolution(session, principal=RESPONDER, key=key, record=record)
+    read: list[str] = []
+    real = views.load_record
+    monkeypatch.setattr(views, "load_record", lambda raw: read.append(raw) or real(raw))
+    with db.read() as session:
+        (found,) = incidents.list_incidents(session)
+    assert read == []
+    assert found.resolution.resolution.fix_applied == "restarted the pool"
+    assert found.resolution is found.resolution and len(read) == 1

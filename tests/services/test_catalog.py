@@ -183,3 +183,12 @@ def test_a_changed_implicit_service_becomes_explicit_and_unchanged_writes_nothin
         found = catalog.get_service(session, name="checkout")
     assert again == "unchanged" and audit_count(db) == before
     assert (found.origin, found.tier) == ("explicit", 2)
+
+
+def test_service_names_are_the_listed_services_in_name_order(db: Database) -> None:
+    for service in ("search", "checkout", "billing"):
+        make_slo(db, service)
+    with db.read() as session:
+        names = catalog.service_names(session)
+        assert names == [s.name for s in catalog.list_services(session, offset=0)]
+    assert names == ["billing", "checkout", "search"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -59,11 +60,18 @@ class IncidentView:
     next_update_at: datetime | None
     declared_by: str
     updated_at: datetime
-    resolution: ResolutionRecord
     response_due_at: datetime
     response_state: ResponseState
     update_overdue: bool
     caused_by_change: str | None = None
+    #: The stored resolution record (JSON), read into ``resolution`` when asked for.
+    resolution_json: str = field(default="{}", repr=False)
+
+    @cached_property
+    def resolution(self) -> ResolutionRecord:
+        # Parsed on first use: lists and summaries never show it, and reading its five parts
+        # into models cost about as much as the rest of a list row.
+        return load_record(self.resolution_json)
 
     @property
     def is_open(self) -> bool:
@@ -159,11 +167,11 @@ def build(
         next_update_at=row.next_update_at,
         declared_by=row.declared_by,
         updated_at=row.updated_at,
-        resolution=load_record(row.resolution),
         response_due_at=due,
         response_state=state,
         update_overdue=update_overdue(row, now),
         caused_by_change=row.caused_by_change,
+        resolution_json=row.resolution,
     )
 
 

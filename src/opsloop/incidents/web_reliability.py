@@ -104,7 +104,7 @@ def _page(
         **ctx,
     }
     with db.read() as session:
-        context["service_names"] = [s.name for s in catalog.list_services(session, offset=0)]
+        context["service_names"] = catalog.service_names(session)
         context["team_names"] = [t.name for t in teams.list_teams(session)]
         try:
             context.update(_figures(session, params, goals))
