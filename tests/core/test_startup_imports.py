@@ -1,0 +1,49 @@
+"""What starting opsloop imports, and how ``serve`` starts its workers.
+
+Imports are checked in a fresh interpreter: this one has imported everything already.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.context
+import subprocess
+import sys
+
+import uvicorn
+from uvicorn import _subprocess
+
+from opsloop.supervisor import forking_workers
+
+
+def _loaded_after(statement: str, *prefixes: str) -> list[str]:
+    code = (
+        "import sys\n"
+        f"{statement}\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return [name for name in result.stdout.strip().split(",") if name]
+
+
+def test_the_app_imports_no_http_client() -> None:
+    # httpx (with click, rich and pygments) is for the few requests that call Alertmanager
+    # or Prometheus, not for every worker's start.
+    assert _loaded_after("import opsloop.app", "httpx", "rich", "pygments") == []
+
+
+def test_the_cli_imports_no_prometheus_client() -> None:
+    # serve decides after its start whether workers share metric files, and prometheus_client
+    # fixes the kind of its values when first imported; forked workers inherit that.
+    assert _loaded_after("import opsloop.cli", "prometheus_client") == []
+
+
+def test_workers_are_forked_only_inside_the_block() -> None:
+    config = uvicorn.Config("opsloop.worker:create_app", factory=True, workers=2)
+    with forking_workers() as forking:
+        forked = _subprocess.get_subprocess(config, target=print, sockets=[])
+    spawned = _subprocess.get_subprocess(config, target=print, sockets=[])
+    assert forking
+    assert isinstance(forked, multiprocessing.context.ForkProcess)
+    assert isinstance(spawned, multiprocessing.context.SpawnProcess)
