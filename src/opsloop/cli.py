@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from opsloop import __version__, supervisor
+from opsloop import __version__
 from opsloop.core.audit.cli import audit
 from opsloop.core.auth.cli import tokens, users
 from opsloop.core.bootstrap import ADMIN_USERNAME, first_start
@@ -173,6 +173,7 @@ def serve(
     """Migrate the database and serve the API and web UI."""
     import uvicorn
 
+    from opsloop import supervisor
     from opsloop.core import migrate
     from opsloop.core.http_timeouts import HeaderTimeoutProtocol
 
