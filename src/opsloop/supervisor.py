@@ -106,7 +106,8 @@ class _ForkedWorker(multiprocessing.context.ForkProcess):
         # starts with the default ones, and a forked one must too until uvicorn sets its own
         # (else a SIGTERM while it builds its app would be lost).
         for number in SIGNALS:
-            signal.signal(number, signal.SIG_DFL)
+            fresh = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+            signal.signal(number, fresh)
         _malloc_arenas_from_environment()
         super().run()
 

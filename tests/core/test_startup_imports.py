@@ -5,7 +5,9 @@ Imports are checked in a fresh interpreter: this one has imported everything alr
 
 from __future__ import annotations
 
+import multiprocessing.connection
 import multiprocessing.context
+import signal
 import subprocess
 import sys
 
@@ -48,3 +50,23 @@ def test_workers_are_forked_only_inside_the_block() -> None:
     assert forking
     assert isinstance(forked, multiprocessing.context.ForkProcess)
     assert isinstance(spawned, multiprocessing.context.SpawnProcess)
+
+
+def _report_handlers(out: multiprocessing.connection.Connection) -> None:
+    term, interrupt = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    out.send((term == signal.SIG_DFL, interrupt is signal.default_int_handler))
+
+
+def test_a_forked_worker_starts_with_the_default_signal_handlers() -> None:
+    # As uvicorn's supervisor does before it starts workers: its handlers queue signals.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        with forking_workers():
+            worker = _subprocess.spawn.Process(target=_report_handlers, args=(writer,))
+        worker.start()
+        assert reader.poll(30)
+        assert reader.recv() == (True, True)
+        worker.join(30)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
