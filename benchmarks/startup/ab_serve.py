@@ -1,7 +1,8 @@
 """Start-up of ``opsloop serve``: from launch to the first 200 on ``/readyz``, A/B.
 
     .venv/bin/python benchmarks/startup/ab_serve.py --runs 3 \\
-        --variant old=/path/to/old/checkout/src --variant new=src [--backend postgresql]
+        --variant old=/path/to/old/checkout/src --variant new=src [--backend postgresql] \\
+        [--workers 2]
 
 Each variant runs the same ``opsloop`` entry point with its source tree first on
 ``PYTHONPATH``, so two checkouts share one virtual environment. Rounds interleave the variants
@@ -80,10 +81,10 @@ def ready(port: int) -> bool:
         return False
 
 
-def start(src: str, env: dict[str, str], log: Path) -> dict[str, Any]:
+def start(src: str, env: dict[str, str], log: Path, workers: int) -> dict[str, Any]:
     port = free_port()
     argv = [str(VENV_BIN / "opsloop"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--workers", "2"]
+    argv += ["--workers", str(workers)]
     full_env = {**os.environ, **env, "PYTHONPATH": src}
     started = time.perf_counter()
     with log.open("ab") as out:
@@ -122,7 +123,7 @@ def pg(sql: str) -> None:
     subprocess.run(["psql", PG_ADMIN, "-qc", sql], check=True, capture_output=True)
 
 
-def round_for(name: str, src: str, backend: str, number: int) -> list[dict[str, Any]]:
+def round_for(name: str, src: str, backend: str, number: int, workers: int) -> list[dict[str, Any]]:
     results = []
     for demo in ("true", "false"):
         data_dir = Path(tempfile.mkdtemp(prefix="opsloop-ab-start-"))
@@ -138,7 +139,7 @@ def round_for(name: str, src: str, backend: str, number: int) -> list[dict[str, 
         try:
             starts = ("first", "second") if demo == "true" else ("first",)
             for kind in starts:
-                found = start(src, env, data_dir / "serve.log")
+                found = start(src, env, data_dir / "serve.log", workers)
                 found.update(variant=name, backend=backend, demo=demo, start=kind, round=number)
                 print(json.dumps(found), file=sys.stderr, flush=True)
                 results.append(found)
@@ -154,13 +155,14 @@ def main() -> None:
     parser.add_argument("--variant", action="append", required=True, help="NAME=SRC_DIR")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     variants = [v.split("=", 1) for v in args.variant]
     results = []
     for number in range(args.runs):
         for name, src in variants:
-            results += round_for(name, str(Path(src).resolve()), args.backend, number)
+            results += round_for(name, str(Path(src).resolve()), args.backend, number, args.workers)
     summary = {}
     for name, _ in variants:
         for case in (("true", "first"), ("false", "first"), ("true", "second")):
@@ -171,7 +173,12 @@ def main() -> None:
                 "ready_s": [r["ready_s"] for r in mine],
                 "cpu_s_median": statistics.median(r["cpu_s"] for r in mine),
             }
-    report = {"backend": args.backend, "summary": summary, "runs": results}
+    report = {
+        "backend": args.backend,
+        "workers": args.workers,
+        "summary": summary,
+        "runs": results,
+    }
     text = json.dumps(report, indent=2)
     if args.out:
         args.out.write_text(text + "\n")

@@ -40,7 +40,8 @@ from opsloop.core.db import Database
 from opsloop.core.deps import authenticate_bearer
 from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
-from opsloop.core.observability import ObservabilityMiddleware, configure_logging
+from opsloop.core.logsetup import configure_logging
+from opsloop.core.observability import ObservabilityMiddleware
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.incidents import web as incidents_web
 from opsloop.incidents import web_reliability

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import importlib.util
 import json
 import os
-import shutil
 import socket
-import sys
-import threading
 from typing import Annotated, Any
 
 import typer
@@ -28,9 +23,9 @@ from opsloop.core.cliutil import (
     sqlite_file,
     unmigrated_database,
 )
-from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
+from opsloop.core.config import ENV_PREFIX, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
-from opsloop.core.observability import configure_logging
+from opsloop.core.logsetup import configure_logging
 
 
 def _slo_demo(session: Session) -> None:
@@ -178,6 +173,7 @@ def serve(
     """Migrate the database and serve the API and web UI."""
     import uvicorn
 
+    from opsloop import supervisor
     from opsloop.core import migrate
     from opsloop.core.http_timeouts import HeaderTimeoutProtocol
 
@@ -205,8 +201,8 @@ def serve(
     db.dispose()
     count = workers or cfg.workers
     if count > 1:
-        _prepare_multiprocess_metrics(cfg.data_dir / "metrics")
-        _workers_skip_the_cli()
+        supervisor.prepare_multiprocess_metrics(cfg.data_dir / "metrics")
+        supervisor.workers_skip_the_cli()
         # glibc gives each thread that allocates its own malloc arena (up to 8 per core);
         # a worker's 40 request threads then each keep freed memory of their own. Under the GIL
         # only one of them allocates at a time, so two arenas cost no throughput. An operator's
@@ -218,76 +214,36 @@ def serve(
         # every SLO holds its process's GIL for most of its run, and a worker's requests waited
         # behind it. The workers inherit the setting that tells them not to start their own.
         os.environ[f"{ENV_PREFIX}SCHEDULER_ENABLED"] = "false"
-        background = _BackgroundJobs(cfg)
+        background = supervisor.BackgroundJobs(cfg)
     bind_host, bind_port = host or cfg.host, port or cfg.port
     typer.echo(
         f"opsloop {__version__} on http://{bind_host}:{bind_port} "
         f"({mask_url_password(cfg.database_url)}, {count} worker(s))",
         err=True,
     )
-    if background is not None:
-        background.start()
-    try:
-        _run_uvicorn(uvicorn, HeaderTimeoutProtocol, bind_host, bind_port, count)
-    finally:
-        if background is not None:
-            background.stop()
+    options = _uvicorn_options(HeaderTimeoutProtocol, bind_host, bind_port, count)
+    if count > 1:
+        supervisor.run_workers(uvicorn.Config(**options), background)
+    else:
+        uvicorn.run(**options)
 
 
-def _run_uvicorn(uvicorn: Any, protocol: Any, host: str, port: int, workers: int) -> None:
-    uvicorn.run(
-        "opsloop.worker:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        http=protocol,
-        # A worker imports the whole app before it answers the supervisor's health check; on a
-        # busy machine that takes longer than uvicorn's 5 s default and workers get killed.
-        timeout_worker_healthcheck=60,
-    )
-
-
-#: How long a multi-worker ``serve`` lets its workers start before it loads the background jobs.
-STARTUP_GRACE_SECONDS = 5.0
-
-
-class _BackgroundJobs:
-    """The scheduler of a multi-worker ``serve``, in a thread of the supervising process. The
-    domains it runs are imported in that thread once the workers are on their way, so that
-    the supervisor starts them without waiting for imports it does not need."""
-
-    def __init__(self, cfg: Settings) -> None:
-        self._cfg = cfg
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="opsloop-jobs", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        # Let the workers import and start first: they answer requests, the jobs can wait.
-        if self._stop.wait(STARTUP_GRACE_SECONDS):
-            return
-        from opsloop.app import start_background
-        from opsloop.core.db import Database
-
-        # As each worker does after building the app: the objects just imported live as long
-        # as the process, and later collections (every evaluation makes many) skip them.
-        gc.collect()
-        gc.freeze()
-        db = Database(self._cfg.database_url)
-        background = start_background(self._cfg, db)
-        self._stop.wait()
-        background.stop()
-        db.dispose()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=35)
+def _uvicorn_options(protocol: Any, host: str, port: int, workers: int) -> dict[str, Any]:
+    return {
+        "app": "opsloop.worker:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "http": protocol,
+        # A spawned worker imports the whole app before it answers the supervisor's health
+        # check; on a busy machine that takes longer than uvicorn's 5 s default and workers
+        # got killed.
+        "timeout_worker_healthcheck": 60,
+    }
 
 
 def _require_free_port(host: str, port: int) -> None:
@@ -306,23 +262,6 @@ def _require_free_port(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port}: {exc.strerror}; "
                 "choose another port with --port or OPSLOOP_PORT",
             )
-
-
-def _prepare_multiprocess_metrics(path: os.PathLike[str]) -> None:
-    # Each worker writes its samples to files here; /metrics then sums all workers.
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.fspath(path)
-
-
-def _workers_skip_the_cli() -> None:
-    # uvicorn starts workers with multiprocessing's "spawn", which runs the parent's main
-    # module again in each child: for the `opsloop` script, an import of this whole CLI before
-    # the worker imports the app. A main module that is a package's __main__ (as under
-    # `python -m opsloop`) is not run again; the workers need nothing from it.
-    main_module = sys.modules["__main__"]
-    if getattr(main_module, "__spec__", None) is None:
-        main_module.__spec__ = importlib.util.find_spec("opsloop.__main__")
 
 
 def main() -> None:

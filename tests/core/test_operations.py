@@ -15,7 +15,7 @@ from opsloop.app import create_app
 from opsloop.core import migrate
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
-from opsloop.core.observability import JsonFormatter, configure_logging
+from opsloop.core.logsetup import JsonFormatter, configure_logging
 from opsloop.models import metadata
 
 

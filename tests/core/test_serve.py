@@ -31,6 +31,11 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
         for _ in range(40):
             assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         text = httpx.get(f"{base}/metrics", timeout=5).text
+        # Forked from the supervisor, which imported the app for them: a spawned worker's
+        # command line is multiprocessing's, not the supervisor's.
+        for pid in _worker_pids(tmp_path / "server.log"):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            assert b"serve" in command and b"multiprocessing" not in b" ".join(command), command
         # Background jobs start a few seconds after the workers, in the supervising process.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not _job_finished(db):
@@ -53,6 +58,11 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
     jobs = {r["pid"] for r in records if r["message"].startswith("evaluated ")}
     assert len(workers) == 2, workers
     assert len(jobs) == 1 and not jobs & workers, (jobs, workers)
+
+
+def _worker_pids(log: Path) -> set[int]:
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return {r["pid"] for r in records if r.get("route")}
 
 
 def _job_finished(db: Database) -> bool:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from opsloop.alerts.matchers import Matcher
 from opsloop.core.config import Settings
 from opsloop.core.errors import Conflict, OpsloopError
+
+if TYPE_CHECKING:
+    import httpx
 
 NOT_SET = "OPSLOOP_ALERTMANAGER_URL is not set: opsloop cannot reach Alertmanager for silences"
 
@@ -54,6 +55,10 @@ class AlertmanagerClient:
         return cls(settings.alertmanager_url, settings.alertmanager_timeout_seconds)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # Imported here: only silences call Alertmanager, and httpx (with click and rich) would
+        # add a tenth of every worker's start.
+        import httpx
+
         url = f"{self.base_url}{path}"
         try:
             return httpx.request(method, url, timeout=self.timeout, **kwargs)

@@ -6,14 +6,11 @@ request, and the plain form costs a fraction as much.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import sys
 import time
 import uuid
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +23,7 @@ from prometheus_client import (
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opsloop.core.requestctx import current_request_id, reset_request_id, set_request_id
+from opsloop.core.requestctx import reset_request_id, set_request_id
 
 log = logging.getLogger("opsloop.access")
 
@@ -121,44 +118,3 @@ def metrics_payload(domain: CollectorRegistry) -> tuple[bytes, str]:
     else:
         own = generate_latest(DEFAULT_REGISTRY)
     return own + generate_latest(domain), CONTENT_TYPE_LATEST
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
-        return True
-
-
-class JsonFormatter(logging.Formatter):
-    _EXTRA = ("route", "status", "duration_ms", "client_request_id")
-
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "-"),
-            "pid": record.process,  # which of serve's processes: the supervisor or a worker
-        }
-        for key in self._EXTRA:
-            if hasattr(record, key):
-                data[key] = getattr(record, key)
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
-
-
-def configure_logging(level: str = "info", fmt: str = "text") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
-    root = logging.getLogger("opsloop")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False

@@ -1,0 +1,74 @@
+"""What starting opsloop imports, and how ``serve`` starts its workers.
+
+Imports are checked in a fresh interpreter: this one has imported everything already.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.connection
+import multiprocessing.context
+import signal
+import subprocess
+import sys
+
+import uvicorn
+from uvicorn import _subprocess
+
+from opsloop.supervisor import forking_workers
+
+
+def _loaded_after(statement: str, *prefixes: str) -> list[str]:
+    code = (
+        "import sys\n"
+        f"{statement}\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return [name for name in result.stdout.strip().split(",") if name]
+
+
+def test_the_app_imports_no_http_client_and_no_migrations() -> None:
+    # httpx (with click, rich and pygments) is for the few requests that call Alertmanager
+    # or Prometheus, not for every worker's start; alembic only for a schema that is behind.
+    loaded = _loaded_after("import opsloop.app", "httpx", "rich", "pygments", "alembic")
+    assert loaded == []
+
+
+def test_serve_imports_no_prometheus_client_before_its_workers() -> None:
+    # serve decides after its start whether workers share metric files, and prometheus_client
+    # fixes the kind of its values when first imported; forked workers inherit that. Before
+    # them serve migrates (the migrations import every model) and may seed demo data.
+    statement = "import opsloop.cli, opsloop.models, opsloop.slo.demo, opsloop.services.demo"
+    assert _loaded_after(statement, "prometheus_client") == []
+
+
+def test_workers_are_forked_only_inside_the_block() -> None:
+    config = uvicorn.Config("opsloop.worker:create_app", factory=True, workers=2)
+    with forking_workers() as forking:
+        forked = _subprocess.get_subprocess(config, target=print, sockets=[])
+    spawned = _subprocess.get_subprocess(config, target=print, sockets=[])
+    assert forking
+    assert isinstance(forked, multiprocessing.context.ForkProcess)
+    assert isinstance(spawned, multiprocessing.context.SpawnProcess)
+
+
+def _report_handlers(out: multiprocessing.connection.Connection) -> None:
+    term, interrupt = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    out.send((term == signal.SIG_DFL, interrupt is signal.default_int_handler))
+
+
+def test_a_forked_worker_starts_with_the_default_signal_handlers() -> None:
+    # As uvicorn's supervisor does before it starts workers: its handlers queue signals.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        with forking_workers():
+            worker = _subprocess.spawn.Process(target=_report_handlers, args=(writer,))
+        worker.start()
+        assert reader.poll(30)
+        assert reader.recv() == (True, True)
+        worker.join(30)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
