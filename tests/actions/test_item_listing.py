@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -76,13 +75,13 @@ def varied(db: Database, frozen_clock: clock.FrozenClock) -> None:
                 )
 
 
-def reference(db: Database, flt: actions.ItemFilter, paging: Paging) -> Any:
+def reference(db: Database, flt: actions.ItemFilter, paging: Paging) -> str:
     """The page as the route answered when it built an ``ItemOut`` per item."""
     with db.read() as session:
         rows = actions.list_items(session, flt=flt, before_id=paging.after, limit=paging.limit + 1)
         page = page_of(rows, lambda i: i.id, paging, descending=True)
         out = Page[ItemOut](items=[ItemOut.of(i) for i in page.items], next_cursor=page.next_cursor)
-        return json.loads(out.model_dump_json())
+        return out.model_dump_json()
 
 
 QUERIES: list[tuple[str, actions.ItemFilter]] = [
@@ -119,8 +118,9 @@ def test_pages_match_the_model(
             assert response.status_code == 200, response.text
             assert response.headers["content-type"] == "application/json"
             expected = reference(db, flt, Paging(limit=limit, after=after))
-            # Compared as text too: key order is part of the answer.
-            assert json.dumps(response.json()) == json.dumps(expected), query
+            # Compared as text: key order and layout are part of the answer.
+            assert response.text == expected, query
+            expected = json.loads(expected)
             if not query and after is None and limit == 100:
                 items = expected["items"]
                 assert len(items) == 23

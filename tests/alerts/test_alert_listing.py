@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -67,7 +66,7 @@ def varied(db: Database) -> None:
         session.add_all(_alert(n) for n in range(23))
 
 
-def reference(db: Database, flt: alerts.AlertFilter, paging: Paging) -> Any:
+def reference(db: Database, flt: alerts.AlertFilter, paging: Paging) -> str:
     """The page as the route answered when it built an ``AlertOut`` per alert."""
     with db.read() as session:
         rows = alerts.list_alerts(session, flt=flt, limit=paging.limit + 1, before_id=paging.after)
@@ -75,7 +74,7 @@ def reference(db: Database, flt: alerts.AlertFilter, paging: Paging) -> Any:
         out = Page[AlertOut](
             items=[AlertOut.of(a) for a in page.items], next_cursor=page.next_cursor
         )
-        return json.loads(out.model_dump_json())
+        return out.model_dump_json()
 
 
 QUERIES: list[tuple[str, alerts.AlertFilter]] = [
@@ -107,8 +106,9 @@ def test_pages_match_the_model(
             assert response.status_code == 200, response.text
             assert response.headers["content-type"] == "application/json"
             expected = reference(db, flt, Paging(limit=limit, after=after))
-            # Compared as text too: key order is part of the answer.
-            assert json.dumps(response.json()) == json.dumps(expected), query
+            # Compared as text: key order and layout are part of the answer.
+            assert response.text == expected, query
+            expected = json.loads(expected)
             if expected["next_cursor"] is None:
                 break
             after = int(expected["next_cursor"], 16)

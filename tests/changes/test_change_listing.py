@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,7 +53,7 @@ def varied(db: Database) -> None:
         session.add_all(_change(n) for n in range(23))
 
 
-def reference(db: Database, flt: changes.ChangeFilter, paging: Paging) -> Any:
+def reference(db: Database, flt: changes.ChangeFilter, paging: Paging) -> str:
     """The page as the route answered when it built a ``ChangeRow`` per change."""
     with db.read() as session:
         rows = changes.list_changes(
@@ -64,7 +63,7 @@ def reference(db: Database, flt: changes.ChangeFilter, paging: Paging) -> Any:
         out = Page[ChangeRow](
             items=[ChangeRow.of(c) for c in page.items], next_cursor=page.next_cursor
         )
-        return json.loads(out.model_dump_json())
+        return out.model_dump_json()
 
 
 QUERIES: list[tuple[str, changes.ChangeFilter]] = [
@@ -99,8 +98,9 @@ def test_pages_match_the_model(
             assert response.status_code == 200, response.text
             assert response.headers["content-type"] == "application/json"
             expected = reference(db, flt, Paging(limit=limit, after=after))
-            # Compared as text too: key order is part of the answer.
-            assert json.dumps(response.json()) == json.dumps(expected), query
+            # Compared as text: key order and layout are part of the answer.
+            assert response.text == expected, query
+            expected = json.loads(expected)
             pages += 1
             if expected["next_cursor"] is None:
                 break

@@ -72,7 +72,11 @@ def _fields_json(row: Row[Any]) -> str:
         "updated_at": when_text(row.updated_at),
         "completed_at": when_text(row.completed_at),
     }
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[:-1]
+    return _json(fields)[:-1]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -113,18 +117,25 @@ def page_json(conn: Connection, rows: Sequence[Row[Any]], limit: int, now: datet
         query = select(*_ESCALATIONS).where(_E.item_id.in_(ids)).order_by(_E.level)
         for esc in conn.execute(query):
             escalations[esc.item_id].append(esc)
+    # Overdue and days overdue depend on the due date and status alone at one moment, and a
+    # page has few distinct pairs.
+    overdue: dict[tuple[Any, str], str] = {}
     items = []
     for row in shown:
-        status = ItemStatus(row.status)
-        due_on = row.due_on
+        pair = (row.due_on, row.status)
+        late = overdue.get(pair)
+        if late is None:
+            status = ItemStatus(row.status)
+            late = overdue[pair] = (
+                f'"overdue":{json.dumps(is_overdue(row.due_on, status, now))},'
+                f'"days_overdue":{days_overdue(row.due_on, status, now)}'
+            )
         found = escalations.get(row.id, ())
-        rest = {
-            "overdue": is_overdue(due_on, status, now),
-            "days_overdue": days_overdue(due_on, status, now),
-            "escalation_level": max((e.level for e in found), default=0),
-            "escalations": [_escalation(e) for e in found],
-            "notes": notes.get(row.id, []),
-        }
-        tail = json.dumps(rest, separators=(",", ":"), ensure_ascii=False)
-        items.append(f"{_fields_json(row)},{tail[1:]}")
+        level = max((e.level for e in found), default=0)
+        listed = _json([_escalation(e) for e in found]) if found else "[]"
+        noted = _json(notes[row.id]) if row.id in notes else "[]"
+        items.append(
+            f'{_fields_json(row)},{late},"escalation_level":{level},'
+            f'"escalations":{listed},"notes":{noted}}}'
+        )
     return page_bytes(items, cursor)
