@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
-from opsloop.actions import escalation
+from opsloop.actions import api_json, escalation
 from opsloop.actions import service as actions
 from opsloop.actions.rules import parse_priority, parse_status
 from opsloop.actions.schemas import (
@@ -20,7 +23,14 @@ from opsloop.actions.schemas import (
 )
 from opsloop.core import clock
 from opsloop.core.config import Settings
-from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession, get_settings
+from opsloop.core.deps import (
+    ReadSession,
+    Responder,
+    Viewer,
+    WriteSession,
+    get_settings,
+    run_read,
+)
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -29,7 +39,6 @@ from opsloop.core.schemas import (
     Page,
     PageQuery,
     errors,
-    page_of,
     plain_params,
 )
 
@@ -75,10 +84,14 @@ def items_of_incident(key: KeyPath, _: Viewer, session: ReadSession) -> list[Ite
     return [ItemOut.of(i) for i in actions.items_of_incident_key(session, key=key)]
 
 
-@router.get("/action-items", response_model=Page[ItemOut])
-def list_items(
+@router.get(
+    "/action-items",
+    response_class=JSONResponse,
+    responses={200: {"model": Page[ItemOut], "description": "a page of items, newest first"}},
+)
+async def list_items(
+    request: Request,
     _: Viewer,
-    session: ReadSession,
     paging: PageQuery,
     status: Annotated[
         str | None,
@@ -109,7 +122,7 @@ def list_items(
     incident: Annotated[
         str | None, Query(max_length=16, pattern=PLAIN_PATTERN, description="an incident key")
     ] = None,
-) -> Page[ItemOut]:
+) -> Response:
     """A page of the items of every review, newest first."""
     flt = actions.ItemFilter(
         status=parse_status(status) if status and status != "open" else None,
@@ -121,9 +134,15 @@ def list_items(
         overdue=overdue,
         incident=incident,
     )
-    rows = actions.list_items(session, flt=flt, before_id=paging.after, limit=paging.limit + 1)
-    page = page_of(rows, lambda i: i.id, paging, descending=True)
-    return Page(items=[ItemOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+
+    def page(conn: Connection) -> bytes:
+        # A session only for the filter's team and incident lookups; the page itself is rows.
+        with Session(bind=conn) as session:
+            where = actions.conditions(session, flt)
+        rows = api_json.page_rows(conn, where, before_id=paging.after, limit=paging.limit + 1)
+        return api_json.page_json(conn, rows, paging.limit, clock.now())
+
+    return Response(await run_read(request, page), media_type="application/json")
 
 
 @router.post("/action-items/escalate", response_model=EscalationRun)

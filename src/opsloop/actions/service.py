@@ -136,7 +136,7 @@ class ItemFilter:
     incident: str | None = None
 
 
-def _conditions(session: Session, flt: ItemFilter) -> list[Any]:
+def conditions(session: Session, flt: ItemFilter) -> list[Any]:
     found: list[Any] = []
     today = clock.now().date()
     if flt.status is not None:
@@ -187,7 +187,7 @@ def list_items(
     offset: int | None = None,
 ) -> list[ActionItemView]:
     """Items of every review, newest first, narrowed by ``flt``."""
-    query = select(ActionItem).where(*_conditions(session, flt or ItemFilter()))
+    query = select(ActionItem).where(*conditions(session, flt or ItemFilter()))
     if before_id is not None:
         query = query.where(ActionItem.id < before_id)
     query = query.order_by(ActionItem.id.desc()).limit(limit).offset(offset)
@@ -196,7 +196,7 @@ def list_items(
 
 def count_items(session: Session, *, flt: ItemFilter | None = None) -> int:
     query = select(func.count()).select_from(ActionItem)
-    return int(session.scalar(query.where(*_conditions(session, flt or ItemFilter()))) or 0)
+    return int(session.scalar(query.where(*conditions(session, flt or ItemFilter()))) or 0)
 
 
 def _add_note(

@@ -46,7 +46,7 @@ class MTTA:
     mean_seconds: float
 
 
-def _conditions(flt: AlertFilter) -> list[ColumnElement[bool]]:
+def conditions(flt: AlertFilter) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if flt.status is not None:
         found.append(Alert.status == flt.status)
@@ -67,7 +67,7 @@ def list_alerts(
     session: Session, *, flt: AlertFilter, limit: int, before_id: int | None = None
 ) -> list[Alert]:
     """Newest first (by id, the order of arrival)."""
-    query = select(Alert).where(*_conditions(flt))
+    query = select(Alert).where(*conditions(flt))
     if before_id is not None:
         query = query.where(Alert.id < before_id)
     return list(session.scalars(query.order_by(Alert.id.desc()).limit(limit)))

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
-from opsloop.changes import execution, freezes, paths, workflow
+from opsloop.changes import api_json, execution, freezes, paths, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.deps import Policy
 from opsloop.changes.rules import ChangeModel, ChangeState, RiskLevel, parse_choice
@@ -28,7 +30,15 @@ from opsloop.changes.schemas import (
     RollbackIn,
     ScheduleIn,
 )
-from opsloop.core.deps import Admin, Approver, ReadSession, Responder, Viewer, WriteSession
+from opsloop.core.deps import (
+    Admin,
+    Approver,
+    ReadSession,
+    Responder,
+    Viewer,
+    WriteSession,
+    run_read,
+)
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -37,7 +47,6 @@ from opsloop.core.schemas import (
     PageQuery,
     Timestamp,
     errors,
-    page_of,
     plain_params,
 )
 
@@ -75,12 +84,15 @@ def create_change(
     return ChangeOut.detail(found)
 
 
-@router.get("/changes", response_model=Page[ChangeRow])
-def list_changes(
+@router.get(
+    "/changes",
+    response_class=JSONResponse,
+    responses={200: {"model": Page[ChangeRow], "description": "a page of changes, newest first"}},
+)
+async def list_changes(
+    request: Request,
     _: Viewer,
-    session: ReadSession,
     paging: PageQuery,
-    policy: Policy,
     state: Annotated[str | None, Query(max_length=16, pattern=PLAIN_PATTERN)] = None,
     service: Annotated[str | None, Query(max_length=63, pattern=PLAIN_PATTERN)] = None,
     model: Annotated[str | None, Query(max_length=16, pattern=PLAIN_PATTERN)] = None,
@@ -89,7 +101,7 @@ def list_changes(
         Timestamp | None, Query(description="window (or, unscheduled, raised) at or after")
     ] = None,
     until: Annotated[Timestamp | None, Query(description="window (or raised) before")] = None,
-) -> Page[ChangeRow]:
+) -> Response:
     """A page of changes, newest first."""
     flt = changes.ChangeFilter(
         state=parse_choice(ChangeState, state, "state") if state else None,
@@ -99,11 +111,14 @@ def list_changes(
         since=since,
         until=until,
     )
-    rows = changes.list_changes(
-        session, flt=flt, before_id=paging.after, limit=paging.limit + 1, policy=policy
-    )
-    page = page_of(rows, lambda c: c.id, paging, descending=True)
-    return Page(items=[ChangeRow.of(c) for c in page.items], next_cursor=page.next_cursor)
+    # Checked here, before the thread hop: since after until is refused.
+    where = changes.conditions(flt)
+
+    def page(conn: Connection) -> bytes:
+        rows = api_json.page_rows(conn, where, before_id=paging.after, limit=paging.limit + 1)
+        return api_json.page_json(rows, paging.limit)
+
+    return Response(await run_read(request, page), media_type="application/json")
 
 
 @router.get(f"/changes/{paths.KEY}", response_model=ChangeOut, responses=NOT_FOUND)

@@ -135,7 +135,7 @@ class ChangeFilter:
     until: datetime | None = None
 
 
-def _conditions(flt: ChangeFilter) -> list[Any]:
+def conditions(flt: ChangeFilter) -> list[Any]:
     if flt.since and flt.until and flt.since > flt.until:
         raise ValidationFailed("since: must not be after until", field="since")
     found: list[Any] = []
@@ -165,7 +165,7 @@ def list_changes(
     policy: ChangePolicy = DEFAULT_POLICY,
 ) -> list[ChangeView]:
     """Changes newest first (by when they were raised), narrowed by ``flt``."""
-    query = select(Change).where(*_conditions(flt or ChangeFilter()))
+    query = select(Change).where(*conditions(flt or ChangeFilter()))
     if before_id is not None:
         query = query.where(Change.id < before_id)
     query = query.order_by(Change.id.desc()).limit(limit).offset(offset)
@@ -173,7 +173,7 @@ def list_changes(
 
 
 def count_changes(session: Session, *, flt: ChangeFilter | None = None) -> int:
-    query = select(func.count()).select_from(Change).where(*_conditions(flt or ChangeFilter()))
+    query = select(func.count()).select_from(Change).where(*conditions(flt or ChangeFilter()))
     return int(session.scalar(query) or 0)
 
 
