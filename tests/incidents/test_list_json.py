@@ -1,6 +1,7 @@
 """The incident list written from plain rows (opsloop.incidents.api_json) is byte for byte what
 ``Page[IncidentRow]`` serialises from the views, for every filter and page, directly and through
-GET /api/v1/incidents. SQLite and PostgreSQL."""
+GET /api/v1/incidents; the list page's rows (opsloop.incidents.listing) hold the views' fields.
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM, Role
 from opsloop.core.db import Database
 from opsloop.core.schemas import Page, Paging, page_of
-from opsloop.incidents import api_json, lifecycle
+from opsloop.incidents import api_json, lifecycle, listing
 from opsloop.incidents import service as incidents
 from opsloop.incidents.rules import DEFAULT_RESPONSE_TARGETS, Severity, Status
 from opsloop.incidents.schemas import IncidentRow
@@ -173,3 +174,28 @@ def test_the_route_answers_the_models_page_with_filters_and_cursors(
     refused = client.get(API, params={"team": "nope"}, headers=viewer)
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "team"
     assert client.get(API, params={"cursor": "xyz"}, headers=viewer).status_code == 422
+
+
+def test_the_list_pages_rows_are_the_views_fields(
+    db: Database, frozen_clock: clock.FrozenClock
+) -> None:
+    _seed(db, frozen_clock)
+    shown = list(listing.ListedIncident._fields)
+    for flt in FILTERS:
+        for offset in (0, 3, 13, 20):
+            with db.read() as session:
+                views = incidents.list_incidents(
+                    session, flt=flt, offset=offset, limit=4, targets=TARGETS
+                )
+                rows = listing.listed(
+                    session.connection(),
+                    flt,
+                    offset=offset,
+                    limit=4,
+                    now=clock.now(),
+                    targets=TARGETS,
+                )
+            expected = [[getattr(v, name) for name in shown] for v in views]
+            for view_fields in expected:
+                view_fields[shown.index("services")] = list(view_fields[shown.index("services")])
+            assert [list(r) for r in rows] == expected, (flt, offset)

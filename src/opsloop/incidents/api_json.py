@@ -14,68 +14,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from opsloop.core import clock
 from opsloop.core.schemas import encode_cursor
+from opsloop.incidents import listing
 from opsloop.incidents import service as incidents
-from opsloop.incidents.models import Incident, IncidentService
 from opsloop.incidents.rules import Severity
 from opsloop.incidents.views import is_update_overdue, response_of
-
-_I, _S = Incident.__table__.c, IncidentService.__table__.c
-_COLUMNS = (
-    _I.id,
-    _I.key,
-    _I.title,
-    _I.severity,
-    _I.status,
-    _I.commander,
-    _I.started_at,
-    _I.declared_at,
-    _I.acknowledged_at,
-    _I.resolved_at,
-    _I.next_update_at,
-)
-
-
-def _services(conn: Connection) -> Any:
-    """Each incident's services as one array: PostgreSQL hands it over as a list, SQLite as
-    JSON text. Either keeps names intact whatever characters they hold."""
-    postgres = conn.dialect.name == "postgresql"
-    names = func.array_agg(_S.service) if postgres else func.json_group_array(_S.service)
-    return select(names).where(_S.incident_id == _I.id).scalar_subquery().label("services")
-
-
-def page_rows(
-    conn: Connection,
-    flt: incidents.IncidentFilter,
-    *,
-    before_id: int | None,
-    limit: int,
-) -> list[Row[Any]]:
-    """Up to ``limit`` incidents newest first (by id) before ``before_id``, as plain rows with
-    their services."""
-    # The filter reads the catalog only for a team; a session bound to the connection opens
-    # nothing until then.
-    with Session(bind=conn) as session:
-        conditions = incidents.conditions(session, flt)
-    # The services grouped per incident inside the page's own query: a second query of the
-    # page's ids (an IN list SQLAlchemy renders afresh each time) cost three times as much.
-    query: Select[Any] = (
-        select(*_COLUMNS, _services(conn)).where(*conditions).order_by(_I.id.desc()).limit(limit)
-    )
-    if before_id is not None:
-        query = query.where(_I.id < before_id)
-    return list(conn.execute(query))
-
-
-def _names(found: list[str] | str | None) -> list[str]:
-    if found is None:  # PostgreSQL's array_agg of no rows
-        return []
-    return sorted(found if isinstance(found, list) else json.loads(found))
 
 
 def _time(value: datetime | None) -> str | None:
@@ -95,7 +41,7 @@ def _item(
         "title": title,
         "severity": severity.value,
         "status": status.value,
-        "services": _names(services),
+        "services": listing.names(services),
         "commander": commander,
         "started_at": _time(started),
         "declared_at": _time(declared),
@@ -121,7 +67,7 @@ def page_json(
 ) -> bytes:
     """A ``Page[IncidentRow]``: ``limit`` incidents newest first, and the cursor of the next
     page when there is one."""
-    rows = page_rows(conn, flt, before_id=before_id, limit=limit + 1)
+    rows = listing.page_rows(conn, flt, before_id=before_id, limit=limit + 1)
     shown = rows[:limit]
     now = clock.now()
     cursor = encode_cursor(shown[-1].id) if len(rows) > limit and shown else None
