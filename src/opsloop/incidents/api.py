@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from opsloop.core.deps import Approver, ReadSession, Responder, Viewer, WriteSession
+from opsloop.core.deps import Approver, ReadSession, Responder, Viewer, WriteSession, run_read
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -17,10 +19,9 @@ from opsloop.core.schemas import (
     PageQuery,
     Timestamp,
     errors,
-    page_of,
     plain_params,
 )
-from opsloop.incidents import lifecycle
+from opsloop.incidents import api_json, lifecycle
 from opsloop.incidents import service as incidents
 from opsloop.incidents.deps import Targets
 from opsloop.incidents.resolution import ResolutionRecord
@@ -84,10 +85,14 @@ def declare(
     return IncidentOut.of(found, targets)
 
 
-@router.get("/incidents", response_model=Page[IncidentRow])
-def list_incidents(
+@router.get(
+    "/incidents",
+    response_class=JSONResponse,
+    responses={200: {"model": Page[IncidentRow], "description": "a page of incidents"}},
+)
+async def list_incidents(
+    request: Request,
     _: Viewer,
-    session: ReadSession,
     paging: PageQuery,
     targets: Targets,
     status: Annotated[
@@ -102,7 +107,7 @@ def list_incidents(
     ] = None,
     since: Annotated[Timestamp | None, Query(description="started at or after")] = None,
     until: Annotated[Timestamp | None, Query(description="started before")] = None,
-) -> Page[IncidentRow]:
+) -> Response:
     """A page of incidents, newest first."""
     flt = incidents.IncidentFilter(
         status=parse_choice(Status, status, "status") if status and status != "open" else None,
@@ -113,13 +118,13 @@ def list_incidents(
         since=since,
         until=until,
     )
-    rows = incidents.list_incidents(
-        session, flt=flt, before_id=paging.after, limit=paging.limit + 1, targets=targets
-    )
-    page = page_of(rows, lambda i: i.id, paging, descending=True)
-    return Page(
-        items=[IncidentRow.of(i, targets) for i in page.items], next_cursor=page.next_cursor
-    )
+
+    def page(conn: Connection) -> bytes:
+        return api_json.page_json(
+            conn, flt, before_id=paging.after, limit=paging.limit, targets=targets
+        )
+
+    return Response(await run_read(request, page), media_type="application/json")
 
 
 @router.get("/incidents/{key:incident_key}", response_model=IncidentOut, responses=NOT_FOUND)

@@ -97,7 +97,7 @@ class IncidentFilter:
     until: datetime | None = None
 
 
-def _conditions(session: Session, flt: IncidentFilter) -> list[Any]:
+def conditions(session: Session, flt: IncidentFilter) -> list[Any]:
     found: list[Any] = []
     if flt.since and flt.until and flt.since > flt.until:
         raise ValidationFailed("since: must not be after until", field="since")
@@ -138,7 +138,7 @@ def list_incidents(
     targets: Targets = DEFAULT_RESPONSE_TARGETS,
 ) -> list[IncidentView]:
     """Incidents newest first (by declaration), narrowed by ``flt``."""
-    query = select(Incident).where(*_conditions(session, flt or IncidentFilter()))
+    query = select(Incident).where(*conditions(session, flt or IncidentFilter()))
     if before_id is not None:
         query = query.where(Incident.id < before_id)
     query = query.order_by(Incident.id.desc()).limit(limit).offset(offset)
@@ -159,7 +159,7 @@ def incidents_by_key(
 
 def count_incidents(session: Session, *, flt: IncidentFilter | None = None) -> int:
     query = select(func.count()).select_from(Incident)
-    return int(session.scalar(query.where(*_conditions(session, flt or IncidentFilter()))) or 0)
+    return int(session.scalar(query.where(*conditions(session, flt or IncidentFilter()))) or 0)
 
 
 def open_incidents(

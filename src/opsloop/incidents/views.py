@@ -118,18 +118,33 @@ class IncidentView:
         return values
 
 
-def response_state(
-    row: Incident, now: datetime, targets: Mapping[Severity, timedelta]
+def response_of(
+    severity: Severity,
+    declared_at: datetime,
+    acknowledged_at: datetime | None,
+    now: datetime,
+    targets: Mapping[Severity, timedelta],
 ) -> tuple[datetime, ResponseState]:
-    due = response_due(row.severity, row.declared_at, targets)
-    if row.acknowledged_at is not None:
-        return due, "late" if row.acknowledged_at > due else "met"
+    """When acknowledgement is due, and how the incident stands against that."""
+    due = response_due(severity, declared_at, targets)
+    if acknowledged_at is not None:
+        return due, "late" if acknowledged_at > due else "met"
     return due, "overdue" if now > due else "pending"
 
 
-def update_overdue(row: Incident, now: datetime) -> bool:
+def response_state(
+    row: Incident, now: datetime, targets: Mapping[Severity, timedelta]
+) -> tuple[datetime, ResponseState]:
+    return response_of(row.severity, row.declared_at, row.acknowledged_at, now, targets)
+
+
+def is_update_overdue(status: Status, next_update_at: datetime | None, now: datetime) -> bool:
     """An open incident whose last status update promised the next one by now."""
-    return row.status.is_open and row.next_update_at is not None and now > row.next_update_at
+    return status.is_open and next_update_at is not None and now > next_update_at
+
+
+def update_overdue(row: Incident, now: datetime) -> bool:
+    return is_update_overdue(row.status, row.next_update_at, now)
 
 
 def build(

@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from opsloop.core import clock
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import text_problem
+from opsloop.incidents import listing
 from opsloop.incidents import service as incidents
 from opsloop.incidents.deps import Targets
 from opsloop.incidents.rules import Severity, Status, parse_severity
@@ -111,8 +113,13 @@ def incident_list(
                 request, "incident_list.html", active, 422, items=[], **context, **form_error(exc)
             )
         total = incidents.count_incidents(session, flt=flt)
-        items = incidents.list_incidents(
-            session, flt=flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, targets=targets
+        items = listing.listed(
+            session.connection(),
+            flt,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            now=clock.now(),
+            targets=targets,
         )
     first = (page - 1) * PAGE_SIZE
     return render(
