@@ -12,7 +12,7 @@ from sqlalchemy import select
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
-from opsloop.slo import evaluation, ingestion, previous
+from opsloop.slo import budget_policies, evaluation, ingestion, previous
 from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, AlertEvent, Evaluation, EventBucket
 from opsloop.slo.policy import DEFAULT_POLICY
@@ -168,10 +168,12 @@ def test_policies_of_many_services_read_at_once(
     ]
     _slo(db, "one", 1000, service="api")
     with db.write() as session:
-        slo_service.set_policy(session, principal=SYSTEM, service="api", config={"tiers": tiers})
+        budget_policies.set_policy(
+            session, principal=SYSTEM, service="api", config={"tiers": tiers}
+        )
     with db.read() as session:
-        found = slo_service.policies_for(session, services=["api", "web", "api"])
-        each = {s: slo_service.policy_for(session, service=s) for s in ("api", "web")}
+        found = budget_policies.policies_for(session, services=["api", "web", "api"])
+        each = {s: budget_policies.policy_for(session, service=s) for s in ("api", "web")}
     assert found == each
     assert found["web"] == DEFAULT_POLICY and found["api"] != DEFAULT_POLICY
 

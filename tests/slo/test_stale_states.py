@@ -14,7 +14,7 @@ from sqlalchemy import select
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
-from opsloop.slo import evaluation
+from opsloop.slo import budget_policies, evaluation
 from opsloop.slo import service as slo_service
 from opsloop.slo.models import AlertEvent
 from opsloop.slo.prometheus import PrometheusClient
@@ -84,7 +84,7 @@ def test_an_outage_keeps_firing_alerts_and_the_freeze(db: Database) -> None:
         assert kept["page-1h"] == ("firing", True) and kept["ticket-1d"] == ("pending", True)
     assert alert_events(db) == [("page-1h", True), ("page-6h", True)]  # nothing resolved
     with db.read() as session:
-        state = slo_service.service_state(session, service="checkout")
+        state = budget_policies.service_state(session, service="checkout")
     assert state["state"] == "freeze" and state["blocks_changes"] is True
 
     prometheus.up = True  # back: the tickets' condition has held since T0, past their 15m

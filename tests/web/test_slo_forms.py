@@ -14,7 +14,7 @@ from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import Role
 from opsloop.core.db import Database
-from opsloop.slo import evaluation
+from opsloop.slo import budget_policies, evaluation
 from opsloop.slo import service as slo_service
 from tests.helpers import bearer
 from tests.web.pages import is_html, sign_in
@@ -249,7 +249,7 @@ def test_an_admin_edits_the_budget_policy_and_others_only_read_it(
     assert saved.status_code == 200 and "Saved." in saved.text
 
     with db.read() as session:
-        tiers = slo_service.policy_config(slo_service.policy_for(session, service="api"))
+        tiers = budget_policies.policy_config(budget_policies.policy_for(session, service="api"))
     assert [(t["state"], t["approver"]) for t in tiers] == [("monitor", None), ("freeze", "VP")]
     assert client.get("/services/nope/policy").status_code == 404
 

@@ -11,6 +11,7 @@ from opsloop.core.auth.roles import Principal
 from opsloop.core.errors import Conflict
 from opsloop.services import service as catalog
 from opsloop.services.vocabulary import tier_meaning
+from opsloop.slo import budget_policies
 from opsloop.slo import service as slo_service
 
 
@@ -31,15 +32,15 @@ def budget_state(session: Session, *, name: str) -> dict[str, Any]:
     error-budget policy blocks changes now (what change management checks)."""
     found = catalog.get_service(session, name=name)
     slos = slo_service.list_slos(session, service=name)
-    policy = slo_service.policy_for(session, service=name)
+    policy = budget_policies.policy_for(session, service=name)
     if slos:
-        state = slo_service.service_state(session, service=name)
+        state = budget_policies.service_state(session, service=name)
     else:
         state = {
             "state": "no_data",
             "blocks_changes": policy.blocks_changes("no_data"),
             "approver": None,
-            "tiers": slo_service.policy_config(policy),
+            "tiers": budget_policies.policy_config(policy),
         }
     results = slo_service.latest_results(session, slo_ids=[s.id for s in slos])
     rows = []

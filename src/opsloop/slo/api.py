@@ -35,7 +35,7 @@ from opsloop.core.schemas import (
     tidy,
 )
 from opsloop.core.yaml_body import read_yaml_body
-from opsloop.slo import api_json, charts, evaluation, ingestion, listing
+from opsloop.slo import api_json, budget_policies, charts, evaluation, ingestion, listing
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied, prometheus_client
 from opsloop.slo.listing import GENERATION
@@ -379,7 +379,9 @@ def alert_history(
 def get_policy(service: ServicePath, _: Viewer, session: ReadSession) -> dict[str, Any]:
     return {
         "service": service,
-        "tiers": slo_service.policy_config(slo_service.policy_for(session, service=service)),
+        "tiers": budget_policies.policy_config(
+            budget_policies.policy_for(session, service=service)
+        ),
     }
 
 
@@ -388,5 +390,7 @@ def put_policy(
     service: ServicePath, body: PolicyIn, principal: Admin, session: WriteSession
 ) -> dict[str, Any]:
     config = {"tiers": [t.model_dump(exclude_none=True) for t in body.tiers]}
-    policy = slo_service.set_policy(session, principal=principal, service=service, config=config)
-    return {"service": service, "tiers": slo_service.policy_config(policy)}
+    policy = budget_policies.set_policy(
+        session, principal=principal, service=service, config=config
+    )
+    return {"service": service, "tiers": budget_policies.policy_config(policy)}

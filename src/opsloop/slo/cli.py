@@ -13,6 +13,7 @@ import yaml
 from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
 from opsloop.core.errors import NotFound, OpsloopError
+from opsloop.slo import budget_policies
 from opsloop.slo import service as slo_service
 from opsloop.slo.cli_format import exhaustion_text, health, percent, status_table, times
 from opsloop.slo.exporting import export_what_fits
@@ -310,7 +311,7 @@ ServiceArg = Annotated[str, typer.Argument(metavar="SERVICE", help="The service'
 def policy_show(service: ServiceArg) -> None:
     """Print a service's policy tiers as YAML (the default policy if none was set)."""
     with database().read() as session:
-        tiers = slo_service.policy_config(slo_service.policy_for(session, service=service))
+        tiers = budget_policies.policy_config(budget_policies.policy_for(session, service=service))
     print(yaml.safe_dump({"service": service, "tiers": tiers}, sort_keys=False), end="")
 
 
@@ -341,7 +342,7 @@ def policy_set(
                 "apply its SLOs first (nothing was applied)"
             )
         try:
-            slo_service.set_policy(
+            budget_policies.set_policy(
                 session, principal=cli_principal(), service=service, config=config
             )
         except OpsloopError as exc:

@@ -21,7 +21,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows
 from opsloop.core.schemas import tidy
-from opsloop.slo import announcing, event_sums
+from opsloop.slo import announcing, budget_policies, event_sums
 from opsloop.slo import previous as carried_forward
 from opsloop.slo import service as slo_service
 from opsloop.slo.math import NoData, error_ratio
@@ -65,7 +65,7 @@ def evaluate(
             period = budget_window(defn, now, row.period_started_at)
             epoch = budget_epoch(defn, period, row.period_started_at)
             targets.append(Target(row.id, row.service, row.name, row.source, defn, period, epoch))
-        policies = slo_service.policies_for(session, services={t.service for t in targets})
+        policies = budget_policies.policies_for(session, services={t.service for t in targets})
         stored = _stored_results(session, [t.slo_id for t in targets])
         ratios = _pushed_ratios(session, [t for t in targets if t.source == "push"], now)
     previous = {slo_id: carried_forward.parsed(slo_id, text) for slo_id, text in stored.items()}

@@ -1,4 +1,5 @@
-"""SLO use-cases: apply specs, export them, reset budgets, budget policies.
+"""SLO use-cases: apply specs, export them, reset budgets (budget policies:
+:mod:`opsloop.slo.budget_policies`).
 
 Every write is audited. Pushed events (the data plane) are :mod:`opsloop.slo.ingestion`;
 evaluation (reading SLIs and deciding states) lives in :mod:`opsloop.slo.evaluation`.
@@ -7,7 +8,7 @@ evaluation (reading SLIs and deciding states) lives in :mod:`opsloop.slo.evaluat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,8 +26,7 @@ from opsloop.core.errors import Conflict, NotFound, ValidationFailed
 from opsloop.notifications.events import register_event_types
 from opsloop.services import service as catalog
 from opsloop.slo.announcements import EVENT_TYPES
-from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation, ServicePolicy
-from opsloop.slo.policy import DEFAULT_POLICY, ErrorBudgetPolicy
+from opsloop.slo.models import SLO, AlertEvent, BudgetPeriod, Evaluation
 from opsloop.slo.sources import Source
 from opsloop.slo.spec import (
     CalendarWindow,
@@ -302,88 +302,6 @@ def alert_history(
     if before_id is not None:
         query = query.where(AlertEvent.id < before_id)
     return list(session.scalars(query.order_by(AlertEvent.id.desc()).limit(limit)))
-
-
-def policy_for(session: Session, *, service: str) -> ErrorBudgetPolicy:
-    row = session.get(ServicePolicy, service)
-    if row is None:
-        return DEFAULT_POLICY
-    return ErrorBudgetPolicy.from_config({"tiers": json.loads(row.tiers)})
-
-
-def policies_for(session: Session, *, services: Iterable[str]) -> dict[str, ErrorBudgetPolicy]:
-    """The policy of each service (:func:`policy_for`), all in one query."""
-    wanted = sorted(set(services))
-    found = dict.fromkeys(wanted, DEFAULT_POLICY)
-    if wanted:
-        query = select(ServicePolicy.service, ServicePolicy.tiers)
-        for service, tiers in session.execute(query.where(ServicePolicy.service.in_(wanted))):
-            found[service] = ErrorBudgetPolicy.from_config({"tiers": json.loads(tiers)})
-    return found
-
-
-def policy_config(policy: ErrorBudgetPolicy) -> list[dict[str, Any]]:
-    return [
-        {
-            "threshold": t.threshold,
-            "state": t.state,
-            "action": t.action,
-            "approver": t.approver,
-            "blocks_changes": t.blocks_changes,
-        }
-        for t in policy.tiers
-    ]
-
-
-def set_policy(
-    session: Session, *, principal: Principal, service: str, config: dict[str, Any]
-) -> ErrorBudgetPolicy:
-    require(principal, Role.admin)
-    try:
-        policy = ErrorBudgetPolicy.from_config(config)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(f"policy: {exc}", field="tiers") from None
-    row = session.get(ServicePolicy, service)
-    before = {"tiers": json.loads(row.tiers)} if row else {"tiers": "default"}
-    tiers = policy_config(policy)
-    if row is None:
-        session.add(ServicePolicy(service=service, tiers=json.dumps(tiers), updated_at=clock.now()))
-    else:
-        row.tiers, row.updated_at = json.dumps(tiers), clock.now()
-    audit.record(
-        session,
-        principal=principal,
-        action="slo.policy.set",
-        entity_type="service",
-        entity_id=service,
-        before=before,
-        after={"tiers": tiers},
-    )
-    return policy
-
-
-def service_state(session: Session, *, service: str) -> dict[str, Any]:
-    """The worst policy state among a service's SLOs: what change management checks."""
-    members = list_slos(session, service=service)
-    if not members:
-        raise NotFound(f"no SLOs for service {service!r}", field="service")
-    policy = policy_for(session, service=service)
-    order = {state: rank for rank, state in enumerate(policy.states)}
-    known = [s for s in members if s.policy_state in order]
-    worst = max(known, key=lambda s: order[s.policy_state]) if known else None
-    state = worst.policy_state if worst else "no_data"
-    tier = policy.tier_for(state) if worst else None
-    return {
-        "service": service,
-        "state": state,
-        "blocks_changes": policy.blocks_changes(state),
-        "approver": tier.approver if tier else None,
-        "slos": [
-            {"id": s.id, "name": s.name, "state": s.policy_state, "since": s.policy_state_since}
-            for s in members
-        ],
-        "tiers": policy_config(policy),
-    }
 
 
 def pushed_definition(

@@ -19,6 +19,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.auth.sessions import ActiveSession
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.schemas import Id
+from opsloop.slo import budget_policies
 from opsloop.slo import service as slo_service
 from opsloop.slo.deps import evaluate_applied
 from opsloop.slo.schemas import MAX_SPEC_BYTES, PushedSLOCreate
@@ -210,7 +211,7 @@ def _policy_page(
 ) -> Response:
     with db.read() as session:
         members = slo_service.list_slos(session, service=service)
-        tiers = slo_service.policy_config(slo_service.policy_for(session, service=service))
+        tiers = budget_policies.policy_config(budget_policies.policy_for(session, service=service))
     if not members:
         raise NotFound(f"no SLOs for service {service!r}", field="service")
     text = ctx.pop("text", None) or yaml.safe_dump({"tiers": tiers}, sort_keys=False)
@@ -252,7 +253,7 @@ def set_policy(
         if not isinstance(config, dict):
             raise ValidationFailed("policy needs a 'tiers:' list", field="tiers")
         with db.write() as session:
-            slo_service.set_policy(
+            budget_policies.set_policy(
                 session, principal=active.principal, service=service, config=config
             )
     except OpsloopError as exc:
