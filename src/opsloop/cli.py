@@ -60,7 +60,7 @@ class _Commands(LazyGroup):
         "pir": ("opsloop.pirs.cli", "pir_app"),
         "action": ("opsloop.actions.cli", "action_app"),
         "change": ("opsloop.changes.cli", "change_app"),
-        "freeze": ("opsloop.changes.cli", "freeze_app"),
+        "freeze": ("opsloop.changes.cli_freeze", "freeze_app"),
     }
 
 

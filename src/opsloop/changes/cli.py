@@ -1,5 +1,5 @@
-"""``opsloop change`` and ``opsloop freeze``: raise, decide, schedule and run changes, and
-declare freezes, from a terminal, as the API does. The CLI acts with admin rights, so CAB
+"""``opsloop change``: raise, decide, schedule and run changes from a terminal, as the API does
+(``opsloop freeze`` is :mod:`opsloop.changes.cli_freeze`). The CLI acts with admin rights, so CAB
 decisions name the approver who takes them (``--as``)."""
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from opsloop.changes import cli_impact, execution, freezes, workflow
+from opsloop.changes import cli_impact, execution, workflow
 from opsloop.changes import service as changes
 from opsloop.changes.deps import policy_of
 from opsloop.changes.rules import ChangeModel, ChangePolicy, ChangeState, RiskLevel, parse_choice
-from opsloop.changes.schemas import ChangeOut, FreezeOut, HistoryOut
+from opsloop.changes.schemas import ChangeOut, HistoryOut
 from opsloop.changes.views import ChangeView
 from opsloop.changes.workflow import Outcome
-from opsloop.core import clock
 from opsloop.core.cliutil import cli_principal, console, database, fail, note, settings
 
 change_app = typer.Typer(
     help="Change requests: submit, approve, schedule, run.", no_args_is_help=True
 )
-freeze_app = typer.Typer(help="Freeze periods no change is scheduled into.", no_args_is_help=True)
 
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="CR-YYYY-NNN")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -47,7 +45,7 @@ def parse_time(text: str, option: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _when(value: datetime | None) -> str:
+def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
@@ -65,11 +63,9 @@ def _print(found: ChangeView, warnings: tuple[str, ...] = ()) -> None:
         markup=False,
     )
     if found.window_start:
-        out(f"  window {_when(found.window_start)} to {_when(found.window_end)} UTC", markup=False)
+        out(f"  window {when(found.window_start)} to {when(found.window_end)} UTC", markup=False)
     if found.started_at:
-        out(
-            f"  started {_when(found.started_at)} finished {_when(found.finished_at)}", markup=False
-        )
+        out(f"  started {when(found.started_at)} finished {when(found.finished_at)}", markup=False)
     if found.outcome_reason:
         out(f"  reason: {found.outcome_reason}", markup=False)
     if found.gate_override_by:
@@ -81,7 +77,7 @@ def _print(found: ChangeView, warnings: tuple[str, ...] = ()) -> None:
         out("  NON-COMPLIANT: emergency change not approved in time", markup=False)
     for approval in found.approvals:
         out(
-            f"  {approval.decision.value}d by {approval.approver} {_when(approval.at)}"
+            f"  {approval.decision.value}d by {approval.approver} {when(approval.at)}"
             f"{': ' + approval.comment if approval.comment else ''}",
             markup=False,
         )
@@ -287,7 +283,7 @@ def show(
     _print(found)
     for entry in past:
         console.print(
-            f"  {_when(entry.at)} {entry.actor}: {entry.field} {entry.before or '—'} → "
+            f"  {when(entry.at)} {entry.actor}: {entry.field} {entry.before or '—'} → "
             f"{entry.after or '—'}{' (' + entry.note + ')' if entry.note else ''}",
             markup=False,
         )
@@ -333,65 +329,10 @@ def list_changes(
             c.model.value,
             c.risk.value,
             c.service,
-            _when(c.window_start),
+            when(c.window_start),
             c.title,
         )
     console.print(table)
-
-
-@freeze_app.command("add")
-def freeze_add(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="What the freeze is for.")],
-    start: Annotated[str, typer.Option(metavar="TIME", help=TIME_HELP)],
-    end: Annotated[str, typer.Option(metavar="TIME", help=TIME_HELP)],
-    service: Annotated[str | None, typer.Option(help="Only this service (default: all).")] = None,
-    reason: Annotated[str, typer.Option(help="Why changes must wait.")] = "",
-) -> None:
-    """Declare a freeze period."""
-    with database().write() as session:
-        found = freezes.create_freeze(
-            session,
-            principal=cli_principal(),
-            name=name,
-            starts_at=parse_time(start, "--start"),
-            ends_at=parse_time(end, "--end"),
-            service=service,
-            reason=reason,
-        )
-    console.print(f"freeze {found.id}: {found.describe()}", markup=False)
-
-
-@freeze_app.command("list")
-def freeze_list(
-    service: Annotated[str | None, typer.Option(help="Its own and the global ones.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Freezes not yet over, earliest first."""
-    with database().read() as session:
-        from_now = clock.now()
-        found = freezes.list_freezes(session, since=from_now, service=service)
-    if as_json:
-        console.print_json(json.dumps([FreezeOut.of(f).model_dump(mode="json") for f in found]))
-        return
-    if not found:
-        note("no freezes ahead")
-        return
-    table = Table("id", "name", "service", "start (UTC)", "end (UTC)", "reason")
-    for f in found:
-        table.add_row(
-            str(f.id), f.name, f.service or "all", _when(f.starts_at), _when(f.ends_at), f.reason
-        )
-    console.print(table)
-
-
-@freeze_app.command("delete")
-def freeze_delete(
-    freeze_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="The freeze's id.")],
-) -> None:
-    """Remove a freeze."""
-    with database().write() as session:
-        freezes.delete_freeze(session, principal=cli_principal(), freeze_id=freeze_id)
-    console.print(f"freeze {freeze_id} deleted")
 
 
 # Assessment and verification commands live beside, in their own module.
