@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, String, type_coerce
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from opsloop.core.db import UTCDateTime
+from opsloop.core.schemas import utc_text
 from opsloop.core.stored_enum import StoredEnum
 
 
@@ -35,8 +36,7 @@ def when_text(value: datetime | str | None) -> str | None:
         value = datetime.fromisoformat(value).replace(tzinfo=UTC)
     else:
         value = value.astimezone(UTC)
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return utc_text(value)
 
 
 def day_text(value: date | str | None) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 
+from opsloop.core.row_json import page_bytes
 from opsloop.core.schemas import encode_cursor, tidy_number, utc_text
 from opsloop.slo import listing
 from opsloop.slo import service as slo_service
@@ -79,8 +80,7 @@ def page_json(rows: Sequence[Row[Any]], limit: int) -> bytes:
     """A ``Page[SLOOut]`` of the first ``limit`` rows; a further row means a next page."""
     shown = rows[:limit]
     cursor = encode_cursor(shown[-1].id) if len(rows) > limit and shown else None
-    items = ",".join(slo_json(r) for r in shown)
-    return f'{{"items":[{items}],"next_cursor":{json.dumps(cursor)}}}'.encode()
+    return page_bytes((slo_json(r) for r in shown), cursor)
 
 
 def stored_status(conn: Connection, slo_id: int) -> bytes | None:
