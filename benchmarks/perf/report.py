@@ -51,8 +51,8 @@ def verdict(case: dict[str, Any]) -> str:
 def case_rows(run: dict[str, Any]) -> list[str]:
     lines = [
         "| path | backend | conns | req/s | events/s | p50 ms | p99 ms | max ms | errors "
-        "| x bare | cores srv/pg/wrk/other | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| x bare | cores srv/pg/wrk/other | worker MB | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for case in run["cases"]:
         lat, cores = case["latency_ms"], case.get("cores", {})
@@ -70,7 +70,7 @@ def case_rows(run: dict[str, Any]) -> list[str]:
             f"| {num(case['requests_per_s'])} | {events} | {num(lat['p50'])} | {num(lat['p99'])} "
             f"| {num(lat['max'])} | {errors} | {case.get('ratio_to_bare', 0):.4f} "
             f"| {cores.get('server')}/{cores.get('postgresql')}/{cores.get('wrk')}/"
-            f"{cores.get('other')} | {verdict(case)} |"
+            f"{cores.get('other')} | {case.get('worker_rss_mb') or ''} | {verdict(case)} |"
         )
     return lines
 

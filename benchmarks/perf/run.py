@@ -231,6 +231,9 @@ def measure(
         outcome = cases.run_case(case, ctx, args.duration, args.warmup)
         if case.name == "bare":
             outcome["bare_run"] = "first" if number == 0 else "last"
+        else:
+            # Per case, so that a report shows which load a worker's memory grew under.
+            outcome["worker_rss_mb"] = ctx.opsloop.memory()["max_worker_rss_mb"]
         result["cases"].append(outcome)
     bare_rps = [c["requests_per_s"] for c in result["cases"] if c["name"] == "bare"]
     result["bare_mean_rps"] = round(statistics.mean(bare_rps), 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
@@ -29,7 +30,7 @@ from opsloop.changes.api import router as changes_router
 from opsloop.changes.api_impact import router as change_impact_router
 from opsloop.changes.delivery_api import router as delivery_router
 from opsloop.changes.jobs import jobs as change_jobs
-from opsloop.core import api_errors, group_commit, health
+from opsloop.core import api_errors, group_commit, health, memory
 from opsloop.core.audit.api import router as audit_router
 from opsloop.core.auth.api import router as auth_router
 from opsloop.core.auth.cache import TokenCache
@@ -126,9 +127,14 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background = start_background(settings, db) if settings.scheduler_enabled else None
+        trimming = None
+        if settings.memory_trim_seconds and memory.can_trim():
+            trimming = asyncio.create_task(memory.trim_every(settings.memory_trim_seconds))
         try:
             yield
         finally:
+            if trimming is not None:
+                trimming.cancel()
             if background is not None:
                 background.stop()
             # Pushes already queued are committed and answered before the process ends.

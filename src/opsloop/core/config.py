@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     prometheus_url: str = ""
     scheduler_enabled: bool = True
     slo_evaluation_interval_seconds: int = Field(default=60, ge=5, le=3600)
+    #: How often a serving process hands freed heap memory back to the system (opsloop.core.memory);
+    #: 0 never does.
+    memory_trim_seconds: float = Field(default=10.0, ge=0, le=3600)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
     login_lockout_seconds: int = Field(default=30, ge=1, le=86_400)
