@@ -39,9 +39,7 @@ class RowWrite:
         connection = session.connection()
         dialect = connection.dialect
         if dialect.name == "postgresql":
-            columns = zip(*rows, strict=True)
-            params = {f"c{i}": array_text(values) for i, values in enumerate(columns)}
-            connection.execute(self.postgresql, params)
+            connection.execute(self.postgresql, column_arrays(rows))
         else:
             connection.exec_driver_sql(self.sqlite, self._stored_times(rows, dialect))
 
@@ -62,6 +60,12 @@ class RowWrite:
                 row[position] = found
         # Tuples: SQLAlchemy takes a list of tuples (not of lists) as an executemany.
         return [tuple(row) for row in out]
+
+
+def column_arrays(rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
+    """The parameters of a PostgreSQL statement above: ``c0``, ``c1``... one array a column."""
+    columns = zip(*rows, strict=True)
+    return {f"c{i}": array_text(values) for i, values in enumerate(columns)}
 
 
 def array_text(values: Sequence[Any]) -> str:
@@ -108,6 +112,42 @@ MINUTES = RowWrite(
     ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
     """,
     times=(1,),
+)
+#: PostgreSQL: the minutes and their changes to the hour and day roll-ups in one statement,
+#: one round trip instead of four (read the stored counts, upsert, two roll-ups) and no Python
+#: between them. Every part of a statement sees the same snapshot, so ``changes`` reads the
+#: counts stored before this statement's upsert; the caller holds the SLOs' row locks, so no
+#: other transaction changes those minutes in between. A minute whose counts stay the same
+#: changes no roll-up.
+MINUTES_AND_ROLLUPS_PG = text(
+    """
+    WITH k AS (
+        SELECT * FROM unnest(
+            CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
+            CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
+        ) AS k (slo_id, minute, good, total)
+    ), changes AS (
+        SELECT k.slo_id, k.minute,
+            k.good - coalesce(b.good, 0) AS good, k.total - coalesce(b.total, 0) AS total
+        FROM k LEFT JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
+        WHERE b.slo_id IS NULL OR b.good <> k.good OR b.total <> k.total
+    ), minutes AS (
+        INSERT INTO slo_event_buckets (slo_id, minute, good, total)
+        SELECT slo_id, minute, good, total FROM k
+        ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
+    ), hours AS (
+        INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
+        SELECT slo_id, date_trunc('hour', minute, 'UTC'), sum(good), sum(total)
+        FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (slo_id, hour)
+        DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+    )
+    INSERT INTO slo_event_days AS d (slo_id, day, good, total)
+    SELECT slo_id, date_trunc('day', minute, 'UTC'), sum(good), sum(total)
+    FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (slo_id, day)
+    DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
+    """
 )
 #: Changes of good and total added to the hour roll-ups...
 HOURS = RowWrite(
