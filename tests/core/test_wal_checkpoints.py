@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -70,12 +69,14 @@ def test_a_steady_stream_of_writers_does_not_grow_the_wal(
     found = checkpoints(sqlite_db)
     found.frames = FRAMES
     stop = threading.Event()
+    commits = [0, 0]
 
-    def stream() -> None:
+    def stream(index: int) -> None:
         while not stop.is_set():
             write_pages(sqlite_db, 2)
+            commits[index] += 1
 
-    writers = [threading.Thread(target=stream) for _ in range(2)]
+    writers = [threading.Thread(target=stream, args=(n,)) for n in range(2)]
     for writer in writers:
         writer.start()
     time.sleep(2.5)
@@ -83,21 +84,22 @@ def test_a_steady_stream_of_writers_does_not_grow_the_wal(
     for writer in writers:
         writer.join()
     settle(found)
-    assert (tmp_path / "wal.db-wal").stat().st_size < 20 * FRAMES * (PAGE + 24)
+    in_wal = (tmp_path / "wal.db-wal").stat().st_size // (PAGE + 24)
+    # Each commit adds at least its two new pages; a WAL that never starts over holds them all.
+    written = 2 * sum(commits)
+    assert written > 50 * FRAMES
+    assert in_wal < written / 3, (in_wal, written)
 
 
-def test_the_bulk_of_a_checkpoint_is_copied_without_the_write_lock(sqlite_db: Database) -> None:
+def test_the_next_writer_copies_what_was_committed_beside_the_checkpoint(
+    sqlite_db: Database,
+) -> None:
     found = checkpoints(sqlite_db)
-    write_pages(sqlite_db, 3 * FRAMES)
-    waiting_under_lock: list[int | None] = []
-
-    @contextlib.contextmanager
-    def noting_lock() -> Iterator[None]:
-        waiting_under_lock.append(found.waiting_frames())
-        yield
-
-    found.write_lock = noting_lock
-    found.run()
-    # By the time the lock was taken, the first pass had copied every frame there was.
-    assert waiting_under_lock == [0]
+    found.frames = FRAMES
+    write_pages(sqlite_db, 2 * FRAMES)
+    settle(found)
+    assert found.remainder  # the checkpoint beside the writers asks for the rest
+    write_pages(sqlite_db, 3)
+    # That writer copied the rest (its own commit included) before giving the lock back.
+    assert not found.remainder
     assert found.waiting_frames() == 0

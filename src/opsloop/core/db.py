@@ -179,9 +179,7 @@ class Database:
         self._checkpoints = (
             None
             if self._write_lock is None
-            else wal_checkpoints.Checkpoints(
-                self.engine, self._write_lock.database, self._write_lock.held
-            )
+            else wal_checkpoints.Checkpoints(self.engine, self._write_lock.database)
         )
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = {
@@ -213,10 +211,13 @@ class Database:
         ``audited=False`` is for data-plane writes that record no audit trail (see the lock
         order above); everything else leaves ``audited`` on.
         """
-        with self._queued(), self._write[audited]() as session, session.begin():
-            if audited and self.dialect == "postgresql":
-                session.execute(_TAKE_AUDIT_LOCK)
-            yield session
+        with self._queued():
+            with self._write[audited]() as session, session.begin():
+                if audited and self.dialect == "postgresql":
+                    session.execute(_TAKE_AUDIT_LOCK)
+                yield session
+            if self._checkpoints is not None:
+                self._checkpoints.while_locked()
         if self._checkpoints is not None:
             self._checkpoints.after_write()
 

@@ -7,12 +7,13 @@ stream of bulk pushes that was one stall of tens of milliseconds every third of 
 
 Here a writer only looks, after its commit and after giving the write lock back, how many WAL
 frames wait to be copied (two numbers in the ``-shm`` file's header); past
-:data:`CHECKPOINT_FRAMES` a thread copies them. The copy runs beside the writers (a PASSIVE
-checkpoint takes no write lock); then, holding the write lock, the thread copies what was
-committed meanwhile, a small remainder. Only a checkpoint that has copied every frame lets the
-next writer start the WAL file again from its beginning: without that second step, a steady
-stream of writers would grow the WAL without bound. SQLite's automatic checkpoint stays on as
-a backstop, at a multiple of the threshold.
+:data:`CHECKPOINT_FRAMES` a thread copies them beside the writers (a PASSIVE checkpoint takes
+no write lock). What was committed meanwhile, a small remainder, is copied by the next writer
+of the process after its commit, while it still holds the write lock: only a checkpoint that
+has copied every frame lets the next writer start the WAL file again from its beginning, so
+without that step a steady stream of writers would grow the WAL without bound. (A thread that
+queued for the write lock itself could wait behind a busy process's writers for long.)
+SQLite's automatic checkpoint stays on as a backstop, at a multiple of the threshold.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from __future__ import annotations
 import logging
 import struct
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 from sqlalchemy import Engine
 
@@ -42,19 +41,13 @@ _BACKFILL_AT = 96
 class Checkpoints:
     """The checkpoints of one SQLite file for one process (see the module docstring)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        database_path: str,
-        write_lock: Callable[[], AbstractContextManager[None]],
-        *,
-        frames: int = CHECKPOINT_FRAMES,
-    ) -> None:
+    def __init__(self, engine: Engine, database_path: str, *, frames: int = CHECKPOINT_FRAMES):
         self.engine = engine
         self.shm = database_path + "-shm"
-        self.write_lock = write_lock
         self.frames = frames
         self._running = threading.Lock()
+        #: Set by a checkpoint beside the writers: the next writer copies the remainder.
+        self.remainder = False
 
     def waiting_frames(self) -> int | None:
         """Frames committed to the WAL and not yet copied back; None if there is no WAL."""
@@ -69,8 +62,16 @@ class Checkpoints:
         (copied,) = _MX_FRAME.unpack_from(header, _BACKFILL_AT)
         return max(0, int(last) - int(copied))
 
+    def while_locked(self) -> None:
+        """After a commit, still holding the write lock: copy the remainder of a checkpoint
+        that ran beside the writers, if one did."""
+        if self.remainder:
+            self.remainder = False
+            self._checkpoint()
+
     def after_write(self) -> None:
-        """Start a checkpoint if enough frames wait and none is running in this process."""
+        """After the write lock is given back: start a checkpoint beside the writers if enough
+        frames wait and none is running in this process."""
         if self._running.locked():
             return
         waiting = self.waiting_frames()
@@ -79,30 +80,27 @@ class Checkpoints:
         if not self._running.acquire(blocking=False):
             return
         try:
-            threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+            threading.Thread(target=self._beside, name="sqlite-checkpoint", daemon=True).start()
         except BaseException:
             self._running.release()
             raise
 
-    def run(self) -> None:
-        """One checkpoint, in the calling thread: the bulk beside the writers, the rest while
-        holding the write lock."""
+    def _beside(self) -> None:
+        try:
+            self._checkpoint()
+            self.remainder = True
+        except Exception:  # a later writer starts another; SQLite's own checkpoint backstops
+            log.warning("WAL checkpoint of %s failed", self.shm[:-4], exc_info=True)
+        finally:
+            self._running.release()
+
+    def _checkpoint(self) -> None:
         # The driver's connection: in autocommit (opsloop.core.db hands BEGIN to SQLAlchemy),
         # so no transaction of its own holds back what the checkpoint may copy.
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            with self.write_lock():
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             cursor.close()
         finally:
             connection.close()
-
-    def _run(self) -> None:
-        try:
-            self.run()
-        except Exception:  # a later writer starts another; SQLite's own checkpoint backstops
-            log.warning("WAL checkpoint of %s failed", self.shm[:-4], exc_info=True)
-        finally:
-            self._running.release()
