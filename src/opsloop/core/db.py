@@ -230,6 +230,8 @@ class Database:
                 yield
 
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.wait()
         self.engine.dispose()
         if self._write_lock is not None:
             self._write_lock.close()

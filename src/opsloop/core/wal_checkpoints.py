@@ -85,6 +85,11 @@ class Checkpoints:
             self._running.release()
             raise
 
+    def wait(self, timeout: float = 30.0) -> None:
+        """Until a checkpoint running beside the writers has ended (before the engine goes)."""
+        if self._running.acquire(timeout=timeout):
+            self._running.release()
+
     def _beside(self) -> None:
         try:
             self._checkpoint()
