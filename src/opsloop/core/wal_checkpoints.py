@@ -2,8 +2,8 @@
 
 SQLite's own automatic checkpoint runs inside the COMMIT that crosses its threshold, so it ran
 while that writer still held the write lock of :mod:`opsloop.core.db`: every writer of every
-process waited while some 10,000 pages were copied into the database file and synced. Under a
-stream of bulk pushes that was one stall of tens of milliseconds every third of a second.
+process waited while some 10,000 pages were copied into the database file and synced, once in
+about 70 bulk pushes of 100 SLOs (some 140 pages each).
 
 Here a writer only looks, after its commit and after giving the write lock back, how many WAL
 frames wait to be copied (two numbers in the ``-shm`` file's header); past
