@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import Sequence
 
@@ -11,7 +10,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from opsloop.core import group_commit
 from opsloop.core.db import Database
 from opsloop.core.errors import NotFound
 from opsloop.core.group_commit import GroupCommit, QueueFull
@@ -104,16 +102,3 @@ def test_prepared_items_reach_the_handler_and_a_failing_preparation_is_skipped(
     assert asyncio.run(_submit_all(writer, ["boom"])) == [4]
     writer.stop()
     assert handler.groups == [["AB", "C"], ["boom"]]
-
-
-def test_a_writer_shortens_the_wait_for_the_gil(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The writer holds the database's write lock while it waits for the GIL between statements.
-    monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.005)
-    chosen: list[float] = []
-    monkeypatch.setattr(sys, "setswitchinterval", chosen.append)
-    writer = GroupCommit(db, Recorder(), name="test")
-    assert asyncio.run(_submit_all(writer, ["a"])) == [1]
-    writer.stop()
-    assert chosen == [group_commit.SWITCH_INTERVAL] and group_commit.SWITCH_INTERVAL <= 0.001

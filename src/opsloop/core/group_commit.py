@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import queue
-import sys
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -53,11 +52,6 @@ MAX_QUEUE = 4096
 MAX_GROUP = 256
 #: Seconds a client is asked to wait after a 503 for a full queue.
 RETRY_AFTER = 1
-#: The longest a thread that wants the GIL waits for the one that holds it (Python's default is
-#: 5 ms). The writer gives up the GIL in every statement and in the commit, and needs it back
-#: to go on while it holds SQLite's write lock, which every writer of every process waits for:
-#: behind the event loop parsing a bulk push, each of a group's statements could wait 5 ms.
-SWITCH_INTERVAL = 0.0005
 
 
 class QueueFull(Exception):
@@ -117,8 +111,6 @@ class GroupCommit(Generic[T, R]):
             if self._stopping:
                 raise QueueFull(f"{self.name}: shutting down")
             if self._thread is None:
-                if sys.getswitchinterval() > SWITCH_INTERVAL:
-                    sys.setswitchinterval(SWITCH_INTERVAL)
                 thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 thread.start()
                 self._thread = thread
