@@ -31,7 +31,8 @@ Work = Callable[[], dict[str, str]]
 
 def begin(db: Database, work: Work) -> DatabaseSetup:
     """``work`` in a forked child when the schema is behind (a first start, an upgrade),
-    else here and now: on an up-to-date schema it is a few queries."""
+    else here and now: on an up-to-date schema it is a few queries (and one hash, for a
+    database that ``opsloop db upgrade`` made but no ``serve`` started on yet)."""
     from opsloop.core import migrate
 
     if migrate.pending(db.engine) and hasattr(os, "fork"):
