@@ -23,7 +23,7 @@ from opsloop.core.cliutil import (
     sqlite_file,
     unmigrated_database,
 )
-from opsloop.core.config import ENV_PREFIX, mask_url_password
+from opsloop.core.config import ENV_PREFIX, Settings, mask_url_password
 from opsloop.core.db import connection_budget_problem, usable_connections
 from opsloop.core.logsetup import configure_logging
 
@@ -173,7 +173,7 @@ def serve(
     """Migrate the database and serve the API and web UI."""
     import uvicorn
 
-    from opsloop import supervisor
+    from opsloop import db_setup, supervisor
     from opsloop.core import migrate
     from opsloop.core.http_timeouts import HeaderTimeoutProtocol
 
@@ -186,19 +186,6 @@ def serve(
         problem := connection_budget_problem(usable, workers or cfg.workers)
     ):
         fail(problem)
-    migrate.upgrade(db.engine)
-    created = first_start(db, cfg, DEMO_SEEDERS, demo=demo or cfg.demo_data)
-    if ADMIN_USERNAME in created:
-        typer.echo(
-            f"Created user '{ADMIN_USERNAME}' with password '{created[ADMIN_USERNAME]}' "
-            f"(also in {cfg.data_dir / 'admin-password'}); change it with "
-            f"'opsloop user set-password {ADMIN_USERNAME}'.",
-            err=True,
-        )
-    for username, password in created.items():
-        if username != ADMIN_USERNAME:
-            typer.echo(f"Created demo user '{username}' with password '{password}'.", err=True)
-    db.dispose()
     count = workers or cfg.workers
     if count > 1:
         supervisor.prepare_multiprocess_metrics(cfg.data_dir / "metrics")
@@ -208,6 +195,20 @@ def serve(
         # only one of them allocates at a time, so two arenas cost no throughput. An operator's
         # own setting wins.
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    # Whether this process imports the app before it serves: with several workers, to fork
+    # them from it.
+    preload = count > 1 and supervisor.can_fork_workers()
+
+    def set_up() -> dict[str, str]:
+        migrate.upgrade(db.engine)
+        return first_start(db, cfg, DEMO_SEEDERS, demo=demo or cfg.demo_data)
+
+    setup = db_setup.begin(db, set_up)
+    # With the migrations in a child, the app is imported beside them with one worker too.
+    if preload or setup.in_child:
+        supervisor.preload_app()
+    _show_created(setup.result(), cfg)
+    db.dispose()
     background = None
     if count > 1 and cfg.scheduler_enabled:
         # Background jobs run in this supervising process, not in a worker: an evaluation of
@@ -223,9 +224,22 @@ def serve(
     )
     options = _uvicorn_options(HeaderTimeoutProtocol, bind_host, bind_port, count)
     if count > 1:
-        supervisor.run_workers(uvicorn.Config(**options), background)
+        supervisor.run_workers(uvicorn.Config(**options), background, fork=preload)
     else:
         uvicorn.run(**options)
+
+
+def _show_created(created: dict[str, str], cfg: Settings) -> None:
+    if ADMIN_USERNAME in created:
+        typer.echo(
+            f"Created user '{ADMIN_USERNAME}' with password '{created[ADMIN_USERNAME]}' "
+            f"(also in {cfg.data_dir / 'admin-password'}); change it with "
+            f"'opsloop user set-password {ADMIN_USERNAME}'.",
+            err=True,
+        )
+    for username, password in created.items():
+        if username != ADMIN_USERNAME:
+            typer.echo(f"Created demo user '{username}' with password '{password}'.", err=True)
 
 
 def _uvicorn_options(protocol: Any, host: str, port: int, workers: int) -> dict[str, Any]:

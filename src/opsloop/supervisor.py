@@ -169,15 +169,12 @@ class BackgroundJobs:
             self._thread.join(timeout=35)
 
 
-def run_workers(config: uvicorn.Config, background: BackgroundJobs | None) -> None:
+def run_workers(config: uvicorn.Config, background: BackgroundJobs | None, *, fork: bool) -> None:
     """uvicorn's supervisor for ``config.workers`` workers, as ``uvicorn.run`` runs it, with
-    the first workers forked from this process once it has imported the app (when they can
-    be); the background jobs start once the workers are on their way, and stop after them."""
+    the first workers forked from this process when ``fork`` (it has imported the app with
+    ``preload_app``, and ``can_fork_workers`` said yes); the background jobs start once the
+    workers are on their way, and stop after them."""
     from uvicorn.supervisors.multiprocess import Multiprocess
-
-    fork = can_fork_workers()
-    if fork:
-        preload_app()
 
     class Workers(Multiprocess):
         def init_processes(self) -> None:

@@ -72,3 +72,21 @@ def test_a_forked_worker_starts_with_the_default_signal_handlers() -> None:
         worker.join(30)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_the_error_shape_of_each_route_is_built_only_for_the_openapi_document() -> None:
+    # FastAPI makes a validator and serializer for every `responses=` entry of every route as
+    # it is declared (some 630 for the error shape alone); only /api/openapi.json reads them.
+    code = (
+        "import opsloop.app\n"
+        "from fastapi.routing import APIRoute\n"
+        "from opsloop.core.schemas import ErrorOut\n"
+        "fields = [f for r in opsloop.app.auth_router.routes if isinstance(r, APIRoute)\n"
+        "          for f in r.response_fields.values() if f.field_info.annotation is ErrorOut]\n"
+        "print(len(fields), sum(f._type_adapter.pydantic_complete for f in fields))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    declared, built = map(int, result.stdout.split())
+    assert declared > 10 and built == 0

@@ -6,6 +6,7 @@ import getpass
 import importlib
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
@@ -167,10 +168,18 @@ def _tidied(root: TyperCommand | TyperGroup) -> TyperCommand | TyperGroup:
 
 def run_cli(app: typer.Typer) -> None:
     """Run a Typer app so that users see one line and an exit code, never a traceback."""
+    with reported_errors():
+        result = command_for(app).main(prog_name="opsloop", standalone_mode=False)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """A command's errors as one line and an exit code (through SystemExit)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
-        result = command_for(app).main(prog_name="opsloop", standalone_mode=False)
+        yield
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -185,7 +194,6 @@ def run_cli(app: typer.Typer) -> None:
         fail(f"database error ({shown_url()}): {first}", ENVIRONMENT_EXIT)
     except KeyboardInterrupt:
         sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
 
 
 def _error_line(exc: OpsloopError) -> str:

@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 from opsloop.core.db import MAX_ID as MAX_ID  # also the API's bound on ids
 from opsloop.core.errors import ValidationFailed
@@ -198,6 +205,12 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    # Only the OpenAPI document uses this model (errors are written by core.api_errors), yet
+    # FastAPI builds a validator and serializer for each route's each `responses=` entry when
+    # the route is declared: some 630, a tenth of importing the app. Deferred, they are built
+    # when the document is first asked for.
+    model_config = ConfigDict(defer_build=True)
+
     error: ErrorDetail
 
 
