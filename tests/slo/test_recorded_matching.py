@@ -81,6 +81,26 @@ def test_parse_series_pairs_values_with_times() -> None:
     assert parse_series(result) == {frozenset(a.items()): Sample("0.5", 100.0)}
 
 
+def test_parse_series_matches_halves_whatever_the_label_order() -> None:
+    # Prometheus sorts labels, but nothing here may depend on it; the answer is left intact.
+    value = {"metric": {"slo_name": "a", "__name__": "m", "team": "x"}, "value": [0, "0.25"]}
+    time = {"metric": {TIME_LABEL: "1", "team": "x", "slo_name": "a"}, "value": [0, "99.5"]}
+    other = {"metric": {TIME_LABEL: "1", "team": "y", "slo_name": "a"}, "value": [0, "98.5"]}
+    result = [value, other, time]
+    expected = {frozenset({"slo_name": "a", "team": "x"}.items()): Sample("0.25", 99.5)}
+    assert parse_series(result) == expected
+    assert "__name__" in value["metric"] and TIME_LABEL in time["metric"]
+
+
+def test_parse_series_drops_a_time_half_that_is_not_a_number() -> None:
+    a = {"slo_name": "a"}
+    result = [
+        {"metric": {"__name__": "m", **a}, "value": [0, "0.5"]},
+        {"metric": {**a, TIME_LABEL: "1"}, "value": [0, "NaN"]},
+    ]
+    assert parse_series(result) == {}
+
+
 def series_for(defs: list[SLODefinition], at: float, value: str = "0.001") -> RecordedSeries:
     series = RecordedSeries()
     info = series.by_metric.setdefault(RULES_INFO_METRIC, {})
