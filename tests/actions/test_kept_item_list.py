@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,8 +17,9 @@ from opsloop.core import clock
 from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
+from tests.actions.helpers import add
 from tests.actions.test_item_listing import varied
-from tests.helpers import bearer
+from tests.helpers import bearer, make_user
 from tests.kept import assert_fresh, assert_kept, write
 
 pytestmark = pytest.mark.usefixtures("varied")
@@ -81,17 +82,25 @@ def test_an_answer_is_kept_until_a_due_date_ends_or_another_day_overdue_begins(
 ) -> None:
     viewer = tokens[Role.viewer]
     midnight = datetime(2026, 11, 3, tzinfo=UTC)  # the frozen clock starts on 2026-11-02
+    make_user(db, "zoe", Role.responder)
+    add(db, "INC-2026-001", owner_user="zoe", due_on=date(2026, 11, 2))
+    # Filters that read today: empty until midnight, or empty from then on.
+    zoe = [f"{API}?overdue=true&owner=zoe", f"{API}?due_within_days=0&owner=zoe"]
 
     def overdue() -> list[tuple[int, bool, int]]:
-        items = json.loads(assert_fresh(kept, settings, db, viewer, PATHS)[API][1])["items"]
+        answers = assert_fresh(kept, settings, db, viewer, PATHS + zoe)
+        items = json.loads(answers[API][1])["items"]
         return [(i["id"], i["overdue"], i["days_overdue"]) for i in items]
+
+    def zoes() -> list[int]:
+        return [len(kept.get(p, headers=bearer(viewer)).json()["items"]) for p in zoe]
 
     before = overdue()
     frozen_clock.current = midnight - timedelta(microseconds=1)
-    assert overdue() == before
+    assert overdue() == before and zoes() == [0, 1]
     frozen_clock.current = midnight  # items due on the 2nd are overdue, the others a day more
     after = overdue()
-    assert after != before
+    assert after != before and zoes() == [1, 0]
     assert {i for i, late, _ in after if late} > {i for i, late, _ in before if late}
     frozen_clock.current = midnight + timedelta(hours=23)
     assert overdue() == after
