@@ -111,10 +111,10 @@ async def list_changes(
         since=since,
         until=until,
     )
-    # Checked here, before the thread hop: since after until is refused.
-    where = changes.conditions(flt)
 
     def page(conn: Connection) -> bytes:
+        # Built here, only when the answer is: since after until is refused from here too.
+        where = changes.conditions(flt)
         rows = api_json.page_rows(conn, where, before_id=paging.after, limit=paging.limit + 1)
         return api_json.page_json(rows, paging.limit)
 
