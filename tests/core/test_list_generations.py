@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from opsloop.core import migrate
 from opsloop.core.db import Database
+from tests.alerts.test_alert_listing import _alert
 from tests.incidents.helpers import declare
 from tests.kept import counter
 from tests.slo.test_event_rollups_migration import migrate_to, rows
@@ -40,14 +41,12 @@ def triggers(db: Database) -> set[str]:
 
 
 def expected(db: Database, covered: dict[str, tuple[str, ...]]) -> set[str]:
+    pairs = [(name, t) for name, tables in covered.items() for t in tables]
     if db.dialect == "postgresql":
-        return {f"{t}_moves_{name}" for name, tables in covered.items() for t in tables}
-    return {
-        f"{t}_moves_{name}_on_{op}"
-        for name, tables in covered.items()
-        for t in tables
-        for op in OPS
-    }
+        # 0022's: one moving the counter at commit, one on TRUNCATE; 0008's: one per statement.
+        ends = ("", "_on_truncate") if covered is LISTS else ("",)
+        return {f"{t}_moves_{name}{end}" for name, t in pairs for end in ends}
+    return {f"{t}_moves_{name}_on_{op}" for name, t in pairs for op in OPS}
 
 
 def test_every_covered_table_has_its_triggers_at_head(db: Database) -> None:
@@ -88,3 +87,26 @@ def test_downgrade_drops_the_triggers_and_counters_and_upgrade_restores_them(
     declare(db, title="Seen")
     assert counter(db, "incidents") > 1 and counter(db, "action_items") > 1
     assert counter(db, "alerts") == 1 and counter(db, "changes") == 1
+
+
+def test_on_postgresql_a_writer_takes_the_counter_only_when_it_commits(db: Database) -> None:
+    """Two writers of alerts, each locking rows statement by statement, in opposite orders:
+    the second's first statement must not wait for the counter the first moved (it would wait
+    for good, and the first then for its row: a deadlock)."""
+    if db.dialect != "postgresql":
+        return
+    with db.write() as session:
+        session.add_all([_alert(1), _alert(2)])
+    before = counter(db, "alerts")
+    first, second = db.engine.connect(), db.engine.connect()
+    try:
+        first.execute(text("UPDATE alerts SET name = 'a' WHERE id = 1"))
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        second.execute(text("UPDATE alerts SET name = 'b' WHERE id = 2"))  # no wait here
+        second.commit()
+        first.execute(text("UPDATE alerts SET name = 'a' WHERE id = 2"))
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert before is not None and counter(db, "alerts") == before + 2
