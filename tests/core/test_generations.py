@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import anyio
@@ -39,6 +40,18 @@ def test_kept_bytes_stay_within_the_bound_least_recently_used_out_first() -> Non
     assert cache.size == 70
     cache.put("huge", 1, b"x" * 101)  # never kept, and pushes nothing out
     assert cache.get("huge", 1) is None and cache.size == 70
+
+
+def test_an_answer_kept_with_an_expiry_is_served_only_before_it() -> None:
+    cache = RenderedCache()
+    noon = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    cache.put("page", 7, b"until noon", noon)
+    assert cache.get("page", 7, noon - timedelta(microseconds=1)) == b"until noon"
+    assert cache.get("page", 7, noon) is None
+    assert cache.get("page", 7) is None  # without the time, an expiring answer is never served
+    assert cache.get("page", 8, noon - timedelta(hours=1)) is None
+    cache.put("page", 7, b"for good")
+    assert cache.get("page", 7, noon + timedelta(days=900)) == b"for good"
 
 
 def _request(db: Database) -> Request:

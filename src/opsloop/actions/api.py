@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opsloop.actions import api_json, escalation
 from opsloop.actions import service as actions
-from opsloop.actions.rules import parse_priority, parse_status
+from opsloop.actions.rules import overdue_since, parse_priority, parse_status
 from opsloop.actions.schemas import (
     EscalatedOut,
     EscalationRun,
@@ -23,13 +23,13 @@ from opsloop.actions.schemas import (
 )
 from opsloop.core import clock
 from opsloop.core.config import Settings
+from opsloop.core.counters import Dated, serve_kept_until
 from opsloop.core.deps import (
     ReadSession,
     Responder,
     Viewer,
     WriteSession,
     get_settings,
-    run_read,
 )
 from opsloop.core.schemas import (
     AUTHENTICATED,
@@ -135,14 +135,26 @@ async def list_items(
         incident=incident,
     )
 
-    def page(conn: Connection) -> bytes:
+    def page(conn: Connection) -> Dated:
+        # Taken first: the filter's "today" is then this day or a later one, and the answer
+        # expires at the earlier instant.
+        now = clock.now()
         # A session only for the filter's team and incident lookups; the page itself is rows.
         with Session(bind=conn) as session:
             where = actions.conditions(session, flt)
         rows = api_json.page_rows(conn, where, before_id=paging.after, limit=paging.limit + 1)
-        return api_json.page_json(conn, rows, paging.limit, clock.now())
+        body, changes_at = api_json.page_json_until(conn, rows, paging.limit, now)
+        if flt.overdue or flt.due_within_days is not None:
+            # These filters read today's date: the items they select change at midnight UTC.
+            midnight = overdue_since(now.date())
+            changes_at = midnight if changes_at is None else min(changes_at, midnight)
+        return body, changes_at
 
-    return Response(await run_read(request, page), media_type="application/json")
+    # Kept per filter and page until an item (or what the filter reads) changes, or the clock
+    # reaches an instant at which the page would read differently.
+    key = ("api/action-items", flt, paging.after, paging.limit)
+    body = await serve_kept_until(request, api_json.GENERATION, key, page)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/action-items/escalate", response_model=EscalationRun)

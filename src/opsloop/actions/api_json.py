@@ -16,11 +16,14 @@ from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 
 from opsloop.actions.models import ActionItem, ActionItemEscalation, ActionItemNote
-from opsloop.actions.rules import ItemStatus, days_overdue, is_overdue
+from opsloop.actions.rules import ItemStatus, days_overdue, is_overdue, overdue_changes_at
 from opsloop.actions.views import EscalationView, owner_text
 from opsloop.core.row_json import day_text, page_bytes, raw_columns, when_text
 from opsloop.core.schemas import encode_cursor
 
+#: The counter that moves with every write to what the list shows or its filters read
+#: (migration 0022): items, notes, escalations, teams and members, incidents.
+GENERATION = "action_items"
 _I = ActionItem.__table__.c
 _N = ActionItemNote.__table__.c
 _E = ActionItemEscalation.__table__.c
@@ -106,6 +109,14 @@ def _note(row: Row[Any]) -> dict[str, Any]:
 def page_json(conn: Connection, rows: Sequence[Row[Any]], limit: int, now: datetime) -> bytes:
     """A ``Page[ItemOut]`` of the first ``limit`` rows as at ``now``; a further row means a
     next page."""
+    return page_json_until(conn, rows, limit, now)[0]
+
+
+def page_json_until(
+    conn: Connection, rows: Sequence[Row[Any]], limit: int, now: datetime
+) -> tuple[bytes, datetime | None]:
+    """:func:`page_json`, and the first instant after ``now`` at which an item's being overdue
+    or its days overdue would read differently (None: never)."""
     shown = rows[:limit]
     cursor = encode_cursor(shown[-1].id) if len(rows) > limit and shown else None
     ids = [r.id for r in shown]
@@ -120,6 +131,7 @@ def page_json(conn: Connection, rows: Sequence[Row[Any]], limit: int, now: datet
     # Overdue and days overdue depend on the due date and status alone at one moment, and a
     # page has few distinct pairs.
     overdue: dict[tuple[Any, str], str] = {}
+    changes: list[datetime] = []
     items = []
     for row in shown:
         pair = (row.due_on, row.status)
@@ -130,6 +142,8 @@ def page_json(conn: Connection, rows: Sequence[Row[Any]], limit: int, now: datet
                 f'"overdue":{json.dumps(is_overdue(row.due_on, status, now))},'
                 f'"days_overdue":{days_overdue(row.due_on, status, now)}'
             )
+            if (at := overdue_changes_at(row.due_on, status, now)) is not None:
+                changes.append(at)
         found = escalations.get(row.id, ())
         level = max((e.level for e in found), default=0)
         listed = _json([_escalation(e) for e in found]) if found else "[]"
@@ -138,4 +152,4 @@ def page_json(conn: Connection, rows: Sequence[Row[Any]], limit: int, now: datet
             f'{_fields_json(row)},{late},"escalation_level":{level},'
             f'"escalations":{listed},"notes":{noted}}}'
         )
-    return page_bytes(items, cursor)
+    return page_bytes(items, cursor), min(changes, default=None)

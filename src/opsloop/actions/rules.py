@@ -79,6 +79,18 @@ def days_overdue(due_on: date, status: ItemStatus, now: datetime) -> int:
     return (now - overdue_since(due_on)).days
 
 
+def overdue_changes_at(due_on: date, status: ItemStatus, now: datetime) -> datetime | None:
+    """The first instant after ``now`` at which :func:`is_overdue` or :func:`days_overdue`
+    would answer differently (None: never, the item is closed): when it becomes overdue, then
+    each midnight UTC while it stays open."""
+    if not status.is_open:
+        return None
+    start = overdue_since(due_on)
+    if now < start:
+        return start
+    return start + timedelta(days=days_overdue(due_on, status, now) + 1)
+
+
 def level_reached(due_on: date, status: ItemStatus, now: datetime, after_days: int) -> int:
     """The escalation level an item has reached by ``now`` (0: none), at most MAX_LEVEL."""
     if after_days < 1:

@@ -18,7 +18,8 @@ from opsloop.core import group_commit
 from opsloop.core.api_errors import error_body
 from opsloop.core.auth.roles import Principal
 from opsloop.core.config import Settings
-from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession, run_read
+from opsloop.core.counters import serve_kept
+from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.requestctx import current_request_id
 from opsloop.core.schemas import (
@@ -110,7 +111,10 @@ async def list_alerts(request: Request, _: Viewer, flt: Filter, paging: PageQuer
         rows = api_json.page_rows(conn, flt, before_id=paging.after, limit=paging.limit + 1)
         return api_json.page_json(rows, paging.limit)
 
-    return Response(await run_read(request, page), media_type="application/json")
+    # Kept per filter and page until an alert changes: nothing in it depends on the time.
+    key = ("api/alerts", flt, paging.after, paging.limit)
+    body = await serve_kept(request, api_json.GENERATION, key, page)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/alerts/mtta", response_model=list[MTTAOut])

@@ -18,6 +18,8 @@ from opsloop.alerts.models import Alert
 from opsloop.core.row_json import page_bytes, raw_columns, when_text
 from opsloop.core.schemas import encode_cursor
 
+#: The counter that moves with every write to alerts (migration 0022).
+GENERATION = "alerts"
 _A = Alert.__table__.c
 _SHOWN = (
     "id",

@@ -30,6 +30,7 @@ from opsloop.changes.schemas import (
     RollbackIn,
     ScheduleIn,
 )
+from opsloop.core.counters import serve_kept
 from opsloop.core.deps import (
     Admin,
     Approver,
@@ -37,7 +38,6 @@ from opsloop.core.deps import (
     Responder,
     Viewer,
     WriteSession,
-    run_read,
 )
 from opsloop.core.schemas import (
     AUTHENTICATED,
@@ -111,14 +111,17 @@ async def list_changes(
         since=since,
         until=until,
     )
-    # Checked here, before the thread hop: since after until is refused.
-    where = changes.conditions(flt)
 
     def page(conn: Connection) -> bytes:
+        # Built here, only when the answer is: since after until is refused from here too.
+        where = changes.conditions(flt)
         rows = api_json.page_rows(conn, where, before_id=paging.after, limit=paging.limit + 1)
         return api_json.page_json(rows, paging.limit)
 
-    return Response(await run_read(request, page), media_type="application/json")
+    # Kept per filter and page until a change changes: nothing in it depends on the time.
+    key = ("api/changes", flt, paging.after, paging.limit)
+    body = await serve_kept(request, api_json.GENERATION, key, page)
+    return Response(body, media_type="application/json")
 
 
 @router.get(f"/changes/{paths.KEY}", response_model=ChangeOut, responses=NOT_FOUND)

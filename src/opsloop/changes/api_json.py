@@ -17,6 +17,8 @@ from opsloop.changes.models import Change
 from opsloop.core.row_json import page_bytes, raw_columns, when_text
 from opsloop.core.schemas import encode_cursor
 
+#: The counter that moves with every write to changes (migration 0022).
+GENERATION = "changes"
 _C = Change.__table__.c
 _SHOWN = (
     "key",

@@ -24,11 +24,13 @@ import sqlite3
 import time
 import weakref
 from collections.abc import Callable, Hashable
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from sqlalchemy.engine import Connection, make_url
 
+from opsloop.core import clock
 from opsloop.core.deps import run_read
 from opsloop.core.generations import RenderedCache
 
@@ -229,6 +231,34 @@ async def serve_kept(
         body = build(conn)  # read after the generation: at worst fresher than its key
         if body is not None:
             cache.put(key, generation, body)
+        return body
+
+    return await run_read(request, rebuild)
+
+
+#: An answer and the first instant at which it would read differently with the same rows
+#: (None: never).
+Dated = tuple[bytes, datetime | None]
+
+
+async def serve_kept_until(
+    request: Request, name: str, key: Hashable, build: Callable[[Connection], Dated]
+) -> bytes:
+    """As :func:`serve_kept`, for an answer that also shows the time: ``build`` says until
+    when its answer holds, and a kept answer is not served from that instant on (the time is
+    :func:`opsloop.core.clock.now`)."""
+    cache: RenderedCache = request.app.state.rendered
+    counters: LoopCounters = request.app.state.counters
+    generation = await counters.current(name)
+    if generation is None:
+        return (await run_read(request, build))[0]
+    kept = cache.get(key, generation, clock.now())
+    if kept is not None:
+        return kept
+
+    def rebuild(conn: Connection) -> bytes:
+        body, expires = build(conn)  # read after the generation: at worst fresher than its key
+        cache.put(key, generation, body, expires)
         return body
 
     return await run_read(request, rebuild)

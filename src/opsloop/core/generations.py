@@ -7,6 +7,10 @@ SLO list is read far more often than SLOs change, about once a minute per evalua
 rendered answer with the generation it was built at, and rebuild it only when the counter has
 moved: one primary-key read instead of a page of rows (opsloop.core.counters reads it).
 
+An answer that also shows the time (an incident's response state, an action item's days
+overdue) is kept with the first instant at which any of its shown values would read differently
+(``expires``) and is not served from then on, counter or not.
+
 Read the generation *before* the rows it guards. Under PostgreSQL's read committed each
 statement sees its own snapshot, so the rows may be newer than the generation read first; an
 answer stored under an older generation is then at worst fresher than its key, and is rebuilt
@@ -19,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, String, select
@@ -56,21 +61,34 @@ class RenderedCache:
 
     def __init__(self, max_bytes: int = 8 << 20) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[int, bytes]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[int, bytes, datetime | None]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, generation: int | None) -> bytes | None:
+    def get(
+        self, key: Hashable, generation: int | None, now: datetime | None = None
+    ) -> bytes | None:
+        """The answer kept under ``generation``; one kept with an expiry only while ``now``
+        (required for those) is before it."""
         if generation is None:
             return None
         with self._lock:
             found = self._entries.get(key)
             if found is None or found[0] != generation:
                 return None
+            expires = found[2]
+            if expires is not None and (now is None or now >= expires):
+                return None
             self._entries.move_to_end(key)
             return found[1]
 
-    def put(self, key: Hashable, generation: int | None, body: bytes) -> None:
+    def put(
+        self,
+        key: Hashable,
+        generation: int | None,
+        body: bytes,
+        expires: datetime | None = None,
+    ) -> None:
         if generation is None:
             return
         if len(body) > self.max_bytes:
@@ -79,10 +97,10 @@ class RenderedCache:
             replaced = self._entries.pop(key, None)
             if replaced is not None:
                 self._bytes -= len(replaced[1])
-            self._entries[key] = (generation, body)
+            self._entries[key] = (generation, body, expires)
             self._bytes += len(body)
             while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                _, (_, dropped, _) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
     def stale(self, family: Hashable, generation: int, limit: int) -> list[Hashable]:

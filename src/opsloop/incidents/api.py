@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from opsloop.core.deps import Approver, ReadSession, Responder, Viewer, WriteSession, run_read
+from opsloop.core.counters import Dated, serve_kept_until
+from opsloop.core.deps import Approver, ReadSession, Responder, Viewer, WriteSession
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -24,6 +25,7 @@ from opsloop.core.schemas import (
 from opsloop.incidents import api_json, lifecycle
 from opsloop.incidents import service as incidents
 from opsloop.incidents.deps import Targets
+from opsloop.incidents.listing import GENERATION
 from opsloop.incidents.resolution import ResolutionRecord
 from opsloop.incidents.rules import Status, parse_severity
 from opsloop.incidents.schemas import (
@@ -119,12 +121,16 @@ async def list_incidents(
         until=until,
     )
 
-    def page(conn: Connection) -> bytes:
-        return api_json.page_json(
+    def page(conn: Connection) -> Dated:
+        return api_json.page_json_until(
             conn, flt, before_id=paging.after, limit=paging.limit, targets=targets
         )
 
-    return Response(await run_read(request, page), media_type="application/json")
+    # Kept per filter and page until an incident (or what the filter reads) changes, or a
+    # shown response state or update due turns; the targets are the deployment's settings.
+    key = ("api/incidents", flt, paging.after, paging.limit, tuple(targets.items()))
+    body = await serve_kept_until(request, GENERATION, key, page)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/incidents/{key:incident_key}", response_model=IncidentOut, responses=NOT_FOUND)

@@ -67,6 +67,19 @@ def page_json(
 ) -> bytes:
     """A ``Page[IncidentRow]``: ``limit`` incidents newest first, and the cursor of the next
     page when there is one."""
+    return page_json_until(conn, flt, before_id=before_id, limit=limit, targets=targets)[0]
+
+
+def page_json_until(
+    conn: Connection,
+    flt: incidents.IncidentFilter,
+    *,
+    before_id: int | None,
+    limit: int,
+    targets: Mapping[Severity, timedelta],
+) -> tuple[bytes, datetime | None]:
+    """:func:`page_json`, and the first instant at which a response state or an update's
+    being overdue on it would read differently (None: never)."""
     rows = listing.page_rows(conn, flt, before_id=before_id, limit=limit + 1)
     shown = rows[:limit]
     now = clock.now()
@@ -75,4 +88,5 @@ def page_json(
         "items": [_item(r, now, targets) for r in shown],
         "next_cursor": cursor,
     }
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return text, listing.changes_at(shown, now, targets)

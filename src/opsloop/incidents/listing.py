@@ -5,7 +5,7 @@ list page shows them (:func:`listed`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -14,10 +14,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from opsloop.incidents import service as incidents
+from opsloop.incidents import views
 from opsloop.incidents.models import Incident, IncidentService
 from opsloop.incidents.rules import Severity, Status
 from opsloop.incidents.views import ResponseState, is_update_overdue, response_of
 
+#: The counter that moves with every write to what the list shows or its filters read
+#: (migration 0022): incidents, their services, the catalog's services and teams.
+GENERATION = "incidents"
 _I, _S = Incident.__table__.c, IncidentService.__table__.c
 _COLUMNS = (
     _I.id,
@@ -66,6 +70,29 @@ def page_rows(
     return list(conn.execute(query.offset(offset)))
 
 
+def _change_at(
+    row: Row[Any], now: datetime, targets: Mapping[Severity, timedelta]
+) -> datetime | None:
+    return views.states_change_at(
+        row.severity,
+        row.declared_at,
+        row.acknowledged_at,
+        row.status,
+        row.next_update_at,
+        now,
+        targets,
+    )
+
+
+def changes_at(
+    rows: Sequence[Row[Any]], now: datetime, targets: Mapping[Severity, timedelta]
+) -> datetime | None:
+    """The first instant after ``now`` at which a clock-dependent state of these rows (the
+    response state, an update's being overdue) would read differently; None: never."""
+    found = [at for at in (_change_at(r, now, targets) for r in rows) if at is not None]
+    return min(found, default=None)
+
+
 def names(found: list[str] | str | None) -> list[str]:
     if found is None:  # PostgreSQL's array_agg of no rows
         return []
@@ -96,8 +123,15 @@ def listed(
     targets: Mapping[Severity, timedelta],
 ) -> list[ListedIncident]:
     """A page of the list newest first, by offset (the page links number the pages)."""
+    return listed_rows(page_rows(conn, flt, offset=offset, limit=limit), now, targets)
+
+
+def listed_rows(
+    rows: Sequence[Row[Any]], now: datetime, targets: Mapping[Severity, timedelta]
+) -> list[ListedIncident]:
+    """Rows of :func:`page_rows` as the list page shows them at ``now``."""
     found = []
-    for row in page_rows(conn, flt, offset=offset, limit=limit):
+    for row in rows:
         _, state = response_of(row.severity, row.declared_at, row.acknowledged_at, now, targets)
         found.append(
             ListedIncident(

@@ -143,6 +143,32 @@ def is_update_overdue(status: Status, next_update_at: datetime | None, now: date
     return status.is_open and next_update_at is not None and now > next_update_at
 
 
+#: The smallest step of a stored time: "now > t" first holds at t plus this.
+_TICK = timedelta(microseconds=1)
+
+
+def states_change_at(
+    severity: Severity,
+    declared_at: datetime,
+    acknowledged_at: datetime | None,
+    status: Status,
+    next_update_at: datetime | None,
+    now: datetime,
+    targets: Mapping[Severity, timedelta],
+) -> datetime | None:
+    """The first instant after ``now`` at which :func:`response_of` or
+    :func:`is_update_overdue` would answer differently for these values (None: never), so that
+    an answer showing them is not kept past it."""
+    found: list[datetime] = []
+    if acknowledged_at is None:
+        due = response_due(severity, declared_at, targets)
+        if now <= due:  # pending until now > due
+            found.append(due + _TICK)
+    if status.is_open and next_update_at is not None and now <= next_update_at:
+        found.append(next_update_at + _TICK)
+    return min(found, default=None)
+
+
 def update_overdue(row: Incident, now: datetime) -> bool:
     return is_update_overdue(row.status, row.next_update_at, now)
 

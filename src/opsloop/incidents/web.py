@@ -5,26 +5,23 @@ services, like the API does."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from opsloop.core import clock
+from opsloop.core.counters import serve_kept_until
+from opsloop.core.deps import run_read
 from opsloop.core.errors import ValidationFailed
 from opsloop.core.schemas import text_problem
-from opsloop.incidents import listing
+from opsloop.incidents import listing, web_list
 from opsloop.incidents import service as incidents
 from opsloop.incidents.deps import Targets
-from opsloop.incidents.rules import Severity, Status, parse_severity
+from opsloop.incidents.rules import Status, parse_severity
 from opsloop.incidents.vocabulary import parse_choice
-from opsloop.incidents.web_context import RESPONSE_TEXT, WRITE_ROLE, render_incident
+from opsloop.incidents.web_context import WRITE_ROLE, render_incident
 from opsloop.incidents.web_forms import router as forms_router
 from opsloop.incidents.web_settings import router as settings_router
 from opsloop.incidents.web_templates import router as templates_router
-from opsloop.services import service as catalog
-from opsloop.services import teams
 from opsloop.web.routes import DB, Active, form_error, may, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,8 +29,6 @@ router = APIRouter(include_in_schema=False)
 router.include_router(forms_router)
 router.include_router(templates_router)
 router.include_router(settings_router)
-
-PAGE_SIZE = 50
 
 
 def checked_filter(params: dict[str, str]) -> incidents.IncidentFilter:
@@ -67,15 +62,9 @@ def _day(text: str, name: str) -> datetime | None:
         ) from None
 
 
-def _link(params: dict[str, str], page: int) -> str:
-    shown = {k: v for k, v in params.items() if v}
-    return "/incidents?" + urlencode({**shown, "page": page})
-
-
 @router.get("/incidents", response_class=HTMLResponse)
-def incident_list(
+async def incident_list(
     request: Request,
-    db: DB,
     active: Active,
     targets: Targets,
     status: str = "",
@@ -96,45 +85,25 @@ def incident_list(
         "until": until,
     }
     page = max(page, 1)
-    context: dict[str, Any] = {
-        "params": params,
-        "statuses": list(Status),
-        "severities": list(Severity),
-        "may_declare": may(active, WRITE_ROLE),
-        "response_text": RESPONSE_TEXT,
-    }
-    with db.read() as session:
-        context["service_names"] = catalog.service_names(session)
-        context["team_names"] = [t.name for t in teams.list_teams(session)]
-        try:
-            flt = checked_filter(params)
-        except ValidationFailed as exc:
-            return render(
-                request, "incident_list.html", active, 422, items=[], **context, **form_error(exc)
-            )
-        total = incidents.count_incidents(session, flt=flt)
-        items = listing.listed(
-            session.connection(),
-            flt,
-            offset=(page - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
-            now=clock.now(),
-            targets=targets,
+    may_declare = may(active, WRITE_ROLE)
+    try:
+        flt = checked_filter(params)
+    except ValidationFailed as exc:
+        error = form_error(exc)
+        body = await run_read(
+            request,
+            lambda conn: web_list.refused_body(conn, params, error, may_declare=may_declare),
         )
-    first = (page - 1) * PAGE_SIZE
-    return render(
+        return render(request, "incident_list.html", active, 422, body=body)
+    kept = await serve_kept_until(
         request,
-        "incident_list.html",
-        active,
-        items=items,
-        total=total,
-        filtered=flt != incidents.IncidentFilter(),
-        first_shown=first + 1,
-        last_shown=first + len(items),
-        previous_link=_link(params, page - 1) if page > 1 else None,
-        next_link=_link(params, page + 1) if first + len(items) < total else None,
-        **context,
+        listing.GENERATION,
+        web_list.list_key(params, page, may_declare=may_declare, targets=targets),
+        lambda conn: web_list.list_body(
+            conn, flt, params, page, may_declare=may_declare, targets=targets
+        ),
     )
+    return render(request, "incident_list.html", active, body=kept.decode())
 
 
 @router.get("/incidents/{key}", response_class=HTMLResponse)
