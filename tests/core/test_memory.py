@@ -57,40 +57,39 @@ def test_trim_gives_back_the_pages_a_fragmented_heap_no_longer_uses() -> None:
     assert held_before - held_after < 10_000, "without a trim glibc keeps the freed pages"
 
 
-def test_the_app_trims_on_its_interval_while_it_serves(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _trims_while_serving(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seconds: float, want: int
+) -> tuple[list[int], int]:
+    """The trims an app made while it served (waiting for up to ``want`` of them, at most
+    5 s), and how many there were 0.1 s after it stopped."""
     calls: list[int] = []
     monkeypatch.setattr(memory, "_TRIM", lambda pad: calls.append(pad) or 1)
     settings = Settings(
         database_url=db.url,
         data_dir=tmp_path / "data",
         scheduler_enabled=False,
-        memory_trim_seconds=0.01,
+        memory_trim_seconds=seconds,
     )
     with TestClient(create_app(settings, db)) as client:
         assert client.get("/healthz").status_code == 200
-        deadline = time.monotonic() + 5
-        while len(calls) < 3 and time.monotonic() < deadline:
+        deadline = time.monotonic() + (5 if want else 0.1)
+        while len(calls) < max(want, 1) and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert len(calls) >= 3 and set(calls) == {0}
-    stopped = len(calls)
+    served = list(calls)
     time.sleep(0.1)
-    assert len(calls) == stopped, "the timer ends with the app"
+    return served, len(calls)
+
+
+def test_the_app_trims_on_its_interval_while_it_serves(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, later = _trims_while_serving(db, tmp_path, monkeypatch, 0.01, want=3)
+    assert len(served) >= 3 and set(served) == {0}
+    assert later == len(served), "the timer ends with the app"
 
 
 def test_an_interval_of_zero_never_trims(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(memory, "_TRIM", lambda pad: calls.append(pad) or 1)
-    settings = Settings(
-        database_url=db.url,
-        data_dir=tmp_path / "data",
-        scheduler_enabled=False,
-        memory_trim_seconds=0,
-    )
-    with TestClient(create_app(settings, db)) as client:
-        assert client.get("/healthz").status_code == 200
-        time.sleep(0.1)
-    assert calls == []
+    served, later = _trims_while_serving(db, tmp_path, monkeypatch, 0, want=0)
+    assert served == [] and later == 0
