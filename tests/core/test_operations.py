@@ -132,7 +132,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 40_000
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
     db.dispose()
 
 

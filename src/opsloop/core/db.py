@@ -47,8 +47,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from opsloop.core import wal_checkpoints
-
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -139,6 +137,9 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+#: WAL pages (4 KiB) after which a commit copies them back into the database file.
+WAL_CHECKPOINT_PAGES = 10_000
+
 #: Each SQLite connection keeps its own page cache, 2 MiB by default: up to 80 MB for a serve
 #: worker's CONNECTIONS_PER_PROCESS connections, all copies of pages the kernel caches anyway.
 #: Reads cost the same with 1 MiB (a miss is one pread from the kernel's cache), and so do bulk
@@ -154,11 +155,11 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Checkpoints run beside the writers (opsloop.core.wal_checkpoints) after 40 MB of WAL
-    # instead of SQLite's 4 MB: the hour and day pages that every push rewrites are copied once
-    # per checkpoint instead of once per commit (bulk pushes +36 %). SQLite's own checkpoint,
-    # inside a COMMIT and so inside the write lock, is only the backstop.
-    cursor.execute(f"PRAGMA wal_autocheckpoint={wal_checkpoints.BACKSTOP_FRAMES}")
+    # Checkpoint after 40 MB of WAL instead of SQLite's 4 MB: a bulk push of 100 SLOs dirties
+    # some 400 pages, so at the default every third commit copied pages back into the database
+    # file and synced it; less often, the hour and day pages that every push rewrites are
+    # copied once per checkpoint instead of once per commit (bulk pushes +36 %).
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # negative: KiB, not pages
     cursor.close()
 
@@ -176,11 +177,6 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self._write_lock = _SqliteWriteLock.for_url(url)
-        self._checkpoints = (
-            None
-            if self._write_lock is None
-            else wal_checkpoints.Checkpoints(self.engine, self._write_lock.database)
-        )
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = {
             audited: sessionmaker(
@@ -211,15 +207,10 @@ class Database:
         ``audited=False`` is for data-plane writes that record no audit trail (see the lock
         order above); everything else leaves ``audited`` on.
         """
-        with self._queued():
-            with self._write[audited]() as session, session.begin():
-                if audited and self.dialect == "postgresql":
-                    session.execute(_TAKE_AUDIT_LOCK)
-                yield session
-            if self._checkpoints is not None:
-                self._checkpoints.while_locked()
-        if self._checkpoints is not None:
-            self._checkpoints.after_write()
+        with self._queued(), self._write[audited]() as session, session.begin():
+            if audited and self.dialect == "postgresql":
+                session.execute(_TAKE_AUDIT_LOCK)
+            yield session
 
     @contextmanager
     def _queued(self) -> Iterator[None]:
@@ -230,8 +221,6 @@ class Database:
                 yield
 
     def dispose(self) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.wait()
         self.engine.dispose()
         if self._write_lock is not None:
             self._write_lock.close()
@@ -249,8 +238,7 @@ class _SqliteWriteLock:
     _held = threading.local()
 
     def __init__(self, path: str) -> None:
-        self.database = os.path.abspath(path)
-        self.path = self.database + "-writelock"
+        self.path = os.path.abspath(path) + "-writelock"
         self._threads = threading.Lock()
         self._fd: int | None = None
         self._pid = 0

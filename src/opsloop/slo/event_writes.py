@@ -1,10 +1,10 @@
 """The statements that store pushed counts: minutes, hour and day roll-ups, push records.
 
 Each is one statement however many rows it writes, built once, its rows sent without the ORM:
-PostgreSQL gets one array per column (``unnest``, one round trip); SQLite one JSON array, or a
-plain ``executemany`` of tuples, which its driver runs in C. Sent through the ORM's bulk
-insert, each row cost a round of bind processing and parameter building in Python that took
-longer than storing it; a bulk push of 100 SLOs spent most of its writer's time there.
+PostgreSQL gets one array per column (``unnest``, one round trip), SQLite a plain
+``executemany`` of tuples, which its driver runs in C. Sent through the ORM's bulk insert, each
+row cost a round of bind processing and parameter building in Python that took longer than
+storing it; a bulk push of 100 SLOs spent most of its writer's time there.
 
 The values are what the columns take: datetimes aware (UTC on SQLite, where they are written as
 the column's text), integers and strings as they are.
@@ -39,7 +39,9 @@ class RowWrite:
         connection = session.connection()
         dialect = connection.dialect
         if dialect.name == "postgresql":
-            connection.execute(self.postgresql, column_arrays(rows))
+            columns = zip(*rows, strict=True)
+            params = {f"c{i}": array_text(values) for i, values in enumerate(columns)}
+            connection.execute(self.postgresql, params)
         else:
             connection.exec_driver_sql(self.sqlite, self._stored_times(rows, dialect))
 
@@ -60,12 +62,6 @@ class RowWrite:
                 row[position] = found
         # Tuples: SQLAlchemy takes a list of tuples (not of lists) as an executemany.
         return [tuple(row) for row in out]
-
-
-def column_arrays(rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
-    """The parameters of a PostgreSQL statement above: ``c0``, ``c1``... one array a column."""
-    columns = zip(*rows, strict=True)
-    return {f"c{i}": array_text(values) for i, values in enumerate(columns)}
 
 
 def array_text(values: Sequence[Any]) -> str:
@@ -97,81 +93,57 @@ def time_text(dialect: Dialect) -> Callable[[datetime], Any]:
     return found
 
 
-#: PostgreSQL: the minutes and their changes to the hour and day roll-ups in one statement,
-#: one round trip instead of four (read the stored counts, upsert, two roll-ups) and no Python
-#: between them. Every part of a statement sees the same snapshot, so ``changes`` reads the
-#: counts stored before this statement's upsert; the caller holds the SLOs' row locks, so no
-#: other transaction changes those minutes in between. A minute whose counts stay the same
-#: changes no roll-up.
-MINUTES_AND_ROLLUPS_PG = text(
-    """
-    WITH k AS (
-        SELECT * FROM unnest(
-            CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
-            CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
-        ) AS k (slo_id, minute, good, total)
-    ), changes AS (
-        SELECT k.slo_id, k.minute,
-            k.good - coalesce(b.good, 0) AS good, k.total - coalesce(b.total, 0) AS total
-        FROM k LEFT JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
-        WHERE b.slo_id IS NULL OR b.good <> k.good OR b.total <> k.total
-    ), minutes AS (
-        INSERT INTO slo_event_buckets (slo_id, minute, good, total)
-        SELECT slo_id, minute, good, total FROM k
-        ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
-    ), hours AS (
-        INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
-        SELECT slo_id, date_trunc('hour', minute, 'UTC'), sum(good), sum(total)
-        FROM changes GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (slo_id, hour)
-        DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+#: A minute's counts replace what was stored for it.
+MINUTES = RowWrite(
+    postgresql="""
+    INSERT INTO slo_event_buckets (slo_id, minute, good, total)
+    SELECT * FROM unnest(
+        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
+        CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
     )
+    ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
+    """,
+    sqlite="""
+    INSERT INTO slo_event_buckets (slo_id, minute, good, total) VALUES (?, ?, ?, ?)
+    ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
+    """,
+    times=(1,),
+)
+#: Changes of good and total added to the hour roll-ups...
+HOURS = RowWrite(
+    postgresql="""
+    INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
+    SELECT * FROM unnest(
+        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
+        CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
+    )
+    ON CONFLICT (slo_id, hour)
+    DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+    """,
+    sqlite="""
+    INSERT INTO slo_event_hours AS h (slo_id, hour, good, total) VALUES (?, ?, ?, ?)
+    ON CONFLICT (slo_id, hour)
+    DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+    """,
+    times=(1,),
+)
+#: ...and to the day roll-ups.
+DAYS = RowWrite(
+    postgresql="""
     INSERT INTO slo_event_days AS d (slo_id, day, good, total)
-    SELECT slo_id, date_trunc('day', minute, 'UTC'), sum(good), sum(total)
-    FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT * FROM unnest(
+        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
+        CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
+    )
     ON CONFLICT (slo_id, day)
     DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
-    """
-)
-#: SQLite: the same in three statements over one JSON array of rows
-#: ``[slo_id, minute, hour, day, good, total]`` (the times as the columns store them), parsed by
-#: SQLite, no Python per row. The roll-ups first: they read the counts stored before the
-#: minutes are replaced. (SQLite has no statements inside WITH; triggers would do the same work
-#: on every row, and a schema of their own.)
-_SQLITE_CHANGES = """
-    SELECT json_extract(k.value, '$[0]') AS slo_id, json_extract(k.value, '$[{at}]') AS at,
-        sum(json_extract(k.value, '$[4]') - coalesce(b.good, 0)) AS good,
-        sum(json_extract(k.value, '$[5]') - coalesce(b.total, 0)) AS total
-    FROM json_each(:rows) AS k
-    LEFT JOIN slo_event_buckets AS b
-      ON b.slo_id = json_extract(k.value, '$[0]') AND b.minute = json_extract(k.value, '$[1]')
-    WHERE b.slo_id IS NULL
-        OR b.good <> json_extract(k.value, '$[4]') OR b.total <> json_extract(k.value, '$[5]')
-    GROUP BY 1, 2
-    ORDER BY 1, 2
-"""
-ROLLUPS_SQLITE = (
-    text(
-        "INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)"
-        + _SQLITE_CHANGES.format(at=2)
-        + "ON CONFLICT (slo_id, hour)"
-        " DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total"
-    ),
-    text(
-        "INSERT INTO slo_event_days AS d (slo_id, day, good, total)"
-        + _SQLITE_CHANGES.format(at=3)
-        + "ON CONFLICT (slo_id, day)"
-        " DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total"
-    ),
-)
-MINUTES_SQLITE = text(
-    """
-    INSERT INTO slo_event_buckets (slo_id, minute, good, total)
-    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-        json_extract(value, '$[4]'), json_extract(value, '$[5]')
-    FROM json_each(:rows) WHERE true
-    ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
-    """
+    """,
+    sqlite="""
+    INSERT INTO slo_event_days AS d (slo_id, day, good, total) VALUES (?, ?, ?, ?)
+    ON CONFLICT (slo_id, day)
+    DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
+    """,
+    times=(1,),
 )
 #: Who pushed what (opsloop.slo.models.EventPush), one row per push.
 PUSHES = RowWrite(

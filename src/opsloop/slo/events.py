@@ -10,11 +10,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
-from opsloop.core.db import lock_rows
+from opsloop.core.db import UTCDateTime, lock_rows
 from opsloop.core.errors import ValidationFailed
 from opsloop.slo import event_sums, event_writes
 from opsloop.slo.math import EventCounts
@@ -122,10 +124,9 @@ def ingest(
     its hour and day roll-ups. Needs a data-plane write transaction
     (``Database.write(audited=False)``).
 
-    One statement on PostgreSQL, three on SQLite, for any number of SLOs and minutes
-    (:mod:`opsloop.slo.event_writes`): each minute's change from the counts stored before is
-    added to its hour and its day, and the minute replaced. A late minute costs what an
-    in-order one does. ``locked``: the caller already holds the SLOs' row
+    Four statements for any number of SLOs and minutes: read the stored counts of the batch's
+    minutes, upsert the minutes, add the differences to the hours, then to the days. A late
+    minute costs what an in-order one does. ``locked``: the caller already holds the SLOs' row
     locks, taken as below.
     """
     # Pushes to one SLO take turns: the stored counts are read and the roll-ups changed by the
@@ -142,24 +143,85 @@ def ingest(
             latest[(slo_id, count.minute.astimezone(UTC))] = (count.good, count.total)
     if not latest:
         return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        rows = [(slo_id, minute, good, total) for (slo_id, minute), (good, total) in latest.items()]
-        connection.execute(event_writes.MINUTES_AND_ROLLUPS_PG, event_writes.column_arrays(rows))
-        return
-    # The times as the columns store them, each distinct minute converted once.
-    as_text = event_writes.time_text(connection.dialect)
-    texts: dict[datetime, tuple[str, str, str]] = {}
-    rows_json = []
+    stored = _stored_counts(session, list(latest))
+    _upsert_minutes(session, latest)
+    hours: dict[tuple[int, datetime], list[int]] = {}
+    days: dict[tuple[int, datetime], list[int]] = {}
     for (slo_id, minute), (good, total) in latest.items():
-        found = texts.get(minute)
-        if found is None:
-            hour = minute.replace(minute=0)
-            found = texts[minute] = (as_text(minute), as_text(hour), as_text(hour.replace(hour=0)))
-        rows_json.append([slo_id, *found, good, total])
-    params = {"rows": json.dumps(rows_json)}
-    for statement in (*event_writes.ROLLUPS_SQLITE, event_writes.MINUTES_SQLITE):
-        connection.execute(statement, params)
+        old_good, old_total = stored.get((slo_id, minute), (0, 0))
+        if (good, total) == (old_good, old_total):
+            continue
+        hour = minute.replace(minute=0)
+        for sums, key in ((hours, (slo_id, hour)), (days, (slo_id, hour.replace(hour=0)))):
+            change = sums.setdefault(key, [0, 0])
+            change[0] += good - old_good
+            change[1] += total - old_total
+    _add_to_rollup(session, event_writes.HOURS, hours)
+    _add_to_rollup(session, event_writes.DAYS, days)
+
+
+# Both look the keys up by primary key, one parameter per column however many keys there are:
+# PostgreSQL gets two arrays, SQLite one JSON array (it has no arrays, and a list of
+# ``(slo_id, minute)`` row values makes it scan the table).
+_STORED_PG = text(
+    """
+    SELECT b.slo_id, b.minute, b.good, b.total
+    FROM unnest(CAST(:slo_ids AS integer[]), CAST(:minutes AS timestamptz[])) AS k(slo_id, minute)
+    JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
+    """
+)
+_STORED_SQLITE = text(
+    """
+    SELECT b.slo_id, b.minute, b.good, b.total
+    FROM json_each(:keys) AS k
+    JOIN slo_event_buckets AS b
+      ON b.slo_id = json_extract(k.value, '$[0]') AND b.minute = json_extract(k.value, '$[1]')
+    """
+)
+_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "slo_id": Integer(),
+    "minute": UTCDateTime(),
+    "good": BigInteger(),
+    "total": BigInteger(),
+}
+_STORED_PG_TYPED = _STORED_PG.columns(**_COLUMNS)
+_STORED_SQLITE_TYPED = _STORED_SQLITE.columns(**_COLUMNS)
+
+
+def _stored_counts(
+    session: Session, keys: list[tuple[int, datetime]]
+) -> dict[tuple[int, datetime], tuple[int, int]]:
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        statement = _STORED_PG_TYPED
+        params: dict[str, Any] = {
+            "slo_ids": [slo_id for slo_id, _ in keys],
+            "minutes": [minute for _, minute in keys],
+        }
+    else:
+        # The minutes as the column stores them, so that they compare equal as text.
+        stored_as = event_writes.time_text(dialect)
+        statement = _STORED_SQLITE_TYPED
+        texts: dict[datetime, str] = {}  # a group's keys share few minutes
+        for _, minute in keys:
+            if minute not in texts:
+                texts[minute] = stored_as(minute)
+        params = {"keys": json.dumps([[slo_id, texts[minute]] for slo_id, minute in keys])}
+    rows = session.connection().execute(statement, params)
+    return {(slo_id, minute): (good, total) for slo_id, minute, good, total in rows}
+
+
+def _upsert_minutes(session: Session, latest: dict[tuple[int, datetime], tuple[int, int]]) -> None:
+    rows = [(slo_id, minute, good, total) for (slo_id, minute), (good, total) in latest.items()]
+    event_writes.MINUTES.run(session, rows)
+
+
+def _add_to_rollup(
+    session: Session, write: event_writes.RowWrite, changes: dict[tuple[int, datetime], list[int]]
+) -> None:
+    # In key order: two transactions adding to the same rows lock them in the same order.
+    rows = [(slo_id, at, good, total) for (slo_id, at), (good, total) in sorted(changes.items())]
+    write.run(session, rows)
 
 
 def window_counts(

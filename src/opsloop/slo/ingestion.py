@@ -197,9 +197,6 @@ def _bulk_batches(
     by_ref: dict[str, Target | OpsloopError | None],
     bounds: _Bounds,
 ) -> Batches:
-    found = _plain_bulk(push, by_ref, bounds)
-    if found is not None:
-        return found
     grouped: dict[int, list[int]] = {}
     targets: dict[int, Target] = {}
     for index, (ref, _) in enumerate(push.items):
@@ -217,45 +214,6 @@ def _bulk_batches(
         )
         for slo_id, indexes in grouped.items()
     }
-
-
-def _plain_bulk(
-    push: BulkPush, by_ref: dict[str, Target | OpsloopError | None], bounds: _Bounds
-) -> Batches | None:
-    """A bulk push that needs no closer look, in one pass: every item names a pushed SLO, a
-    whole minute no older than ``bounds.recent`` and counts in order, and no SLO gets a minute
-    twice. What :func:`_bulk_batches` would return for it; None for anything else, which that
-    then checks item by item to name the first problem. Most of a writer's time before its
-    transaction went to checking a bulk push SLO by SLO."""
-    if len(push.items) > events.MAX_BATCH:
-        return None
-    recent, now = bounds.recent, bounds.now
-    out: dict[int, list[events.MinuteCount]] = {}
-    seen: set[tuple[int, datetime]] = set()
-    for ref, (at, good, total) in push.items:
-        target = by_ref.get(ref)
-        if (
-            not isinstance(target, Target)
-            or target.source != "push"
-            or at.tzinfo is None
-            or at.second
-            or at.microsecond
-            or not recent <= at <= now
-            or not 0 <= good <= total
-        ):
-            return None
-        key = (target.id, at)
-        if key in seen:
-            return None
-        seen.add(key)
-        counts = out.get(target.id)
-        if counts is None:
-            counts = out[target.id] = []
-        counts.append(events.MinuteCount(at, good, total))
-    for counts in out.values():
-        if len(counts) > 1:
-            counts.sort(key=_minute)
-    return out
 
 
 class _Bounds:
