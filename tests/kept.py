@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
@@ -17,6 +18,13 @@ from opsloop.core.db import Database
 from opsloop.core.generations import RenderedCache
 from tests.helpers import bearer
 from tests.web.pages import sign_in
+
+
+@pytest.fixture
+def kept(settings: Settings, db: Database) -> Iterator[TestClient]:
+    """An app that lives through all the writes, like a worker does."""
+    with TestClient(create_app(settings, db)) as client:
+        yield client
 
 
 def answers(

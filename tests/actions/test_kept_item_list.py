@@ -6,13 +6,11 @@ an app that keeps nothing does, for every filter, limit and cursor. SQLite and P
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from opsloop.app import create_app
 from opsloop.core import clock
 from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
@@ -20,10 +18,10 @@ from opsloop.core.db import Database
 from tests.actions.helpers import add
 from tests.actions.test_item_listing import varied
 from tests.helpers import bearer, make_user
-from tests.kept import assert_fresh, assert_kept, write
+from tests.kept import assert_fresh, assert_kept, kept, write
 
 pytestmark = pytest.mark.usefixtures("varied")
-__all__ = ["varied"]
+__all__ = ["kept", "varied"]
 API = "/api/v1/action-items"
 PATHS = [
     API,
@@ -38,13 +36,6 @@ PATHS = [
     f"{API}?overdue=true",
     f"{API}?due_within_days=2",
 ]
-
-
-@pytest.fixture
-def kept(settings: Settings, db: Database) -> Iterator[TestClient]:
-    """An app that lives through all the writes, like a worker does."""
-    with TestClient(create_app(settings, db)) as client:
-        yield client
 
 
 def test_a_write_to_any_table_the_list_reads_is_seen_at_once(

@@ -4,20 +4,17 @@ does, for every filter, limit and cursor. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from opsloop.app import create_app
 from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from tests.changes.test_change_listing import varied
-from tests.kept import assert_fresh, assert_kept, write
+from tests.kept import assert_fresh, assert_kept, kept, write
 
 pytestmark = pytest.mark.usefixtures("varied")
-__all__ = ["varied"]
+__all__ = ["kept", "varied"]
 API = "/api/v1/changes"
 PATHS = [
     API,
@@ -30,12 +27,6 @@ PATHS = [
     f"{API}?risk=high",
     f"{API}?since=2026-11-02T12:00:00Z&until=2026-11-03T00:00:00Z",
 ]
-
-
-@pytest.fixture
-def kept(settings: Settings, db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as client:
-        yield client
 
 
 def test_a_write_to_changes_is_seen_at_once(

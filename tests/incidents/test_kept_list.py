@@ -5,10 +5,8 @@ app that keeps nothing does, for every filter, limit and cursor. SQLite and Post
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from opsloop.app import create_app
@@ -23,7 +21,9 @@ from opsloop.incidents.vocabulary import Audience
 from tests.helpers import bearer
 from tests.incidents.helpers import RESPONDER, declare, make_service
 from tests.incidents.test_list_json import _seed
-from tests.kept import assert_fresh, assert_kept, write
+from tests.kept import assert_fresh, assert_kept, kept, write
+
+__all__ = ["kept"]
 
 API = "/api/v1/incidents"
 PATHS = [
@@ -41,13 +41,6 @@ PATHS = [
     f"{API}?since=2026-11-02T10:00:00Z",
 ]
 PAGES = ["/incidents", "/incidents?team=payments", "/incidents?status=open&severity=SEV2"]
-
-
-@pytest.fixture
-def kept(settings: Settings, db: Database) -> Iterator[TestClient]:
-    """An app that lives through all the writes, like a worker does."""
-    with TestClient(create_app(settings, db)) as client:
-        yield client
 
 
 def test_a_write_to_any_table_the_list_reads_is_seen_at_once(

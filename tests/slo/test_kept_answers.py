@@ -5,7 +5,6 @@ write, whoever made it, a long-lived app answers what a new app (nothing kept) a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,11 +20,12 @@ from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.slo import evaluation
 from tests.helpers import bearer
+from tests.kept import kept
 from tests.slo.test_push_evaluate import NOW, at_now, create_pushed, minutes, push
 from tests.web.pages import sign_in
 
 pytestmark = pytest.mark.usefixtures("at_now")
-__all__ = ["at_now"]
+__all__ = ["at_now", "kept"]
 PATHS = ("/api/v1/slos?limit=2", "/api/v1/slos?limit=50&service=checkout", "/api/v1/slos")
 
 
@@ -52,13 +52,6 @@ def counter(db: Database) -> int | None:
     with db.engine.connect() as conn:
         value = conn.execute(text("SELECT value FROM generations WHERE name = 'slos'")).scalar()
     return None if value is None else int(value)
-
-
-@pytest.fixture
-def kept(settings: Settings, db: Database) -> Iterator[TestClient]:
-    """An app that lives through all the writes, like a worker does."""
-    with TestClient(create_app(settings, db)) as client:
-        yield client
 
 
 def assert_fresh(kept: TestClient, settings: Settings, db: Database, token: str) -> None:
