@@ -43,6 +43,7 @@ from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.logsetup import configure_logging
 from opsloop.core.observability import ObservabilityMiddleware
+from opsloop.core.route_index import index_routes
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.incidents import web as incidents_web
 from opsloop.incidents import web_reliability
@@ -215,6 +216,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         ],
     )
     app.mount("/static", StaticFiles(packages=[("opsloop.web", "static")]), name="static")
+    index_routes(app)
     _add_http_security(app, settings)
     app.add_middleware(ObservabilityMiddleware)
     return app
