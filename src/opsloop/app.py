@@ -42,7 +42,7 @@ from opsloop.core.deps import authenticate_bearer
 from opsloop.core.generations import RenderedCache
 from opsloop.core.http_security import ApiAuthGate, BodyGuard, SecurityHeaders
 from opsloop.core.logsetup import configure_logging
-from opsloop.core.observability import ObservabilityMiddleware
+from opsloop.core.observability import ObservabilityMiddleware, fastapi_telemetry
 from opsloop.core.route_index import index_routes
 from opsloop.core.scheduler import Job, Scheduler
 from opsloop.incidents import web as incidents_web
@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         docs_url=None,  # the stock docs page loads its assets from a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        telemetry=fastapi_telemetry(),
     )
     app.state.settings = settings
     app.state.db = db

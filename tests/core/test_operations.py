@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -158,3 +161,47 @@ def test_downgrade_and_upgrade_round_trip(db: Database) -> None:
     assert not migrate.pending(db.engine)
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_request_ids_are_unique_in_a_process_and_across_a_fork() -> None:
+    from opsloop.core.observability import _request_ids
+
+    ids = [_request_ids.next() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(write, _request_ids.next().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    in_child = os.read(read, 64).decode()
+    os.close(read)
+    in_parent = _request_ids.next()
+    assert in_child != in_parent
+    assert in_child[:16] != in_parent[:16]
+
+
+@pytest.mark.parametrize("provider_set", [False, True])
+def test_fastapi_asks_opentelemetry_per_request_only_when_a_provider_is_set(
+    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch, provider_set: bool
+) -> None:
+    from opentelemetry import trace
+
+    class SdkTracerProvider(trace.NoOpTracerProvider):
+        """Stands for a provider set up before the app, as opentelemetry-instrument does."""
+
+    provider = SdkTracerProvider() if provider_set else trace.get_tracer_provider()
+    asked: list[object] = []
+
+    def get_tracer_provider() -> trace.TracerProvider:
+        asked.append(provider)
+        return provider
+
+    monkeypatch.setattr(trace, "get_tracer_provider", get_tracer_provider)
+    with TestClient(create_app(settings, db)) as client:
+        asked.clear()  # what building the app and starting it asked is not per request
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 200
+    assert len(asked) >= 3 if provider_set else asked == []
