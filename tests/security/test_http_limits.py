@@ -189,12 +189,22 @@ def test_a_real_server_cuts_slow_and_idle_clients(tmp_path: Path) -> None:
         )
         # Idle: connects and says nothing.
         idle = _raw(base)
+        # Kept alive: one whole request, then a second one's headers arrive too slowly.
+        kept = _raw(base)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while not first.endswith(b"}"):  # the health answer's JSON body, whole
+            first += kept.recv(4096)
+        time.sleep(0.6)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         started = time.monotonic()
-        replies = [_read_until_closed(s) for s in (slow_headers, slow_body, idle)]
+        replies = [_read_until_closed(s) for s in (slow_headers, slow_body, idle, kept)]
         elapsed = time.monotonic() - started
     assert replies[0].startswith(b"HTTP/1.1 408")
     assert replies[1].startswith(b"HTTP/1.1 408")
     assert replies[2] == b""
+    assert first.startswith(b"HTTP/1.1 200")
+    assert replies[3].startswith(b"HTTP/1.1 408")
     assert elapsed < 8
 
 
