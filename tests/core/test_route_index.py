@@ -111,14 +111,42 @@ def test_groups_a_path_cannot_reach_are_not_walked(
         assert routes_asked(indexed, path) <= 2, path
 
 
-def test_a_group_whose_paths_cannot_be_read_is_left_alone(tmp_path: Path) -> None:
+def test_building_the_app_leaves_each_group_to_be_read_when_first_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a group's routes is what FastAPI does for a group the first time a request walks
+    it; the index must not do it for every group while the app is built (a slower start)."""
+    first = _app(tmp_path / "first", indexed=True, monkeypatch=monkeypatch)
+    group_type = type(next(r for r in first.router.routes if hasattr(r, "effective_candidates")))
+    read: list[object] = []
+    own_contexts = group_type.effective_route_contexts
+
+    def counting(self: Any) -> Any:
+        read.append(self)
+        return own_contexts(self)
+
+    monkeypatch.setattr(group_type, "effective_route_contexts", counting)
+    _app(tmp_path / "plain", indexed=False, monkeypatch=monkeypatch)
+    read_by_fastapi = len(read)  # it reads routers included in routers as it includes them
+    read.clear()
+    app = _app(tmp_path / "second", indexed=True, monkeypatch=monkeypatch)
+    assert len(read) == read_by_fastapi
+    read.clear()
+    assert _answers(app, _scope("/healthz", "GET"))[1] == Match.FULL
+    groups = [r for r in app.router.routes if isinstance(r, group_type)]
+    assert len(groups) > 30
+    # Each group asked is read then (with the routers included in it), and only once.
+    assert {id(g) for g in groups} <= {id(g) for g in read}
+    _answers(app, _scope("/incidents", "GET"))  # and the ones included in its group
+    reads = len(read)
+    _answers(app, _scope("/incidents", "GET"))
+    assert len(read) == reads
+
+
+def test_a_group_whose_paths_cannot_be_read_is_asked_as_before() -> None:
     from opsloop.core.route_index import index_routes
 
     app = FastAPI()
-
-    @app.get("/plain")
-    def plain() -> dict[str, str]:
-        return {}
 
     class Unreadable:
         path_regex = None
@@ -131,9 +159,9 @@ def test_a_group_whose_paths_cannot_be_read_is_left_alone(tmp_path: Path) -> Non
             return [Unreadable()]
 
         def effective_candidates(self) -> list[Any]:
-            return []
+            raise AssertionError("not read: the group keeps its own matching")
 
     group = Group()
     app.router.routes.append(group)  # type: ignore[arg-type]
-    assert index_routes(app) == 0
+    assert index_routes(app) == 1
     assert group.matches(_scope("/anything", "GET"))[0] == Match.FULL

@@ -28,7 +28,11 @@ Matcher = Callable[[Scope], tuple[Match, Scope]]
 
 
 def index_routes(app: FastAPI) -> int:
-    """Call once every route is added. Returns how many groups got a path check."""
+    """Call once every route is added. Returns how many groups got a path check.
+
+    A group's expression is made when the group is first asked, not here: making it reads the
+    group's routes as FastAPI prepares them for requests, which it does for each group when a
+    request first walks it, and that is too much work to add to the start."""
     return _index(app.router.routes)
 
 
@@ -39,26 +43,38 @@ def _index(routes: Iterable[BaseRoute]) -> int:
         # which are routers included in them). Anything else keeps its own matching.
         contexts = getattr(route, "effective_route_contexts", None)
         entries = getattr(route, "effective_candidates", None)
-        if not callable(contexts) or not callable(entries):
-            continue
-        union = _union_of(contexts())
-        if union is None:
-            continue
-        # On the instance: this app's groups only, and the class's method stays as it was.
-        vars(route)["matches"] = _checked(union, route.matches)
-        indexed += 1 + _index(entries())
+        if callable(contexts) and callable(entries):
+            # On the instance: this app's groups only, and the class's method stays as it was.
+            vars(route)["matches"] = _PathCheck(route.matches, contexts, entries)
+            indexed += 1
     return indexed
 
 
-def _checked(union: re.Pattern[str], matches: Matcher) -> Matcher:
-    def checked(scope: Scope) -> tuple[Match, Scope]:
-        # The same reading of the path as the routes' own (root path taken off).
-        if scope["type"] == "http" and union.match(get_route_path(scope)) is None:
-            return Match.NONE, {}
-        return matches(scope)
+class _PathCheck:
+    def __init__(
+        self, matches: Matcher, contexts: Callable[[], Iterable[Any]], entries: Callable[[], Any]
+    ) -> None:
+        self.matches = matches
+        self.contexts = contexts
+        self.entries = entries
+        self.union: re.Pattern[str] | None = None
+        self.learnt = False
 
-    checked.__wrapped__ = matches  # type: ignore[attr-defined]
-    return checked
+    def __call__(self, scope: Scope) -> tuple[Match, Scope]:
+        if not self.learnt:
+            self.learn()
+        union = self.union
+        # The same reading of the path as the routes' own (root path taken off).
+        if union is None or scope["type"] != "http" or union.match(get_route_path(scope)):
+            return self.matches(scope)
+        return Match.NONE, {}
+
+    def learn(self) -> None:
+        self.union = _union_of(self.contexts())
+        if self.union is not None:
+            # A router included in this one is one entry of this one's walk.
+            _index(self.entries())
+        self.learnt = True
 
 
 def _union_of(contexts: Iterable[Any]) -> re.Pattern[str] | None:
