@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 from starlette.convertors import StringConvertor, register_url_convertor
 
+from opsloop.core.counters import serve_kept
 from opsloop.core.db import Database
-from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession, run_read
+from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession
 from opsloop.core.schemas import (
     AUTHENTICATED,
     PLAIN_PATTERN,
@@ -103,7 +104,10 @@ async def list_services(
         )
         return api_json.page_json(rows, paging.limit)
 
-    return Response(await run_read(request, page), media_type="application/json")
+    # Kept per filter and page until a service or team changes: nothing in it shows the time.
+    key = ("api/services", flt, paging.after, paging.limit)
+    body = await serve_kept(request, api_json.GENERATION, key, page)
+    return Response(body, media_type="application/json")
 
 
 @router.post(

@@ -1,7 +1,7 @@
 """The catalog list as JSON straight from plain rows: no ORM object, no model validated per
-row (the shape is ``Page[ServiceOut]``, which the route documents). Built per request: a page
-of 100 services is a few milliseconds of Python through the ORM and Pydantic, a fraction of
-that this way."""
+row (the shape is ``Page[ServiceOut]``, which the route documents). A page of 100 services is
+a few milliseconds of Python through the ORM and Pydantic, a fraction of that this way; the
+route keeps each answer until the counter ``GENERATION`` moves."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from sqlalchemy.engine import Connection
 from opsloop.core.schemas import encode_cursor, utc_text
 from opsloop.services.models import Service, Team
 from opsloop.services.vocabulary import tier_meaning
+
+#: The counter that moves with every write to services and teams (migration 0023).
+GENERATION = "services"
 
 _S, _T = Service.__table__.c, Team.__table__.c
 _COLUMNS = (
