@@ -66,6 +66,29 @@ def assert_fresh(
     return expected
 
 
+def assert_writes_seen(
+    kept: TestClient,
+    settings: Settings,
+    db: Database,
+    token: str,
+    paths: Iterable[str],
+    seen: dict[str, tuple[int, bytes]],
+    writes: Iterable[str | None],
+    pages: Iterable[str] = (),
+) -> dict[str, tuple[int, bytes]]:
+    """After each write (``None``: one already made through the app) the long-lived app answers
+    as a new one does, and something it answers differs from before: a kept answer would be
+    stale. Returns the last answers."""
+    paths, pages = list(paths), list(pages)
+    for statement in writes:
+        if statement is not None:
+            write(db, statement)
+        fresh = assert_fresh(kept, settings, db, token, paths, pages)
+        assert fresh != seen, statement
+        seen = fresh
+    return seen
+
+
 def write(db: Database, statement: str, **values: object) -> None:
     """A write through the database alone, as another process (a CLI, a replica) makes it."""
     with db.engine.begin() as conn:

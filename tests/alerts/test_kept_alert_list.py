@@ -12,7 +12,7 @@ from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from tests.alerts.test_alert_listing import varied
 from tests.helpers import bearer
-from tests.kept import assert_fresh, assert_kept, kept, write
+from tests.kept import assert_fresh, assert_kept, assert_writes_seen, kept
 
 pytestmark = pytest.mark.usefixtures("varied")
 __all__ = ["kept", "varied"]
@@ -42,12 +42,7 @@ def test_a_write_to_alerts_is_seen_at_once(
         "UPDATE alerts SET name = 'DiskFull', severity = 'high' WHERE id = 20",
         "DELETE FROM alerts WHERE id = 21",
     ]
-    for statement in [None, *writes]:
-        if statement is not None:
-            write(db, statement)
-        fresh = assert_fresh(kept, settings, db, viewer, PATHS)
-        assert fresh != seen, statement  # each write shows: a kept answer would be stale
-        seen = fresh
+    assert_writes_seen(kept, settings, db, viewer, PATHS, seen, [None, *writes])
 
 
 def test_an_answer_asked_again_reads_no_alert(

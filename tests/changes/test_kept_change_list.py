@@ -11,7 +11,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from tests.changes.test_change_listing import varied
-from tests.kept import assert_fresh, assert_kept, kept, write
+from tests.kept import assert_fresh, assert_kept, assert_writes_seen, kept
 
 pytestmark = pytest.mark.usefixtures("varied")
 __all__ = ["kept", "varied"]
@@ -38,11 +38,7 @@ def test_a_write_to_changes_is_seen_at_once(
         "UPDATE changes SET title = 'Renamed', risk = 'high' WHERE id = 22",
         "DELETE FROM changes WHERE id = 21",
     ]
-    for statement in writes:
-        write(db, statement)
-        fresh = assert_fresh(kept, settings, db, viewer, PATHS)
-        assert fresh != seen, statement  # each write shows: a kept answer would be stale
-        seen = fresh
+    assert_writes_seen(kept, settings, db, viewer, PATHS, seen, writes)
 
 
 def test_an_answer_asked_again_reads_no_change(

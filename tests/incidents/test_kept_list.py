@@ -21,7 +21,7 @@ from opsloop.incidents.vocabulary import Audience
 from tests.helpers import bearer
 from tests.incidents.helpers import RESPONDER, declare, make_service
 from tests.incidents.test_list_json import _seed
-from tests.kept import assert_fresh, assert_kept, kept, write
+from tests.kept import assert_fresh, assert_kept, assert_writes_seen, kept
 
 __all__ = ["kept"]
 
@@ -64,12 +64,7 @@ def test_a_write_to_any_table_the_list_reads_is_seen_at_once(
         "UPDATE services SET owner_team_id = NULL WHERE name = 'checkout'",
         "UPDATE teams SET name = 'payments-eu' WHERE name = 'payments'",
     ]
-    for statement in [None, *writes]:
-        if statement is not None:
-            write(db, statement)
-        fresh = assert_fresh(kept, settings, db, viewer, PATHS, PAGES)
-        assert fresh != seen, statement  # each write shows: a kept answer would be stale
-        seen = fresh
+    seen = assert_writes_seen(kept, settings, db, viewer, PATHS, seen, [None, *writes], PAGES)
     make_service(db, "zeta")  # the page's service menu
     assert assert_fresh(kept, settings, db, viewer, PATHS, PAGES) != seen
 

@@ -12,7 +12,7 @@ from opsloop.core.auth.roles import Role
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from tests.helpers import bearer
-from tests.kept import assert_fresh, assert_kept, kept, write
+from tests.kept import assert_fresh, assert_kept, assert_writes_seen, kept
 
 __all__ = ["kept"]
 API = "/api/v1/services"
@@ -49,11 +49,7 @@ def test_a_write_to_services_or_teams_is_seen_at_once(
         "UPDATE teams SET name = 'team-z' WHERE name = 'team-a'",  # shown, and filtered on
         "DELETE FROM services WHERE name = 'gamma'",
     ]
-    for statement in writes:
-        write(db, statement)
-        fresh = assert_fresh(kept, settings, db, viewer, PATHS)
-        assert fresh != seen, statement  # each write shows: a kept answer would be stale
-        seen = fresh
+    assert_writes_seen(kept, settings, db, viewer, PATHS, seen, writes)
 
 
 def test_an_answer_asked_again_reads_no_service(
