@@ -87,6 +87,24 @@ def test_both_databases_answer_what_the_table_holds(db: Database) -> None:
     assert asyncio.run(main()) == (12345678901, None)
 
 
+def test_several_counters_come_from_one_read_and_only_all_together(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM generations"))
+        conn.execute(text("INSERT INTO generations (name, value) VALUES ('slos', 7), ('a', 8)"))
+
+    async def main() -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+        counters = LoopCounters(db.url)
+        try:
+            return await counters.current_of(("a", "slos")), await counters.current_of(
+                ("slos", "nothing")
+            )
+        finally:
+            await counters.close()
+
+    # A missing counter has never moved (or its row was removed): nothing may be kept under it.
+    assert asyncio.run(main()) == ((8, 7), None)
+
+
 @pytest.mark.parametrize(
     "url", ["sqlite:////nonexistent/dir/opsloop.db", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
 )

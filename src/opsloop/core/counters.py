@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from opsloop.core import clock
 from opsloop.core.deps import run_read
-from opsloop.core.generations import RenderedCache
+from opsloop.core.generations import KeptUnder, RenderedCache
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,17 @@ class LoopCounters:
 
     async def current(self, name: str) -> int | None:
         """The counter as of a read begun after this call, or None: take the ordinary path."""
+        values = await self._values()
+        return None if values is None else values.get(name)
+
+    async def current_of(self, names: tuple[str, ...]) -> tuple[int, ...] | None:
+        """Several counters from one read (as :meth:`current`); None unless all are there."""
+        values = await self._values()
+        if values is None or any(name not in values for name in names):
+            return None
+        return tuple(values[name] for name in names)
+
+    async def _values(self) -> dict[str, int] | None:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new loop (tests start apps more than once)
             self._loop, self._source, self._next, self._reading = loop, None, None, False
@@ -148,7 +159,7 @@ class LoopCounters:
             if asked.cancelled() and task is not None and not task.cancelling():
                 return None  # the read was abandoned, not this request
             raise
-        return values.get(name)
+        return values
 
     async def _read_while_asked(self) -> None:
         try:
@@ -193,13 +204,13 @@ class LoopCounters:
 REFILL_LIMIT = 2000
 #: Refills under way, per cache, by (family, generation).
 _REFILLS: weakref.WeakKeyDictionary[
-    RenderedCache, dict[tuple[Hashable, int], asyncio.Future[dict[Hashable, bytes | None]]]
+    RenderedCache, dict[tuple[Hashable, KeptUnder], asyncio.Future[dict[Hashable, bytes | None]]]
 ] = weakref.WeakKeyDictionary()
 
 
 async def serve_kept(
     request: Request,
-    name: str,
+    name: str | tuple[str, ...],
     key: Hashable,
     build: Callable[[Connection], B],
     *,
@@ -208,6 +219,8 @@ async def serve_kept(
     """The answer kept for ``key`` under counter ``name``, read without a worker thread when
     it is current; otherwise ``build(connection)`` in one thread hop, kept for next time. When
     the counter cannot be read here (or has never moved), nothing is kept: the answer is built.
+    An answer that reads the tables of several counters names them all (a tuple): it is kept
+    until any of them moves.
 
     ``refill`` rebuilds many answers of one family (keys ``(family, ...)``) in one read: when
     the counter moves, every answer kept under it is stale at once, and rebuilding them one
@@ -216,7 +229,11 @@ async def serve_kept(
     those keys meanwhile wait for that read instead of starting their own."""
     cache: RenderedCache = request.app.state.rendered
     counters: LoopCounters = request.app.state.counters
-    generation = await counters.current(name)
+    generation: KeptUnder | None
+    if isinstance(name, str):
+        generation = await counters.current(name)
+    else:
+        generation = await counters.current_of(name)
     if generation is None:
         return await run_read(request, build)
     kept = cache.get(key, generation)
@@ -267,7 +284,7 @@ async def serve_kept_until(
 async def _refilled(
     request: Request,
     cache: RenderedCache,
-    generation: int,
+    generation: KeptUnder,
     key: tuple[Hashable, ...],
     refill: Callable[[Connection, list[Hashable]], dict[Hashable, bytes | None]],
 ) -> dict[Hashable, bytes | None]:

@@ -52,6 +52,10 @@ def current(session: Session, name: str) -> int | None:
     return None if value is None else int(value)
 
 
+#: The value an answer is kept under: one counter's, or several counters' together.
+KeptUnder = int | tuple[int, ...]
+
+
 class RenderedCache:
     """Answers kept with the generation they were built at; least recently used out first
     beyond ``max_bytes`` in all (a page of 50 SLOs is about 100 KB).
@@ -61,12 +65,13 @@ class RenderedCache:
 
     def __init__(self, max_bytes: int = 8 << 20) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[int, bytes, datetime | None]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[KeptUnder, bytes, datetime | None]]
+        self._entries = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def get(
-        self, key: Hashable, generation: int | None, now: datetime | None = None
+        self, key: Hashable, generation: KeptUnder | None, now: datetime | None = None
     ) -> bytes | None:
         """The answer kept under ``generation``; one kept with an expiry only while ``now``
         (required for those) is before it."""
@@ -85,7 +90,7 @@ class RenderedCache:
     def put(
         self,
         key: Hashable,
-        generation: int | None,
+        generation: KeptUnder | None,
         body: bytes,
         expires: datetime | None = None,
     ) -> None:
@@ -103,7 +108,7 @@ class RenderedCache:
                 _, (_, dropped, _) = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
-    def stale(self, family: Hashable, generation: int, limit: int) -> list[Hashable]:
+    def stale(self, family: Hashable, generation: KeptUnder, limit: int) -> list[Hashable]:
         """Up to ``limit`` keys ``(family, ...)`` kept under a generation other than
         ``generation``, most recently used first: the answers that were wanted before the
         counter moved, and will most likely be wanted again."""

@@ -201,7 +201,16 @@ def delete_service(service: ServicePath, principal: Responder, session: WriteSes
     response_model=BudgetStateOut,
     responses=NOT_FOUND,
 )
-def budget_state(service: ServicePath, _: Viewer, session: ReadSession) -> BudgetStateOut:
+async def budget_state(service: ServicePath, request: Request, _: Viewer) -> Response:
     """The service's SLOs with budget left, burn rates and policy state; ``blocks_changes``
     says whether its error-budget policy freezes changes now."""
-    return BudgetStateOut.model_validate(usage.budget_state(session, name=service))
+    # Asked before every deploy that the error-budget gate checks; kept until the service, its
+    # SLOs, their evaluations or its policy change (nothing in it shows the time).
+    key = ("api/budget-state", service)
+    body = await serve_kept(
+        request,
+        api_json.BUDGET_STATE_GENERATIONS,
+        key,
+        lambda conn: api_json.budget_state_json(conn, service),
+    )
+    return Response(body, media_type="application/json")

@@ -11,13 +11,19 @@ from typing import Any
 
 from sqlalchemy import Row, Select, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from opsloop.core.schemas import encode_cursor, utc_text
+from opsloop.services import usage
 from opsloop.services.models import Service, Team
+from opsloop.services.schemas import BudgetStateOut
 from opsloop.services.vocabulary import tier_meaning
 
 #: The counter that moves with every write to services and teams (migration 0023).
 GENERATION = "services"
+#: What a service's budget state reads: the service and its owner team, its SLOs and their
+#: evaluations (0008) and its error-budget policy (0024).
+BUDGET_STATE_GENERATIONS = (GENERATION, "slos", "budget_policies")
 
 _S, _T = Service.__table__.c, Team.__table__.c
 _COLUMNS = (
@@ -78,3 +84,10 @@ def page_json(rows: Sequence[Row[Any]], limit: int) -> bytes:
     cursor = encode_cursor(shown[-1].id) if len(rows) > limit and shown else None
     body = {"items": [_item(r) for r in shown], "next_cursor": cursor}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def budget_state_json(conn: Connection, name: str) -> bytes:
+    """The answer of GET /services/{name}/budget-state (:func:`.usage.budget_state`)."""
+    with Session(bind=conn) as session:
+        state = usage.budget_state(session, name=name)
+    return BudgetStateOut.model_validate(state).model_dump_json().encode()
