@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from opsloop.core.auth import service as auth
 from opsloop.core.auth.cache import TokenCache
 from opsloop.core.auth.roles import Principal, Role
+from opsloop.core.auth.secrets import digest
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.errors import Unauthorized
@@ -125,18 +127,35 @@ async def authenticate_bearer(app_state: Any, header: str) -> Principal:
     remembered = cache.get(token)
     if remembered is not None:
         return remembered
-    db: Database = app_state.db
-    # Taken before the lookup: if a revocation clears the cache meanwhile, this answer (read
-    # before the revocation committed) is not remembered.
-    generation = cache.generation
+    # When a remembered token's time is up, every request in flight with it misses at once
+    # (dozens per worker at 64 connections) and each took a worker thread and a database read
+    # while the rest queued behind them: the slowest requests by far. They share one lookup
+    # now. Only under the same generation: a request that arrives after a clear starts its own.
+    key = (digest(token), cache.generation)
+    shared = cache.lookups.get(key)
+    if shared is None:
+        shared = asyncio.ensure_future(_look_up(app_state.db, cache, token, key[1]))
+        cache.lookups[key] = shared
+        shared.add_done_callback(lambda done: _finished(cache, key, done))
+    # Shielded: one caller going away (a client that disconnects) does not cancel the others'.
+    return await asyncio.shield(shared)
 
+
+async def _look_up(db: Database, cache: TokenCache, token: str, generation: int) -> Principal:
     def lookup() -> tuple[Principal, datetime | None]:
         with db.read() as session:
             return auth.authenticate_token_until(session, plaintext=token)
 
     principal, expires_at = await run_in_threadpool(lookup)
+    # Not remembered if a revocation cleared the cache meanwhile: this was read before it.
     cache.put(token, principal, expires_at, generation=generation)
     return principal
+
+
+def _finished(cache: TokenCache, key: tuple[str, int], done: asyncio.Future[Principal]) -> None:
+    cache.lookups.pop(key, None)
+    if not done.cancelled():
+        done.exception()  # retrieved here, so one that no caller waited for is not logged
 
 
 async def current_principal(request: Request) -> Principal:

@@ -12,6 +12,7 @@ before the commit cannot store its stale answer after the clear either.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
@@ -30,6 +31,8 @@ class TokenCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[Principal, datetime]] = {}
         self.generation = 0
+        #: Lookups under way (on the app's event loop), by token digest and generation.
+        self.lookups: dict[tuple[str, int], asyncio.Future[Principal]] = {}
 
     def get(self, plaintext: str) -> Principal | None:
         entry = self._entries.get(digest(plaintext))
