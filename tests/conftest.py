@@ -32,6 +32,16 @@ PG_HELP = (
 )
 
 
+#: Tests that take many seconds each: they run first, so that the workers run out of work at
+#: about the same time instead of one starting a long test as the other finishes.
+LONG_MARKERS = ("slow", "browser", "prometheus")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: every worker collects the same order, and the rest keep theirs.
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG_MARKERS))
+
+
 def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from opsloop.core.db import Database
 from tests.helpers import BIN, running_server
+
+pytestmark = pytest.mark.slow
 
 # positive_data_acceptance sends data the schema allows and expects a 2xx. These operations
 # also check rules that JSON Schema cannot state (good <= total, a timestamp inside the SLO's

@@ -19,9 +19,12 @@ from tests.alerts import alertmanager_server
 from tests.alerts.payloads import table
 from tests.helpers import bearer, free_port, make_token, make_user, running_server
 
-pytestmark = pytest.mark.skipif(
-    alertmanager_server.missing() is not None, reason=str(alertmanager_server.missing())
-)
+pytestmark = [
+    pytest.mark.skipif(
+        alertmanager_server.missing() is not None, reason=str(alertmanager_server.missing())
+    ),
+    pytest.mark.slow,
+]
 WAIT = 60.0
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from opsloop.core.db import Database
@@ -21,6 +22,7 @@ def notify(db: Database, tmp_path: Path, *args: str) -> Any:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_channels_subscriptions_and_the_outbox(db: Database, tmp_path: Path) -> None:
     added = notify(
         db, tmp_path, "channel", "add", "ops-hook", "--kind", "webhook",

@@ -23,6 +23,8 @@ from opsloop.notifications.models import OutboxEntry
 from tests.helpers import BIN
 from tests.notifications.receivers import HANG, Receiver, free_port, notify_settings, receiver
 
+pytestmark = pytest.mark.slow
+
 KEY = "crash-test-notification-key-0123456789"
 
 

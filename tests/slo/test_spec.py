@@ -933,12 +933,14 @@ def unique(sloth: bool = False) -> st.SearchStrategy[list[SLODefinition]]:
 PROPERTY = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(unique())
 def test_openslo_round_trip(defs: list[SLODefinition]) -> None:
     assert parse_documents(to_openslo(defs)) == defs
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(unique(sloth=True))
 def test_sloth_round_trip(defs: list[SLODefinition]) -> None:
