@@ -4,10 +4,13 @@ every filter, limit and cursor, both must answer alike."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
@@ -115,6 +118,37 @@ def statements(db: Database) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+@contextmanager
+def slowed_reads(db: Database, table: str, seconds: float) -> Iterator[list[str]]:
+    """The statements reading ``table`` meanwhile, each held up ``seconds`` so that concurrent
+    requests meet while it runs."""
+    seen: list[str] = []
+
+    def slowed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if f"FROM {table}" in statement:
+            seen.append(statement)
+            time.sleep(seconds)
+
+    event.listen(db.engine, "before_cursor_execute", slowed)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", slowed)
+
+
+def asked_together(app: Any, path: str, token: str, count: int) -> list[httpx.Response]:
+    """``count`` requests for ``path`` at once, on one event loop (as a worker serves them)."""
+
+    async def main() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(
+                *(http.get(path, headers=bearer(token)) for _ in range(count))
+            )
+
+    return asyncio.run(main())
 
 
 def assert_kept(

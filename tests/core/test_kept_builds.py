@@ -5,15 +5,9 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from opsloop.app import create_app
 from opsloop.core.auth.roles import Role
@@ -21,40 +15,16 @@ from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from tests.helpers import bearer
 from tests.incidents.helpers import declare
-from tests.kept import write
+from tests.kept import asked_together, slowed_reads, write
 
 SLOW = 0.2
 SERVICES, INCIDENTS = "/api/v1/services?limit=5", "/api/v1/incidents?limit=5"
 
 
-@contextmanager
-def reads_of(db: Database, table: str) -> Iterator[list[str]]:
-    """Each statement reading ``table``, slowed so that requests meet while a build runs."""
-    seen: list[str] = []
-
-    def slowed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if f"FROM {table}" in statement:
-            seen.append(statement)
-            time.sleep(SLOW)
-
-    event.listen(db.engine, "before_cursor_execute", slowed)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", slowed)
-
-
 def together(app: Any, token: str, path: str, count: int) -> list[bytes]:
-    async def main() -> list[bytes]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            answers = await asyncio.gather(
-                *(http.get(path, headers=bearer(token)) for _ in range(count))
-            )
-        assert [a.status_code for a in answers] == [200] * count
-        return [a.content for a in answers]
-
-    return asyncio.run(main())
+    answers = asked_together(app, path, token, count)
+    assert [a.status_code for a in answers] == [200] * count
+    return [a.content for a in answers]
 
 
 def test_requests_that_miss_together_share_one_build(
@@ -73,13 +43,13 @@ def test_requests_that_miss_together_share_one_build(
     ):
         assert len(set(together(app, viewer, path, 1))) == 1  # kept now
         write(db, change)
-        with reads_of(db, table) as one:
+        with slowed_reads(db, table, SLOW) as one:
             alone = together(app, viewer, path, 1)
         write(db, change.replace("2", "3").replace("Still", "Yet"))
-        with reads_of(db, table) as shared:
+        with slowed_reads(db, table, SLOW) as shared:
             answers = together(app, viewer, path, 12)
         assert len(shared) == len(one) > 0, (path, shared)
         assert len(set(answers)) == 1 and answers[0] != alone[0]
-        with reads_of(db, table) as again:  # kept: read from memory
+        with slowed_reads(db, table, SLOW) as again:  # kept: read from memory
             assert together(app, viewer, path, 3) == answers[:3]
         assert again == []

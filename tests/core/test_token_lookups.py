@@ -6,16 +6,11 @@ begun before; one caller going away does not cancel the others'. SQLite and Post
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from opsloop.app import create_app
 from opsloop.core.auth.cache import TokenCache
@@ -24,38 +19,13 @@ from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.deps import authenticate_bearer
 from opsloop.core.errors import Unauthorized
-from tests.helpers import bearer
+from tests.kept import asked_together, slowed_reads
 
 SLOW = 0.3
 
 
-@contextmanager
-def token_reads(db: Database) -> Iterator[list[str]]:
-    """Each read of the tokens table, slowed so that requests meet while it runs."""
-    seen: list[str] = []
-
-    def slowed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM api_tokens" in statement:
-            seen.append(statement)
-            time.sleep(SLOW)
-
-    event.listen(db.engine, "before_cursor_execute", slowed)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", slowed)
-
-
-def _together(app: Any, header: dict[str, str], count: int) -> list[int]:
-    async def main() -> list[int]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            answers = await asyncio.gather(
-                *(http.get("/api/v1/me", headers=header) for _ in range(count))
-            )
-        return [answer.status_code for answer in answers]
-
-    return asyncio.run(main())
+def _together(app: Any, token: str, count: int) -> list[int]:
+    return [answer.status_code for answer in asked_together(app, "/api/v1/me", token, count)]
 
 
 @pytest.mark.parametrize(("who", "status"), [("viewer", 200), ("nobody", 401)])
@@ -66,12 +36,12 @@ def test_requests_missing_together_share_one_lookup(
     token = tokens[Role.viewer] if who == "viewer" else "opl_" + "0" * 40
     with TestClient(app):
         pass  # started and stopped once, as the other tests of kept answers do
-    with token_reads(db) as reads:
-        assert _together(app, bearer(token), 20) == [status] * 20
+    with slowed_reads(db, "api_tokens", SLOW) as reads:
+        assert _together(app, token, 20) == [status] * 20
     assert len(reads) == 1, reads
     if status == 200:
-        with token_reads(db) as reads:  # remembered now
-            assert _together(app, bearer(token), 5) == [200] * 5
+        with slowed_reads(db, "api_tokens", SLOW) as reads:  # remembered now
+            assert _together(app, token, 5) == [200] * 5
         assert reads == []
 
 
@@ -88,7 +58,7 @@ def test_a_request_after_a_clear_does_not_share_a_lookup_begun_before(
         second = await authenticate_bearer(state, header)
         assert (await first) == second
 
-    with token_reads(db) as reads:
+    with slowed_reads(db, "api_tokens", SLOW) as reads:
         asyncio.run(main())
     assert len(reads) == 2, reads
 
@@ -110,7 +80,7 @@ def test_a_caller_going_away_does_not_cancel_the_others(
         assert state.token_cache.get(tokens[Role.viewer]) == principal
         assert state.token_cache.lookups == {}
 
-    with token_reads(db) as reads:
+    with slowed_reads(db, "api_tokens", SLOW) as reads:
         asyncio.run(main())
     assert len(reads) == 1, reads
 
@@ -124,7 +94,7 @@ def test_a_refused_token_is_refused_to_every_caller_that_shared_its_lookup(
         callers = [authenticate_bearer(state, "Bearer opl_unknown") for _ in range(3)]
         return await asyncio.gather(*callers, return_exceptions=True)
 
-    with token_reads(db) as reads:
+    with slowed_reads(db, "api_tokens", SLOW) as reads:
         answers = asyncio.run(main())
     assert len(reads) == 1
     assert all(isinstance(answer, Unauthorized) for answer in answers), answers
