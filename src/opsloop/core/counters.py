@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, make_url
 from opsloop.core import clock
 from opsloop.core.deps import run_read
 from opsloop.core.generations import KeptUnder, RenderedCache
+from opsloop.core.shared_work import Running, shared
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ TIMEOUT_SECONDS = 1.0
 #: After a failure, how long requests go the ordinary way before the loop connection is retried.
 RETRY_AFTER_SECONDS = 5.0
 B = TypeVar("B", bytes, bytes | None)
-T = TypeVar("T")
 
 
 class CounterReadFailed(Exception):
@@ -203,10 +203,9 @@ class LoopCounters:
 
 #: Answers rebuilt by one refill at most (see :func:`serve_kept`).
 REFILL_LIMIT = 2000
-#: Builds under way, per cache, by (key, generation).
-_BUILDS: weakref.WeakKeyDictionary[
-    RenderedCache, dict[tuple[Hashable, KeptUnder], asyncio.Future[Any]]
-] = weakref.WeakKeyDictionary()
+#: Builds under way, per cache, by (key, generation): requests that miss one answer together
+#: share one build.
+_BUILDS: weakref.WeakKeyDictionary[RenderedCache, Running] = weakref.WeakKeyDictionary()
 #: Refills under way, per cache, by (family, generation).
 _REFILLS: weakref.WeakKeyDictionary[
     RenderedCache, dict[tuple[Hashable, KeptUnder], asyncio.Future[dict[Hashable, bytes | None]]]
@@ -255,7 +254,8 @@ async def serve_kept(
             cache.put(key, generation, body)
         return body
 
-    return await _built_once(request, cache, (key, generation), rebuild)
+    builds = _BUILDS.setdefault(cache, {})
+    return await shared(builds, (key, generation), lambda: run_read(request, rebuild))
 
 
 #: An answer and the first instant at which it would read differently with the same rows
@@ -283,44 +283,12 @@ async def serve_kept_until(
         cache.put(key, generation, body, expires)
         return body, expires
 
-    body, expires = await _built_once(request, cache, (key, generation), rebuild)
+    builds = _BUILDS.setdefault(cache, {})
+    body, expires = await shared(builds, (key, generation), lambda: run_read(request, rebuild))
     if expires is not None and clock.now() >= expires:
         # It turned while this request waited for a build begun before: build one of its own.
         return (await run_read(request, rebuild))[0]
     return body
-
-
-async def _built_once(
-    request: Request,
-    cache: RenderedCache,
-    slot: tuple[Hashable, KeptUnder],
-    rebuild: Callable[[Connection], T],
-) -> T:
-    """``rebuild`` run once for the requests that miss one key under one generation. When a
-    counter moves, every request in flight for a much-asked answer misses at once; each took a
-    worker thread and read the same rows while the others queued behind it. A request that
-    arrives while the build runs has read the same generation after the build's own read, so
-    no write it could have seen is missing from the rows being read."""
-    builds = _BUILDS.setdefault(cache, {})
-    running = builds.get(slot)
-    if running is None or running.get_loop() is not asyncio.get_running_loop():
-        running = asyncio.ensure_future(run_read(request, rebuild))
-        builds[slot] = running
-        running.add_done_callback(lambda done: _build_finished(builds, slot, done))
-    # Shielded: one caller going away (a client that disconnects) does not cancel the others'.
-    result: T = await asyncio.shield(running)
-    return result
-
-
-def _build_finished(
-    builds: dict[tuple[Hashable, KeptUnder], asyncio.Future[Any]],
-    slot: tuple[Hashable, KeptUnder],
-    done: asyncio.Future[Any],
-) -> None:
-    if builds.get(slot) is done:
-        del builds[slot]
-    if not done.cancelled():
-        done.exception()  # retrieved here, so one that no caller waited for is not logged
 
 
 async def _refilled(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -22,6 +21,7 @@ from opsloop.core.auth.secrets import digest
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.errors import Unauthorized
+from opsloop.core.shared_work import shared
 
 
 def database_of(request: Request) -> Database:
@@ -131,14 +131,12 @@ async def authenticate_bearer(app_state: Any, header: str) -> Principal:
     # (dozens per worker at 64 connections) and each took a worker thread and a database read
     # while the rest queued behind them: the slowest requests by far. They share one lookup
     # now. Only under the same generation: a request that arrives after a clear starts its own.
-    key = (digest(token), cache.generation)
-    shared = cache.lookups.get(key)
-    if shared is None:
-        shared = asyncio.ensure_future(_look_up(app_state.db, cache, token, key[1]))
-        cache.lookups[key] = shared
-        shared.add_done_callback(lambda done: _finished(cache, key, done))
-    # Shielded: one caller going away (a client that disconnects) does not cancel the others'.
-    return await asyncio.shield(shared)
+    generation = cache.generation
+    return await shared(
+        cache.lookups,
+        (digest(token), generation),
+        lambda: _look_up(app_state.db, cache, token, generation),
+    )
 
 
 async def _look_up(db: Database, cache: TokenCache, token: str, generation: int) -> Principal:
@@ -150,12 +148,6 @@ async def _look_up(db: Database, cache: TokenCache, token: str, generation: int)
     # Not remembered if a revocation cleared the cache meanwhile: this was read before it.
     cache.put(token, principal, expires_at, generation=generation)
     return principal
-
-
-def _finished(cache: TokenCache, key: tuple[str, int], done: asyncio.Future[Principal]) -> None:
-    cache.lookups.pop(key, None)
-    if not done.cancelled():
-        done.exception()  # retrieved here, so one that no caller waited for is not logged
 
 
 async def current_principal(request: Request) -> Principal:

@@ -12,7 +12,6 @@ before the commit cannot store its stale answer after the clear either.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from opsloop.core import clock
 from opsloop.core.auth.roles import Principal
 from opsloop.core.auth.secrets import digest
+from opsloop.core.shared_work import Running
 
 TOKEN_CACHE_SECONDS = 5
 MAX_ENTRIES = 10_000
@@ -32,7 +32,7 @@ class TokenCache:
         self._entries: dict[str, tuple[Principal, datetime]] = {}
         self.generation = 0
         #: Lookups under way (on the app's event loop), by token digest and generation.
-        self.lookups: dict[tuple[str, int], asyncio.Future[Principal]] = {}
+        self.lookups: Running = {}
 
     def get(self, plaintext: str) -> Principal | None:
         entry = self._entries.get(digest(plaintext))
