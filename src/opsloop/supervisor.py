@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+from opsloop.core.collector import settle_for_serving
 from opsloop.core.config import Settings
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def preload_app() -> None:
         importlib.import_module("opsloop.worker")
         importlib.import_module("opsloop.app")
     finally:
-        gc.freeze()
+        settle_for_serving()
         gc.enable()
 
 
@@ -156,7 +157,7 @@ class BackgroundJobs:
         # As each worker does after building the app: the objects just imported live as long
         # as the process, and later collections (every evaluation makes many) skip them.
         gc.collect()
-        gc.freeze()
+        settle_for_serving()
         db = Database(self._cfg.database_url)
         background = start_background(self._cfg, db)
         self._stop.wait()
