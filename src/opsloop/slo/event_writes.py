@@ -26,10 +26,11 @@ from opsloop.core.db import UTCDateTime
 class RowWrite:
     """One statement in each dialect's form: PostgreSQL's takes one array per column (``:c0``,
     ``:c1``...), SQLite's one ``?`` per column and is run once per row by ``executemany``.
-    ``times`` are the positions of the datetime columns."""
+    ``times`` are the positions of the datetime columns. Without ``postgresql`` the write is
+    SQLite's only (PostgreSQL does it as part of a larger statement)."""
 
-    def __init__(self, *, postgresql: str, sqlite: str, times: tuple[int, ...]) -> None:
-        self.postgresql = text(postgresql)
+    def __init__(self, *, postgresql: str | None, sqlite: str, times: tuple[int, ...]) -> None:
+        self.postgresql = None if postgresql is None else text(postgresql)
         self.sqlite = sqlite
         self.times = times
 
@@ -39,9 +40,9 @@ class RowWrite:
         connection = session.connection()
         dialect = connection.dialect
         if dialect.name == "postgresql":
-            columns = zip(*rows, strict=True)
-            params = {f"c{i}": array_text(values) for i, values in enumerate(columns)}
-            connection.execute(self.postgresql, params)
+            if self.postgresql is None:
+                raise RuntimeError("this write has no PostgreSQL form")
+            connection.execute(self.postgresql, column_arrays(rows))
         else:
             connection.exec_driver_sql(self.sqlite, self._stored_times(rows, dialect))
 
@@ -62,6 +63,13 @@ class RowWrite:
                 row[position] = found
         # Tuples: SQLAlchemy takes a list of tuples (not of lists) as an executemany.
         return [tuple(row) for row in out]
+
+
+def column_arrays(rows: Sequence[tuple[Any, ...]], prefix: str = "c") -> dict[str, str]:
+    """A PostgreSQL statement's parameters ``c0``, ``c1``... (or another ``prefix``): one array
+    literal per column."""
+    columns = zip(*rows, strict=True)
+    return {f"{prefix}{i}": array_text(values) for i, values in enumerate(columns)}
 
 
 def array_text(values: Sequence[Any]) -> str:
@@ -93,33 +101,117 @@ def time_text(dialect: Dialect) -> Callable[[datetime], Any]:
     return found
 
 
-#: A minute's counts replace what was stored for it.
+#: SQLite: a minute's counts replace what was stored for it.
 MINUTES = RowWrite(
-    postgresql="""
-    INSERT INTO slo_event_buckets (slo_id, minute, good, total)
-    SELECT * FROM unnest(
-        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
-        CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
-    )
-    ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
-    """,
+    postgresql=None,
     sqlite="""
     INSERT INTO slo_event_buckets (slo_id, minute, good, total) VALUES (?, ?, ?, ?)
     ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
     """,
     times=(1,),
 )
-#: Changes of good and total added to the hour roll-ups...
-HOURS = RowWrite(
-    postgresql="""
-    INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
-    SELECT * FROM unnest(
-        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
-        CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
-    )
-    ON CONFLICT (slo_id, hour)
-    DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+#: PostgreSQL: what MINUTES, HOURS and DAYS do, with the stored counts read first, as one
+#: statement. A group of pushes waits on the database once for its counts instead of four
+#: times (read, upsert, two roll-ups), and the writer thread, which every push of the process
+#: queues behind, spends that much less of each group waiting. Every part of one statement
+#: reads the same snapshot, taken before its upsert, so ``changes`` are against the counts
+#: stored before; the caller holds the SLOs' row locks (taken in an earlier statement: a lock
+#: taken inside this one would not move its snapshot), so no other transaction changes those
+#: minutes meanwhile. A minute sent again with the same counts changes no roll-up. The roll-up
+#: rows are written in key order, as ``_add_to_rollup`` writes them on SQLite, so two groups
+#: lock shared rows in one order.
+_MINUTES_AND_ROLLUPS = """
+    WITH k AS (
+        SELECT * FROM unnest(
+            CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
+            CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
+        ) AS k (slo_id, minute, good, total)
+    ), changes AS (
+        SELECT k.slo_id, k.minute,
+            k.good - coalesce(b.good, 0) AS good, k.total - coalesce(b.total, 0) AS total
+        FROM k LEFT JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
+        WHERE b.slo_id IS NULL OR b.good <> k.good OR b.total <> k.total
+    ), minutes AS (
+        INSERT INTO slo_event_buckets (slo_id, minute, good, total)
+        SELECT slo_id, minute, good, total FROM k
+        ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
+    ), hours AS (
+        INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
+        SELECT slo_id, date_trunc('hour', minute, 'UTC'), sum(good), sum(total)
+        FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (slo_id, hour)
+        DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+    )%s
+    INSERT INTO slo_event_days AS d (slo_id, day, good, total)
+    SELECT slo_id, date_trunc('day', minute, 'UTC'), sum(good), sum(total)
+    FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (slo_id, day)
+    DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
+"""
+_AND_PUSHES = """, pushes AS (
+        INSERT INTO slo_event_pushes
+            (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
+        SELECT * FROM unnest(
+            CAST(:p0 AS timestamptz[]), CAST(:p1 AS text[]), CAST(:p2 AS text[]),
+            CAST(:p3 AS integer[]), CAST(:p4 AS timestamptz[]), CAST(:p5 AS timestamptz[]),
+            CAST(:p6 AS text[])
+        )
+    )"""
+MINUTES_AND_ROLLUPS_PG = text(_MINUTES_AND_ROLLUPS % "")
+#: The same with the push records (PUSHES' rows, as ``p0``...``p6``) written by it too.
+MINUTES_ROLLUPS_AND_PUSHES_PG = text(_MINUTES_AND_ROLLUPS % _AND_PUSHES)
+#: SQLite: a minute's counts replace what was stored for it.
+MINUTES = RowWrite(
+    postgresql=None,
+    sqlite="""
+    INSERT INTO slo_event_buckets (slo_id, minute, good, total) VALUES (?, ?, ?, ?)
+    ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
     """,
+    times=(1,),
+)
+#: PostgreSQL: what MINUTES, HOURS and DAYS do, with the stored counts read first, as one
+#: statement. A group of pushes waits on the database once for its counts instead of four
+#: times (read, upsert, two roll-ups), and the writer thread, which every push of the process
+#: queues behind, spends that much less of each group waiting. Every part of one statement
+#: reads the same snapshot, taken before its upsert, so ``changes`` are against the counts
+#: stored before; the caller holds the SLOs' row locks (taken in an earlier statement: a lock
+#: taken inside this one would not move its snapshot), so no other transaction changes those
+#: minutes meanwhile. A minute sent again with the same counts changes no roll-up. The roll-up
+#: rows are written in key order, as ``_add_to_rollup`` writes them on SQLite, so two groups
+#: lock shared rows in one order.
+MINUTES_AND_ROLLUPS_PG = text(
+    """
+    WITH k AS (
+        SELECT * FROM unnest(
+            CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
+            CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
+        ) AS k (slo_id, minute, good, total)
+    ), changes AS (
+        SELECT k.slo_id, k.minute,
+            k.good - coalesce(b.good, 0) AS good, k.total - coalesce(b.total, 0) AS total
+        FROM k LEFT JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
+        WHERE b.slo_id IS NULL OR b.good <> k.good OR b.total <> k.total
+    ), minutes AS (
+        INSERT INTO slo_event_buckets (slo_id, minute, good, total)
+        SELECT slo_id, minute, good, total FROM k
+        ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
+    ), hours AS (
+        INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
+        SELECT slo_id, date_trunc('hour', minute, 'UTC'), sum(good), sum(total)
+        FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (slo_id, hour)
+        DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
+    )
+    INSERT INTO slo_event_days AS d (slo_id, day, good, total)
+    SELECT slo_id, date_trunc('day', minute, 'UTC'), sum(good), sum(total)
+    FROM changes GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (slo_id, day)
+    DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
+    """
+)
+#: SQLite: changes of good and total added to the hour roll-ups...
+HOURS = RowWrite(
+    postgresql=None,
     sqlite="""
     INSERT INTO slo_event_hours AS h (slo_id, hour, good, total) VALUES (?, ?, ?, ?)
     ON CONFLICT (slo_id, hour)
@@ -129,15 +221,7 @@ HOURS = RowWrite(
 )
 #: ...and to the day roll-ups.
 DAYS = RowWrite(
-    postgresql="""
-    INSERT INTO slo_event_days AS d (slo_id, day, good, total)
-    SELECT * FROM unnest(
-        CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
-        CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
-    )
-    ON CONFLICT (slo_id, day)
-    DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
-    """,
+    postgresql=None,
     sqlite="""
     INSERT INTO slo_event_days AS d (slo_id, day, good, total) VALUES (?, ?, ?, ?)
     ON CONFLICT (slo_id, day)

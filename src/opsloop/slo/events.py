@@ -14,7 +14,6 @@ from typing import Any, NoReturn
 
 from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from opsloop.core.db import UTCDateTime, lock_rows
 from opsloop.core.errors import ValidationFailed
@@ -118,16 +117,22 @@ def _refuse(
 
 
 def ingest(
-    session: Session, batches: Mapping[int, Sequence[MinuteCount]], *, locked: bool = False
+    session: Session,
+    batches: Mapping[int, Sequence[MinuteCount]],
+    *,
+    locked: bool = False,
+    records: Sequence[tuple[Any, ...]] = (),
 ) -> None:
     """Store counts per SLO, replacing minutes already stored, and add each minute's change to
     its hour and day roll-ups. Needs a data-plane write transaction
     (``Database.write(audited=False)``).
 
-    Four statements for any number of SLOs and minutes: read the stored counts of the batch's
-    minutes, upsert the minutes, add the differences to the hours, then to the days. A late
+    On SQLite four statements for any number of SLOs and minutes: read the stored counts of the
+    batch's minutes, upsert the minutes, add the differences to the hours, then to the days; on
+    PostgreSQL one statement does all four (``event_writes.MINUTES_AND_ROLLUPS_PG``). A late
     minute costs what an in-order one does. ``locked``: the caller already holds the SLOs' row
-    locks, taken as below.
+    locks, taken as below. ``records``: rows of ``event_writes.PUSHES`` to write as well (on
+    PostgreSQL by the same statement, a round trip fewer for every group of pushes).
     """
     # Pushes to one SLO take turns: the stored counts are read and the roll-ups changed by the
     # difference, so two pushes of one minute must not both read the old counts. All the SLOs
@@ -142,6 +147,17 @@ def ingest(
             # the pushes had come one after the other.
             latest[(slo_id, count.minute.astimezone(UTC))] = (count.good, count.total)
     if not latest:
+        event_writes.PUSHES.run(session, records)
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = [(slo_id, minute, good, total) for (slo_id, minute), (good, total) in latest.items()]
+        params = event_writes.column_arrays(rows)
+        statement = event_writes.MINUTES_AND_ROLLUPS_PG
+        if records:
+            params.update(event_writes.column_arrays(records, prefix="p"))
+            statement = event_writes.MINUTES_ROLLUPS_AND_PUSHES_PG
+        connection.execute(statement, params)
         return
     stored = _stored_counts(session, list(latest))
     _upsert_minutes(session, latest)
@@ -158,18 +174,12 @@ def ingest(
             change[1] += total - old_total
     _add_to_rollup(session, event_writes.HOURS, hours)
     _add_to_rollup(session, event_writes.DAYS, days)
+    event_writes.PUSHES.run(session, records)
 
 
-# Both look the keys up by primary key, one parameter per column however many keys there are:
-# PostgreSQL gets two arrays, SQLite one JSON array (it has no arrays, and a list of
+# SQLite (PostgreSQL reads the stored counts inside event_writes.MINUTES_AND_ROLLUPS_PG): the
+# keys by primary key from one JSON array (SQLite has no arrays, and a list of
 # ``(slo_id, minute)`` row values makes it scan the table).
-_STORED_PG = text(
-    """
-    SELECT b.slo_id, b.minute, b.good, b.total
-    FROM unnest(CAST(:slo_ids AS integer[]), CAST(:minutes AS timestamptz[])) AS k(slo_id, minute)
-    JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
-    """
-)
 _STORED_SQLITE = text(
     """
     SELECT b.slo_id, b.minute, b.good, b.total
@@ -177,37 +187,20 @@ _STORED_SQLITE = text(
     JOIN slo_event_buckets AS b
       ON b.slo_id = json_extract(k.value, '$[0]') AND b.minute = json_extract(k.value, '$[1]')
     """
-)
-_COLUMNS: dict[str, TypeEngine[Any]] = {
-    "slo_id": Integer(),
-    "minute": UTCDateTime(),
-    "good": BigInteger(),
-    "total": BigInteger(),
-}
-_STORED_PG_TYPED = _STORED_PG.columns(**_COLUMNS)
-_STORED_SQLITE_TYPED = _STORED_SQLITE.columns(**_COLUMNS)
+).columns(slo_id=Integer(), minute=UTCDateTime(), good=BigInteger(), total=BigInteger())
 
 
 def _stored_counts(
     session: Session, keys: list[tuple[int, datetime]]
 ) -> dict[tuple[int, datetime], tuple[int, int]]:
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        statement = _STORED_PG_TYPED
-        params: dict[str, Any] = {
-            "slo_ids": [slo_id for slo_id, _ in keys],
-            "minutes": [minute for _, minute in keys],
-        }
-    else:
-        # The minutes as the column stores them, so that they compare equal as text.
-        stored_as = event_writes.time_text(dialect)
-        statement = _STORED_SQLITE_TYPED
-        texts: dict[datetime, str] = {}  # a group's keys share few minutes
-        for _, minute in keys:
-            if minute not in texts:
-                texts[minute] = stored_as(minute)
-        params = {"keys": json.dumps([[slo_id, texts[minute]] for slo_id, minute in keys])}
-    rows = session.connection().execute(statement, params)
+    # The minutes as the column stores them, so that they compare equal as text.
+    stored_as = event_writes.time_text(session.get_bind().dialect)
+    texts: dict[datetime, str] = {}  # a group's keys share few minutes
+    for _, minute in keys:
+        if minute not in texts:
+            texts[minute] = stored_as(minute)
+    params = {"keys": json.dumps([[slo_id, texts[minute]] for slo_id, minute in keys])}
+    rows = session.connection().execute(_STORED_SQLITE, params)
     return {(slo_id, minute): (good, total) for slo_id, minute, good, total in rows}
 
 

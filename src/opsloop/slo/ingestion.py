@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ from opsloop.core.auth.service import require
 from opsloop.core.db import Database
 from opsloop.core.errors import NotFound, OpsloopError, ValidationFailed
 from opsloop.core.requestctx import current_request_id
-from opsloop.slo import event_writes, events, push_records
+from opsloop.slo import events, push_records
 from opsloop.slo.models import SLO
 from opsloop.slo.push_targets import Found, Target, resolve
 from opsloop.slo.service import parse_stored
@@ -165,8 +166,8 @@ def store_pushes(session: Session, pushes: Sequence[Push | Checked]) -> list[int
             session,
             {slo_id: sorted(m.values(), key=_minute) for slo_id, m in merged.items()},
             locked=True,
+            records=_records(now, accepted),
         )
-        _record(session, now, accepted)
     return outcomes
 
 
@@ -253,8 +254,9 @@ def _validated(
     return events.validate_batch(raw, now=bounds.now, oldest=oldest, positions=indexes)
 
 
-def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, Batches]]) -> None:
-    rows = []
+def _records(received_at: datetime, accepted: list[tuple[Push, Batches]]) -> list[tuple[Any, ...]]:
+    """The push records (``event_writes.PUSHES`` rows) of the accepted pushes."""
+    rows: list[tuple[Any, ...]] = []
     for push, batches in accepted:
         covered = [
             push_records.Covered(slo_id, len(counts), counts[0].minute, counts[-1].minute)
@@ -271,4 +273,4 @@ def _record(session: Session, received_at: datetime, accepted: list[tuple[Push, 
                 push_records.encode(covered),
             )
         )
-    event_writes.PUSHES.run(session, rows)
+    return rows
