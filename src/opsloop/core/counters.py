@@ -286,8 +286,10 @@ async def serve_kept_until(
     builds = _BUILDS.setdefault(cache, {})
     body, expires = await shared(builds, (key, generation), lambda: run_read(request, rebuild))
     if expires is not None and clock.now() >= expires:
-        # It turned while this request waited for a build begun before: build one of its own.
-        return (await run_read(request, rebuild))[0]
+        # It turned while this request waited for a build begun before. The requests that
+        # waited share one more build, begun after the turn (the first build's entry is gone
+        # once it is done), instead of each making its own.
+        body, _ = await shared(builds, (key, generation), lambda: run_read(request, rebuild))
     return body
 
 
