@@ -148,66 +148,22 @@ _MINUTES_AND_ROLLUPS = """
     ON CONFLICT (slo_id, day)
     DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
 """
-_AND_PUSHES = """, pushes AS (
-        INSERT INTO slo_event_pushes
-            (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
-        SELECT * FROM unnest(
-            CAST(:p0 AS timestamptz[]), CAST(:p1 AS text[]), CAST(:p2 AS text[]),
-            CAST(:p3 AS integer[]), CAST(:p4 AS timestamptz[]), CAST(:p5 AS timestamptz[]),
-            CAST(:p6 AS text[])
-        )
-    )"""
+
+
+#: PostgreSQL's insert of push records (``c0``...``c6``: one array a column).
+_PUSHES_PG = """
+    INSERT INTO slo_event_pushes
+        (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
+    SELECT * FROM unnest(
+        CAST(:c0 AS timestamptz[]), CAST(:c1 AS text[]), CAST(:c2 AS text[]),
+        CAST(:c3 AS integer[]), CAST(:c4 AS timestamptz[]), CAST(:c5 AS timestamptz[]),
+        CAST(:c6 AS text[])
+    )
+"""
 MINUTES_AND_ROLLUPS_PG = text(_MINUTES_AND_ROLLUPS % "")
 #: The same with the push records (PUSHES' rows, as ``p0``...``p6``) written by it too.
-MINUTES_ROLLUPS_AND_PUSHES_PG = text(_MINUTES_AND_ROLLUPS % _AND_PUSHES)
-#: SQLite: a minute's counts replace what was stored for it.
-MINUTES = RowWrite(
-    postgresql=None,
-    sqlite="""
-    INSERT INTO slo_event_buckets (slo_id, minute, good, total) VALUES (?, ?, ?, ?)
-    ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
-    """,
-    times=(1,),
-)
-#: PostgreSQL: what MINUTES, HOURS and DAYS do, with the stored counts read first, as one
-#: statement. A group of pushes waits on the database once for its counts instead of four
-#: times (read, upsert, two roll-ups), and the writer thread, which every push of the process
-#: queues behind, spends that much less of each group waiting. Every part of one statement
-#: reads the same snapshot, taken before its upsert, so ``changes`` are against the counts
-#: stored before; the caller holds the SLOs' row locks (taken in an earlier statement: a lock
-#: taken inside this one would not move its snapshot), so no other transaction changes those
-#: minutes meanwhile. A minute sent again with the same counts changes no roll-up. The roll-up
-#: rows are written in key order, as ``_add_to_rollup`` writes them on SQLite, so two groups
-#: lock shared rows in one order.
-MINUTES_AND_ROLLUPS_PG = text(
-    """
-    WITH k AS (
-        SELECT * FROM unnest(
-            CAST(:c0 AS integer[]), CAST(:c1 AS timestamptz[]),
-            CAST(:c2 AS bigint[]), CAST(:c3 AS bigint[])
-        ) AS k (slo_id, minute, good, total)
-    ), changes AS (
-        SELECT k.slo_id, k.minute,
-            k.good - coalesce(b.good, 0) AS good, k.total - coalesce(b.total, 0) AS total
-        FROM k LEFT JOIN slo_event_buckets AS b ON b.slo_id = k.slo_id AND b.minute = k.minute
-        WHERE b.slo_id IS NULL OR b.good <> k.good OR b.total <> k.total
-    ), minutes AS (
-        INSERT INTO slo_event_buckets (slo_id, minute, good, total)
-        SELECT slo_id, minute, good, total FROM k
-        ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, total = excluded.total
-    ), hours AS (
-        INSERT INTO slo_event_hours AS h (slo_id, hour, good, total)
-        SELECT slo_id, date_trunc('hour', minute, 'UTC'), sum(good), sum(total)
-        FROM changes GROUP BY 1, 2 ORDER BY 1, 2
-        ON CONFLICT (slo_id, hour)
-        DO UPDATE SET good = h.good + excluded.good, total = h.total + excluded.total
-    )
-    INSERT INTO slo_event_days AS d (slo_id, day, good, total)
-    SELECT slo_id, date_trunc('day', minute, 'UTC'), sum(good), sum(total)
-    FROM changes GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (slo_id, day)
-    DO UPDATE SET good = d.good + excluded.good, total = d.total + excluded.total
-    """
+MINUTES_ROLLUPS_AND_PUSHES_PG = text(
+    _MINUTES_AND_ROLLUPS % (", pushes AS (" + _PUSHES_PG.replace(":c", ":p") + ")")
 )
 #: SQLite: changes of good and total added to the hour roll-ups...
 HOURS = RowWrite(
@@ -231,15 +187,7 @@ DAYS = RowWrite(
 )
 #: Who pushed what (opsloop.slo.models.EventPush), one row per push.
 PUSHES = RowWrite(
-    postgresql="""
-    INSERT INTO slo_event_pushes
-        (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
-    SELECT * FROM unnest(
-        CAST(:c0 AS timestamptz[]), CAST(:c1 AS text[]), CAST(:c2 AS text[]),
-        CAST(:c3 AS integer[]), CAST(:c4 AS timestamptz[]), CAST(:c5 AS timestamptz[]),
-        CAST(:c6 AS text[])
-    )
-    """,
+    postgresql=_PUSHES_PG,
     sqlite="""
     INSERT INTO slo_event_pushes
         (received_at, actor, request_id, minutes, first_minute, last_minute, slos)
