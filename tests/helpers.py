@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -118,17 +118,29 @@ def running_server(
 
 
 @contextmanager
+def before_each_statement(db: Database, hook: Callable[[str], None]) -> Iterator[None]:
+    """``hook(statement)`` before each SQL statement run on ``db`` while the block runs, in
+    the thread that runs it."""
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        hook(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+@contextmanager
 def statements_run(db: Database, containing: str = "") -> Iterator[list[str]]:
     """The SQL statements run on ``db`` while the block runs, as they run; only those that
     contain ``containing`` (compared with whitespace collapsed), if given."""
     seen: list[str] = []
 
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def note(statement: str) -> None:
         if containing in " ".join(statement.split()):
             seen.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with before_each_statement(db, note):
         yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from opsloop.app import create_app
 from opsloop.core.config import Settings
 from opsloop.core.db import Database
 from opsloop.core.generations import RenderedCache
-from tests.helpers import bearer
+from tests.helpers import bearer, before_each_statement, statements_run
 from tests.web.pages import sign_in
 
 
@@ -106,36 +106,18 @@ def counter(db: Database, name: str) -> int | None:
 
 
 @contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements run through ``db``'s engine meanwhile."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
-@contextmanager
 def slowed_reads(db: Database, table: str, seconds: float) -> Iterator[list[str]]:
     """The statements reading ``table`` meanwhile, each held up ``seconds`` so that concurrent
     requests meet while it runs."""
     seen: list[str] = []
 
-    def slowed(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def slowed(statement: str) -> None:
         if f"FROM {table}" in statement:
             seen.append(statement)
             time.sleep(seconds)
 
-    event.listen(db.engine, "before_cursor_execute", slowed)
-    try:
+    with before_each_statement(db, slowed):
         yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", slowed)
 
 
 def asked_together(app: Any, path: str, token: str, count: int) -> list[httpx.Response]:
@@ -158,6 +140,6 @@ def assert_kept(
     on a connection of its own): the other tests would pass, emptily, if nothing were kept."""
     paths = list(paths)
     first = answers(kept, token, paths)
-    with statements(db) as seen:
+    with statements_run(db) as seen:
         assert answers(kept, token, paths) == first
     assert [s for s in seen if f"FROM {table}" in s] == []
