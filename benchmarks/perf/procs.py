@@ -255,3 +255,30 @@ def pg_version() -> str:
         return psql("postgres", "SHOW server_version").strip()
     except (OSError, subprocess.CalledProcessError):
         return "unavailable"
+
+
+#: Server settings that change what a write costs, recorded with every run: a server tuned
+#: for a test suite (autovacuum off, say) lets dead row versions pile up over a long run, so
+#: the later cases of a run pay for the earlier ones.
+PG_SETTINGS = (
+    "autovacuum",
+    "shared_buffers",
+    "synchronous_commit",
+    "fsync",
+    "full_page_writes",
+    "wal_level",
+    "max_wal_size",
+)
+
+
+def pg_settings() -> dict[str, str]:
+    names = ",".join(f"'{name}'" for name in PG_SETTINGS)
+    try:
+        rows = psql(
+            "postgres",
+            "SELECT name, current_setting(name) FROM pg_settings "
+            f"WHERE name IN ({names}) ORDER BY name",
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return dict(line.split("|", 1) for line in rows.splitlines() if "|" in line)

@@ -188,6 +188,9 @@ def report(doc: dict[str, Any], source: str) -> list[str]:
         + f". wrk -t{s['threads']}, {s['duration']:g} s measured after {s['warmup']:g} s "
         f"warm-up; {s['workers']} workers; scheduler {'off' if s['no_scheduler'] else 'on'}.",
     ]
+    if mach.get("postgresql_settings"):
+        shown = ", ".join(f"{k} {v}" for k, v in mach["postgresql_settings"].items())
+        lines.append(f"PostgreSQL settings: {shown}.")
     if imp:
         lines.append(
             f"`import {imp['module']}`: {imp['cumulative_s']} s (-X importtime), "

@@ -33,7 +33,16 @@ import evaluation
 import seed
 import seed_domains
 import startup
-from procs import PostgresMeter, Server, free_port, log, pg_create, pg_drop, pg_version
+from procs import (
+    PostgresMeter,
+    Server,
+    free_port,
+    log,
+    pg_create,
+    pg_drop,
+    pg_settings,
+    pg_version,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -325,7 +334,11 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "root": str(args.root),
         "git": git_describe(args.root),
-        "machine": {**machine(), "postgresql": pg_version() if "postgresql" in backends else None},
+        "machine": {
+            **machine(),
+            "postgresql": pg_version() if "postgresql" in backends else None,
+            "postgresql_settings": pg_settings() if "postgresql" in backends else None,
+        },
         "settings": {k: v for k, v in vars(args).items() if k not in ("cases", "out", "root")},
         "import": startup.import_time(checkout),
         "runs": [],
