@@ -41,7 +41,9 @@ _LOOKUPS: dict[tuple[bool, bool, bool, bool], Any] = {}
 
 
 def _array(name: str, item: Any) -> Any:
-    """A PostgreSQL array given as one text parameter (see event_writes.array_text)."""
+    """A PostgreSQL array given as one text parameter (see event_writes.array_text). The
+    parameter has no type of its own: bound as ``VARCHAR`` and then cast, PostgreSQL parsed the
+    array text again for every row it scanned."""
     return cast(bindparam(name), ARRAY(item))
 
 
