@@ -25,13 +25,10 @@ is measured with the server by ``benchmarks/perf``.
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from common import BACKENDS, fresh_database, log, pg_admin
+from common import BACKENDS, CpuMeter, fresh_database, log
 from sqlalchemy import text
 
 from opsloop.core.auth.roles import SYSTEM, Principal, Role
@@ -90,55 +87,29 @@ class Plans:
         return out
 
 
-class BackendCPU:
-    """CPU seconds of PostgreSQL's backends serving one database, from /proc; zero on SQLite."""
-
-    def __init__(self, db: Database) -> None:
-        self.database = db.engine.url.database if db.dialect == "postgresql" else None
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    def seconds(self) -> float:
-        if self.database is None:
-            return 0.0
-        with pg_admin() as admin:
-            pids = [
-                row[0]
-                for row in admin.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,)
-                )
-            ]
-        ticks = 0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / self.tick
-
-
 def per_push(db: Database, make: Callable[[], Groups], repeats: int) -> tuple[float, float, float]:
     """This process's CPU, the database's CPU and wall seconds per push, each the minimum
     over the repeats."""
     cpu = wall = backend = float("inf")
-    meter = BackendCPU(db)
+    meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
     for _ in range(repeats):
         groups = make()
         # The pool's connection is open (and counted) before the clock starts.
         with db.write(audited=False) as session:
             session.execute(text("SELECT 1"))
-        started_backend = meter.seconds()
-        started, started_wall = time.process_time(), time.perf_counter()
+        meter.start()
         for group in groups:
             with db.write(audited=False) as session:
                 outcomes = store_pushes(session, group)
             failed = [o for o in outcomes if isinstance(o, Exception)]
             if failed:
                 raise RuntimeError(f"a push failed: {failed[0]}")
+        used = meter.stop()
         pushes = sum(len(g) for g in groups)
-        cpu = min(cpu, (time.process_time() - started) / pushes)
-        wall = min(wall, (time.perf_counter() - started_wall) / pushes)
-        backend = min(backend, (meter.seconds() - started_backend) / pushes)
+        cpu = min(cpu, used["own_cpu_s"] / pushes)
+        wall = min(wall, used["wall_s"] / pushes)
+        backend = min(backend, used["postgresql_cpu_s"] / pushes)
+    meter.close()
     return cpu, backend, wall
 
 
