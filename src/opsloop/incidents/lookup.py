@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opsloop.incidents.models import Incident, IncidentService
-from opsloop.incidents.rules import Status
+from opsloop.incidents.rules import Severity, Status
 
 OPEN = [s for s in Status if s.is_open]
 
@@ -52,3 +53,31 @@ def newest_open_by_service(session: Session, services: Iterable[str]) -> dict[st
         .group_by(IncidentService.service)
     )
     return {service: int(found) for service, found in rows}
+
+
+def resolved_between(
+    session: Session,
+    *,
+    severities: Iterable[str],
+    started_since: datetime,
+    resolved_before: datetime,
+) -> list[tuple[int, str]]:
+    """(id, key) of the incidents of these severities (names such as ``SEV1``; others match
+    nothing) that started at or after ``started_since`` and were resolved before
+    ``resolved_before``, newest first: the reviews' deadline watch reads these alone rather
+    than every incident of its window."""
+    known = {s.value: s for s in Severity}
+    wanted = sorted({known[name] for name in severities if name in known}, key=str)
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(Incident.id, Incident.key)
+        .where(
+            Incident.started_at >= started_since,
+            Incident.severity.in_(wanted),
+            Incident.resolved_at.is_not(None),
+            Incident.resolved_at < resolved_before,
+        )
+        .order_by(Incident.id.desc())
+    )
+    return [(int(incident_id), key) for incident_id, key in rows]
