@@ -117,6 +117,20 @@ def memory(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def background(run: dict[str, Any]) -> list[str]:
+    """The scheduler's jobs over the whole run (seeding included), beside the requests."""
+    jobs = run.get("background_jobs")
+    if not jobs:
+        return []
+    shown = "; ".join(
+        f"{job} {v['runs']} x {v['mean_s']} s"
+        + (f" ({v['failures']} failed)" if v["failures"] else "")
+        for job, v in sorted(jobs.items(), key=lambda item: -item[1]["seconds"])
+    )
+    total = sum(v["seconds"] for v in jobs.values())
+    return [f"- Background jobs, runs x mean time: {shown}; {total:.1f} s in all."]
+
+
 def start(run: dict[str, Any]) -> list[str]:
     lines = []
     up = run.get("startup")
@@ -214,6 +228,7 @@ def report(doc: dict[str, Any], source: str) -> list[str]:
             *pages(run),
             "",
             *memory(run),
+            *background(run),
             *start(run),
             *evaluation(run),
         ]

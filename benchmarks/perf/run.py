@@ -290,6 +290,7 @@ def run_backend(
         # Requests wrk gave up on may still be running; let them end before RSS and stopping.
         cases.wait_idle(ctx, limit=60)
         result["memory_after_loads"] = opsloop.memory()
+        result["background_jobs"] = seed.job_times(opsloop.base)
         result["push_minutes_used"] = timeline.used
         for server in servers:
             server.stop()

@@ -215,6 +215,37 @@ def evaluate_all(checkout: Checkout, env: Mapping[str, str]) -> float:
     return time.perf_counter() - started
 
 
+_JOB_SAMPLE = re.compile(
+    r"^opsloop_scheduler_job_(duration_seconds_count|duration_seconds_sum|failures_total)"
+    r'\{job="([^"]+)"\} (\S+)$'
+)
+
+
+def job_times(base: str) -> dict[str, dict[str, float]]:
+    """The background jobs' runs since the server started, from its /metrics: how many, their
+    total and mean seconds, and failures (empty for a checkout without these metrics)."""
+    status, _, body = Client(base).request("GET", "/metrics")
+    if status != 200:
+        return {}
+    found: dict[str, dict[str, float]] = {}
+    for line in body.decode().splitlines():
+        match = _JOB_SAMPLE.match(line)
+        if match:
+            kind, job, value = match.groups()
+            found.setdefault(job, {})[kind] = float(value)
+    return {
+        job: {
+            "runs": int(v.get("duration_seconds_count", 0)),
+            "seconds": round(v.get("duration_seconds_sum", 0.0), 3),
+            "mean_s": round(v.get("duration_seconds_sum", 0.0) / v["duration_seconds_count"], 3)
+            if v.get("duration_seconds_count")
+            else 0.0,
+            "failures": int(v.get("failures_total", 0)),
+        }
+        for job, v in sorted(found.items())
+    }
+
+
 def verify_audit(checkout: Checkout, env: Mapping[str, str]) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(

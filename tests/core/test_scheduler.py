@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from prometheus_client import REGISTRY
 
 from opsloop.core import clock
 from opsloop.core.db import Database
@@ -73,6 +77,33 @@ def test_a_failing_job_is_recorded_and_others_still_run(db: Database, tmp_path: 
     assert ok == [1]
     errors = {run.job: run.error for run in last_runs(db)}
     assert errors == {"broken": "ValueError: boom", "fine": ""}
+
+
+def test_each_run_is_timed_and_each_failure_counted_on_metrics(
+    db: Database, tmp_path: Path
+) -> None:
+    name = f"timed-{uuid.uuid4().hex[:8]}"  # metrics live as long as the process: own names
+
+    def slow(_db: Database, _now: datetime) -> None:
+        time.sleep(0.03)
+
+    def broken(_db: Database, _now: datetime) -> None:
+        raise ValueError("boom")
+
+    jobs = [Job(name, timedelta(minutes=1), slow), Job(f"{name}-x", timedelta(minutes=1), broken)]
+    before = time.time()
+    assert Scheduler(db, jobs, tmp_path / "locks").run_due() == [name]
+
+    def sample(metric: str, job: str) -> float | None:
+        return REGISTRY.get_sample_value(f"opsloop_scheduler_job_{metric}", {"job": job})
+
+    assert sample("duration_seconds_count", name) == 1
+    assert 0.03 <= (sample("duration_seconds_sum", name) or 0) < 5
+    assert sample("duration_seconds_count", f"{name}-x") == 1
+    assert sample("failures_total", f"{name}-x") == 1
+    assert sample("failures_total", name) in (None, 0)
+    assert (sample("last_success_timestamp_seconds", name) or 0) >= before
+    assert sample("last_success_timestamp_seconds", f"{name}-x") is None
 
 
 def test_a_job_overrunning_its_interval_is_not_started_again_while_it_runs(

@@ -40,6 +40,7 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not _job_finished(db):
             time.sleep(0.5)
+        after_jobs = httpx.get(f"{base}/metrics", timeout=5).text
     served = sum(
         sample.value
         for family in text_string_to_metric_families(text)
@@ -49,6 +50,14 @@ def test_two_workers_report_summed_request_counts(db: Database, tmp_path: Path) 
         and sample.labels.get("status") == "200"
     )
     assert served == 40
+    # The supervising process ran the jobs; each worker's /metrics reports their runs too.
+    timed = {
+        sample.labels["job"]
+        for family in text_string_to_metric_families(after_jobs)
+        for sample in family.samples
+        if sample.name == "opsloop_scheduler_job_duration_seconds_count" and sample.value >= 1
+    }
+    assert "slo-evaluation" in timed, timed
     lines = (tmp_path / "server.log").read_text().splitlines()
     assert any('"route": "/healthz"' in line and '"request_id"' in line for line in lines)
     with db.read() as session:  # the server ran on this backend: its first start seeded it

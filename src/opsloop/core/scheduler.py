@@ -14,6 +14,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import select, text
 
 from opsloop.core import clock
@@ -28,6 +30,27 @@ from opsloop.core.db import Database
 from opsloop.core.scheduler_models import SchedulerRun
 
 log = logging.getLogger("opsloop.scheduler")
+
+# Written by the process that runs the jobs (the supervising one beside several workers) and
+# summed into every worker's /metrics with the request metrics. A job's time is CPU taken from
+# the requests answered beside it, and a job that stops succeeding is an alert of its own.
+JOB_SECONDS = Histogram(
+    "opsloop_scheduler_job_duration_seconds",
+    "Time each run of a background job took, failed runs included, by job.",
+    ["job"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+JOB_FAILURES = Counter(
+    "opsloop_scheduler_job_failures_total",
+    "Runs of a background job that ended in an error, by job.",
+    ["job"],
+)
+JOB_LAST_SUCCESS = Gauge(
+    "opsloop_scheduler_job_last_success_timestamp_seconds",
+    "When a run of the job last ended without an error (Unix time), by job.",
+    ["job"],
+    multiprocess_mode="max",
+)
 
 
 @dataclass(frozen=True)
@@ -86,12 +109,17 @@ class Scheduler:
                     session.add(run)
                 run.started_at, run.finished_at, run.error = now, None, ""
             error = ""
+            started = time.perf_counter()
             try:
                 job.run(self.db, now)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"[:1000]
+                JOB_FAILURES.labels(job.name).inc()
                 raise
+            else:
+                JOB_LAST_SUCCESS.labels(job.name).set(time.time())
             finally:
+                JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
                 with self.db.write(audited=False) as session:
                     row = session.get(SchedulerRun, job.name)
                     if row is not None:
