@@ -67,7 +67,7 @@ def resolved_between(
     ``resolved_before``, newest first: the reviews' deadline watch reads these alone rather
     than every incident of its window."""
     known = {s.value: s for s in Severity}
-    wanted = sorted({known[name] for name in severities if name in known}, key=str)
+    wanted = sorted({known[name] for name in severities if name in known})
     if not wanted:
         return []
     rows = session.execute(

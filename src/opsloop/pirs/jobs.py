@@ -28,7 +28,6 @@ WATCH_JOB = "pir-watch"
 WATCHED = timedelta(days=90)
 #: Incidents checked a statement at a time (a bound on each IN list's parameters).
 _BATCH = 500
-PUBLISHED = PirState.published
 
 
 def announce_overdue(session: Session, *, now: datetime, policy: Policy) -> list[str]:
@@ -65,19 +64,20 @@ def _announce_batch(
     )
     pending = [(incident_id, key) for incident_id, key in due if incident_id not in noticed]
     states = states_of(session, [incident_id for incident_id, _ in pending])
-    unpublished = [key for incident_id, key in pending if states.get(incident_id) != PUBLISHED]
+    published = {i for i, state in states.items() if state == PirState.published}
+    unpublished = [key for incident_id, key in pending if incident_id not in published]
     if not unpublished:
         return []
     found = incidents.incidents_by_key(session, keys=unpublished)
     insert = upsert_for(session)
     keys = []
     for key in unpublished:
+        if key not in found:  # deleted since the first query
+            continue
         incident = facts_of(found[key], policy)
         state = states.get(incident.id)
         # The query above chose by the same rule; it is asked here again so the rule stays one.
-        if incident.due_at is None or not is_overdue(
-            required=incident.required, due=incident.due_at, state=state, now=now
-        ):
+        if not is_overdue(required=incident.required, due=incident.due_at, state=state, now=now):
             continue
         claimed = session.execute(
             insert(PirOverdueNotice)
