@@ -9,9 +9,10 @@ per SLO loaded directly in SQL (setup, not measured). Every minute has total = 1
 good = 999, except a 60-minute burst per SLO with good = 800; SLOs whose id is a multiple of 100
 have their burst in the last hour before ``now``, so their page alerts fire.
 
-Measured at a fixed ``now``, after freezing what the process holds so far (``gc.freeze()``, as
-every ``opsloop serve`` worker does once its app is built, so the collector's full passes do not
-walk the benchmark's own start-up objects; ``--no-gc-freeze`` measures without):
+Measured at a fixed ``now``, with the collector set as in the process that runs the scheduler
+(``opsloop.core.collector.settle_for_serving``: what the process holds so far frozen, so the
+collector's full passes do not walk the benchmark's own start-up objects, and the serving
+thresholds); ``--no-gc-freeze`` measures with neither:
 
 * ``evaluate`` cold: an evaluation as the first one after a (re)start: no stored spec parsed yet,
   no evaluation stored yet, so it also records the first policy state of every SLO and the
@@ -62,6 +63,7 @@ from sqlalchemy import delete, func, select, update
 from opsloop.core import clock
 from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
+from opsloop.core.collector import settle_for_serving
 from opsloop.core.db import Database, UTCDateTime
 from opsloop.slo import evaluation, events, previous
 from opsloop.slo import service as slo_service
@@ -539,10 +541,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             ids = seed(db, data, args.slos, result)
         if not args.no_gc_freeze:
-            # As each opsloop serve worker does once its app is built (opsloop.worker): what
-            # lives as long as the process is frozen, so collections no longer walk it.
+            # As the process that runs the scheduler does once the app is built
+            # (opsloop.supervisor, opsloop.worker): what lives as long as the process is frozen,
+            # so collections no longer walk it, and young collections run at serving thresholds.
             gc.collect()
-            gc.freeze()
+            settle_for_serving()
         meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
         result["load_average"] = load_average()
         result["evaluate"] = measure_evaluate(db, data, ids, args, meter)
