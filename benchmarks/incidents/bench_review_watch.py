@@ -36,7 +36,6 @@ from benchmarks.slo.common import (
     write_results,
 )
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 
 from opsloop.core.db import Database
 from opsloop.incidents.models import Incident
@@ -103,8 +102,7 @@ def run(backend: str, count: int, runs: int) -> dict[str, Any]:
         seed_catalog(db)
         seed_incidents(db, count, 1)
         overdue = seed_reviews(db)
-        database = make_url(db.url).database if backend == "postgresql" else None
-        meter = CpuMeter(database)
+        meter = CpuMeter.of(db)
         try:
             announced, first = one_run(db, meter)
             log(f"{backend}: first run announced {announced}: {first}")

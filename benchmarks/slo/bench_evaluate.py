@@ -546,7 +546,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # so collections no longer walk it, and young collections run at serving thresholds.
             gc.collect()
             settle_for_serving()
-        meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
+        meter = CpuMeter.of(db)
         result["load_average"] = load_average()
         result["evaluate"] = measure_evaluate(db, data, ids, args, meter)
         result["window_counts"] = measure_windows(db, data, ids, args, meter)

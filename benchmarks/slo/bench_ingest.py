@@ -239,7 +239,7 @@ def run_service(args: argparse.Namespace) -> list[dict]:
     clock.set_clock(clock.FrozenClock(NOW))
     try:
         with fresh_database(args.backend, "bench_slo_ingest") as db:
-            meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
+            meter = CpuMeter.of(db)
             filled = filled_slo(db)
             cases = [
                 partial(append_case, db, 60, args.batches_60, 5, meter),

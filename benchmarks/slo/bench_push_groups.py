@@ -91,7 +91,7 @@ def per_push(db: Database, make: Callable[[], Groups], repeats: int) -> tuple[fl
     """This process's CPU, the database's CPU and wall seconds per push, each the minimum
     over the repeats."""
     cpu = wall = backend = float("inf")
-    meter = CpuMeter(db.engine.url.database if db.dialect == "postgresql" else None)
+    meter = CpuMeter.of(db)
     for _ in range(repeats):
         groups = make()
         # The pool's connection is open (and counted) before the clock starts.

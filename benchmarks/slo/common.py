@@ -154,6 +154,11 @@ class CpuMeter:
         self.pids = pids or (lambda: [])
         self._admin = pg_admin() if database else None
 
+    @classmethod
+    def of(cls, db: Database) -> CpuMeter:
+        """A meter of ``db``'s own PostgreSQL backends (none on SQLite)."""
+        return cls(db.engine.url.database if db.dialect == "postgresql" else None)
+
     def _backends(self) -> list[int]:
         if self._admin is None:
             return []
