@@ -90,3 +90,31 @@ def test_the_error_shape_of_each_route_is_built_only_for_the_openapi_document() 
     )
     declared, built = map(int, result.stdout.split())
     assert declared > 10 and built == 0
+
+
+def test_request_and_response_models_are_built_on_first_use_not_at_import() -> None:
+    # Building every model's validator and serializer, and FastAPI's adapter for every route's
+    # body and response model, was most of the pydantic share of importing the app. (Adapters
+    # of a list or a union of models are still built: they carry no model's configuration.)
+    code = (
+        "import opsloop.app\n"
+        "from fastapi.routing import APIRoute\n"
+        "from opsloop.core.schemas import Schema\n"
+        "def every(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from every(sub)\n"
+        "models = {m for m in every(Schema) if not m.__pydantic_generic_metadata__['parameters']}\n"
+        "routes = [r for router in opsloop.app.API_ROUTERS for r in router.routes\n"
+        "          if isinstance(r, APIRoute)]\n"
+        "adapters = [f._type_adapter for r in routes for f in (r.response_field, r.body_field)\n"
+        "            if f is not None and f.field_info.annotation in models]\n"
+        "print(len(models), sum(m.__pydantic_complete__ for m in models),\n"
+        "      len(adapters), sum(a.pydantic_complete for a in adapters))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    models, built_models, adapters, built_adapters = map(int, result.stdout.split())
+    assert models > 100 and built_models == 0
+    assert adapters > 100 and built_adapters == 0

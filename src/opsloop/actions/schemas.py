@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from opsloop.actions.escalation import Escalated
 from opsloop.actions.views import ActionItemView, EscalationView, NoteView
-from opsloop.core.schemas import PlainStr
+from opsloop.core.schemas import PlainStr, Schema
 
 Description = Annotated[PlainStr, Field(min_length=1, max_length=2000)]
 NoteText = Annotated[PlainStr, Field(max_length=4000)]
@@ -40,7 +40,7 @@ DueDate = Annotated[
 ]
 
 
-class ItemCreate(BaseModel):
+class ItemCreate(Schema):
     """Give exactly one owner: ``owner_user`` or ``owner_team``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -53,7 +53,7 @@ class ItemCreate(BaseModel):
     note: NoteText = ""
 
 
-class ItemPatch(BaseModel):
+class ItemPatch(Schema):
     """Only the fields sent change; ``note`` goes into the item's history (needed to move to
     wont_do). A new owner replaces the old one: send owner_user or owner_team, not both."""
 
@@ -71,13 +71,13 @@ class ItemPatch(BaseModel):
         return {n: getattr(self, n) for n in self.model_fields_set if n != "note"}
 
 
-class NoteIn(BaseModel):
+class NoteIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[PlainStr, Field(min_length=1, max_length=4000)]
 
 
-class NoteOut(BaseModel):
+class NoteOut(Schema):
     at: datetime
     author: str
     text: str
@@ -88,7 +88,7 @@ class NoteOut(BaseModel):
         return cls(at=note.at, author=note.author, text=note.text, status_change=note.status_change)
 
 
-class EscalationOut(BaseModel):
+class EscalationOut(Schema):
     level: int
     at: datetime
     notified_to: list[str] = Field(description="the leads told; empty: no lead was found")
@@ -106,7 +106,7 @@ class EscalationOut(BaseModel):
         )
 
 
-class ItemOut(BaseModel):
+class ItemOut(Schema):
     id: int
     incident: str = Field(description="the incident's key")
     description: str
@@ -150,7 +150,7 @@ class ItemOut(BaseModel):
         )
 
 
-class EscalatedOut(BaseModel):
+class EscalatedOut(Schema):
     item: int
     incident: str
     description: str
@@ -174,6 +174,6 @@ class EscalatedOut(BaseModel):
         )
 
 
-class EscalationRun(BaseModel):
+class EscalationRun(Schema):
     dry_run: bool
     escalated: list[EscalatedOut]

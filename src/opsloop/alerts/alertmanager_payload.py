@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from opsloop.core.schemas import Schema
 
 #: Go's zero ``time.Time`` as Alertmanager sends it for an alert that has not ended.
 ZERO_TIME_YEAR = 1
@@ -17,7 +19,7 @@ MAX_LABELS = 100
 MAX_TEXT = 64 * 1024
 
 
-class _Lenient(BaseModel):
+class _Lenient(Schema):
     # Alertmanager may add keys in any release; a receiver that refused them would drop alerts.
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 

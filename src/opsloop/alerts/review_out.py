@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from opsloop.alerts.review import Review
 from opsloop.alerts.review_math import Summary
+from opsloop.core.schemas import Schema
 
 
-class SummaryOut(BaseModel):
+class SummaryOut(Schema):
     key: str = Field(description="Alert name, or service in by_service.")
     fired: int = Field(description="Instances that started in the period.")
     distinct: int = Field(description="Distinct fingerprints (label sets) among them.")
@@ -57,7 +58,7 @@ class SummaryOut(BaseModel):
         )
 
 
-class TotalsOut(BaseModel):
+class TotalsOut(Schema):
     total: int
     actionable: int
     false_positives: int
@@ -65,13 +66,13 @@ class TotalsOut(BaseModel):
     signal_to_noise: float | None
 
 
-class DayOut(BaseModel):
+class DayOut(Schema):
     day: date
     fired: int
     actionable: int
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(Schema):
     since: datetime
     until: datetime
     service: str | None

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from opsloop.alerts.routing_rules import MAX_NAME, RuleView
 from opsloop.alerts.silences import MAX_COMMENT, SilenceView
+from opsloop.core.schemas import Schema
 
 
-class RuleIn(BaseModel):
+class RuleIn(Schema):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     matchers: str = Field(
@@ -33,7 +34,7 @@ class RuleIn(BaseModel):
     position: int | None = Field(default=None, ge=1, description="1 = tried first")
 
 
-class RulePatch(BaseModel):
+class RulePatch(Schema):
     """Only the fields given change."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -51,7 +52,7 @@ class RulePatch(BaseModel):
         return {k: v for k, v in given.items() if v is not None}
 
 
-class RuleOut(BaseModel):
+class RuleOut(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
     id: int
@@ -79,17 +80,17 @@ class RuleOut(BaseModel):
         )
 
 
-class RouteTestIn(BaseModel):
+class RouteTestIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     labels: dict[str, str] = Field(description="an alert's labels")
 
 
-class RouteTestOut(BaseModel):
+class RouteTestOut(Schema):
     matched: list[RuleOut] = Field(description="the rules tried for these labels, in order")
 
 
-class SilenceIn(BaseModel):
+class SilenceIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     matchers: list[str] = Field(min_length=1, max_length=50)
@@ -99,7 +100,7 @@ class SilenceIn(BaseModel):
     comment: str = Field(max_length=MAX_COMMENT)
 
 
-class SilenceOut(BaseModel):
+class SilenceOut(Schema):
     id: int
     alertmanager_id: str
     matchers: list[str]

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from opsloop.alerts.models import Alert, AlertStatus, Feedback
 from opsloop.alerts.service import MAX_ACTION
+from opsloop.core.schemas import Schema
 
 
-class ReceivedOut(BaseModel):
+class ReceivedOut(Schema):
     alerts: int = Field(description="alerts in the payload (new, repeated or resolved)")
 
 
-class AlertOut(BaseModel):
+class AlertOut(Schema):
     id: int
     name: str
     status: AlertStatus
@@ -74,14 +75,14 @@ class AlertOut(BaseModel):
         )
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Feedback
     action: str = Field(default="", max_length=MAX_ACTION)
 
 
-class MTTAOut(BaseModel):
+class MTTAOut(Schema):
     name: str
     severity: str
     acknowledged: int

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from opsloop.changes.compliance_report import Finding
 from opsloop.changes.dora import DoraReport, DoraRow
 from opsloop.changes.dora_math import Band
 from opsloop.changes.recording import Recorded
 from opsloop.changes.schemas import ChangeOut
-from opsloop.core.schemas import Number, PlainStr, Timestamp
+from opsloop.core.schemas import Number, PlainStr, Schema, Timestamp
 
 
-class RecordIn(BaseModel):
+class RecordIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     service: Annotated[PlainStr, Field(min_length=1, max_length=63)]
@@ -48,14 +48,14 @@ class RecordedOut(ChangeOut):
         return cls(**base, **found.delivery.__dict__, created=found.created)
 
 
-class DoraBands(BaseModel):
+class DoraBands(Schema):
     deployment_frequency: Band | None
     lead_time: Band | None
     change_failure_rate: Band | None
     time_to_restore: Band | None
 
 
-class DoraRowOut(BaseModel):
+class DoraRowOut(Schema):
     group: str
     since: datetime
     until: datetime
@@ -93,7 +93,7 @@ class DoraRowOut(BaseModel):
         )
 
 
-class DoraOut(BaseModel):
+class DoraOut(Schema):
     since: datetime
     until: datetime
     by: str
@@ -111,7 +111,7 @@ class DoraOut(BaseModel):
         )
 
 
-class FindingOut(BaseModel):
+class FindingOut(Schema):
     key: str
     title: str
     service: str
@@ -133,7 +133,7 @@ class FindingOut(BaseModel):
         )
 
 
-class ComplianceOut(BaseModel):
+class ComplianceOut(Schema):
     since: datetime
     until: datetime
     compliant: bool

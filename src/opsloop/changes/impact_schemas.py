@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from opsloop.changes.assessment import Assessment
 from opsloop.changes.rules import RiskLevel
 from opsloop.changes.schemas import ChangeRow, FreezeOut
 from opsloop.changes.silencing import SilenceSettings
 from opsloop.changes.verification import VerificationView
-from opsloop.core.schemas import PlainStr
+from opsloop.core.schemas import PlainStr, Schema
 
 
-class IncidentBriefOut(BaseModel):
+class IncidentBriefOut(Schema):
     key: str
     title: str
     severity: str
@@ -23,14 +23,14 @@ class IncidentBriefOut(BaseModel):
     started_at: datetime
 
 
-class AlertBriefOut(BaseModel):
+class AlertBriefOut(Schema):
     id: int
     name: str
     severity: str
     starts_at: datetime
 
 
-class FailureRateOut(BaseModel):
+class FailureRateOut(Schema):
     category: str | None
     period_days: int
     finished: int
@@ -39,7 +39,7 @@ class FailureRateOut(BaseModel):
     failed_keys: list[str]
 
 
-class AssessmentOut(BaseModel):
+class AssessmentOut(Schema):
     service: str
     category: str | None
     change_key: str | None
@@ -89,7 +89,7 @@ class AssessmentOut(BaseModel):
         )
 
 
-class SLOCheckOut(BaseModel):
+class SLOCheckOut(Schema):
     slo_id: int
     slo_ref: str
     objective: float
@@ -101,7 +101,7 @@ class SLOCheckOut(BaseModel):
     reason: str
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(Schema):
     key: str
     verdict: str | None
     verified_at: datetime | None
@@ -140,7 +140,7 @@ class VerificationOut(BaseModel):
         )
 
 
-class SilenceIn(BaseModel):
+class SilenceIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     silence_alerts: bool
@@ -150,7 +150,7 @@ class SilenceIn(BaseModel):
     ] = None
 
 
-class SilenceOut(BaseModel):
+class SilenceOut(Schema):
     key: str
     silence_alerts: bool
     matchers: list[str]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt
 
 from opsloop.changes.freezes import FreezeView
 from opsloop.changes.rules import ChangeModel, ChangeState, Decision, RiskLevel
 from opsloop.changes.views import ChangeView, HistoryView
-from opsloop.core.schemas import PlainStr, Timestamp
+from opsloop.core.schemas import PlainStr, Schema, Timestamp
 
 Title = Annotated[PlainStr, Field(min_length=1, max_length=200)]
 LongText = Annotated[PlainStr, Field(max_length=20_000)]
@@ -20,7 +20,7 @@ Category = Annotated[PlainStr, Field(min_length=1, max_length=32)]
 Reason = Annotated[PlainStr, Field(min_length=1, max_length=20_000)]
 
 
-class ChangeCreate(BaseModel):
+class ChangeCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
@@ -39,7 +39,7 @@ class ChangeCreate(BaseModel):
     submit: bool = Field(default=False, description="submit at once instead of keeping a draft")
 
 
-class ChangePatch(BaseModel):
+class ChangePatch(Schema):
     """Only the fields sent change. Service, category, model, risk and requester only until
     the change is approved."""
 
@@ -60,38 +60,38 @@ class ChangePatch(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     comment: LongText = ""
 
 
-class RejectIn(BaseModel):
+class RejectIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     comment: Reason
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     window_start: Timestamp
     duration_minutes: Annotated[StrictInt, Field(ge=1, le=7 * 24 * 60)]
 
 
-class NoteIn(BaseModel):
+class NoteIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     note: LongText = ""
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason
 
 
-class RollbackIn(BaseModel):
+class RollbackIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason
@@ -100,20 +100,20 @@ class RollbackIn(BaseModel):
     )
 
 
-class ApprovalOut(BaseModel):
+class ApprovalOut(Schema):
     approver: str
     decision: Decision
     comment: str
     at: datetime
 
 
-class WarningOut(BaseModel):
+class WarningOut(Schema):
     at: datetime
     kind: str
     text: str
 
 
-class ChangeRow(BaseModel):
+class ChangeRow(Schema):
     key: str
     title: str
     service: str
@@ -172,7 +172,7 @@ class ChangeOut(ChangeRow):
         )
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(Schema):
     at: datetime
     actor: str
     field: str
@@ -185,7 +185,7 @@ class HistoryOut(BaseModel):
         return cls(**found.__dict__)
 
 
-class FreezeIn(BaseModel):
+class FreezeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[PlainStr, Field(min_length=1, max_length=100)]
@@ -195,7 +195,7 @@ class FreezeIn(BaseModel):
     reason: LongText = ""
 
 
-class FreezeOut(BaseModel):
+class FreezeOut(Schema):
     id: int
     name: str
     starts_at: datetime

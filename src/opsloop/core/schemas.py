@@ -128,7 +128,20 @@ Number = Annotated[float, PlainSerializer(tidy_number, return_type=float)]
 Tidy = Annotated[T, PlainSerializer(tidy)]
 
 
-class Page(BaseModel, Generic[T]):
+class Schema(BaseModel):
+    """Base of opsloop's request and response models.
+
+    Validators and serializers are built when a model is first used, not when it is declared.
+    Building them at declaration made up most of the cost of pydantic's model classes in
+    importing the app, and FastAPI's adapter for each route's body and response model defers
+    with its model, so ``opsloop serve`` gets ready sooner and a route no one calls never
+    pays for them.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Page(Schema, Generic[T]):
     """A page of a list endpoint; pass ``next_cursor`` back as ``cursor`` for the next one."""
 
     items: list[T]
@@ -198,19 +211,16 @@ def page_of(
     return Page(items=page, next_cursor=encode_cursor(key(page[-1])) if more else None)
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Schema):
     code: str
     message: str
     field: str | None
 
 
-class ErrorOut(BaseModel):
-    # Only the OpenAPI document uses this model (errors are written by core.api_errors), yet
-    # FastAPI builds a validator and serializer for each route's each `responses=` entry when
-    # the route is declared: some 630, a tenth of importing the app. Deferred, they are built
-    # when the document is first asked for.
-    model_config = ConfigDict(defer_build=True)
-
+class ErrorOut(Schema):
+    # Only the OpenAPI document uses this model (errors are written by core.api_errors); as a
+    # Schema, the adapters FastAPI makes for each route's `responses=` entries (some 630) are
+    # built when the document is first asked for, not when the routes are declared.
     error: ErrorDetail
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import ConfigDict, StrictBool
 
 from opsloop.core.deps import ReadSession, Responder, Viewer, WriteSession
-from opsloop.core.schemas import AUTHENTICATED, WITH_BODY, errors, plain_params
+from opsloop.core.schemas import AUTHENTICATED, WITH_BODY, Schema, errors, plain_params
 from opsloop.incidents import from_slos
 from opsloop.slo.schemas import DNS_LABEL
 
@@ -21,13 +21,13 @@ router = APIRouter(
 ServicePath = Annotated[str, Path(max_length=63, pattern=DNS_LABEL)]
 
 
-class AutoDeclareIn(BaseModel):
+class AutoDeclareIn(Schema):
     model_config = ConfigDict(extra="forbid")
     #: True or false to decide for the service; null to follow its tier (tier 1: on).
     auto_declare: StrictBool | None
 
 
-class AutoDeclareOut(BaseModel):
+class AutoDeclareOut(Schema):
     service: str
     auto_declare: bool
     tier_default: bool

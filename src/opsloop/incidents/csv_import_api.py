@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from opsloop.core.db import Database
 from opsloop.core.deps import Approver
 from opsloop.core.errors import UnsupportedMediaType, ValidationFailed
-from opsloop.core.schemas import WITH_BODY, errors, plain_params
+from opsloop.core.schemas import WITH_BODY, Schema, errors, plain_params
 from opsloop.incidents import csv_import
 
 router = APIRouter(prefix="/api/v1", tags=["Incidents"], dependencies=[Depends(plain_params)])
@@ -19,7 +18,7 @@ CSV_TYPES = ("text/csv", "text/plain")
 CSV_BODY = {"type": "string", "description": "a header row, then one incident a row"}
 
 
-class ImportOut(BaseModel):
+class ImportOut(Schema):
     rows: int
     created: int
     skipped: int

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
-
+from opsloop.core.schemas import Schema
 from opsloop.incidents.math import Durations
 from opsloop.incidents.reliability import Figures, Report
 
@@ -34,7 +33,7 @@ def met_text(met: bool | None) -> str:
     return "-" if met is None else "met" if met else "not met"
 
 
-class DurationsOut(BaseModel):
+class DurationsOut(Schema):
     count: int
     mean_seconds: float | None
     median_seconds: float | None
@@ -56,7 +55,7 @@ class DurationsOut(BaseModel):
         )
 
 
-class FiguresOut(BaseModel):
+class FiguresOut(Schema):
     group: str
     period_start: datetime
     period_end: datetime
@@ -96,12 +95,12 @@ class FiguresOut(BaseModel):
         )
 
 
-class TargetsOut(BaseModel):
+class TargetsOut(Schema):
     mttr_seconds: float
     mtbf_seconds: float
 
 
-class ReportOut(BaseModel):
+class ReportOut(Schema):
     since: datetime
     until: datetime
     by: str

@@ -10,17 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError
 
 from opsloop.core.errors import ValidationFailed
-from opsloop.core.schemas import PLAIN_PATTERN
+from opsloop.core.schemas import PLAIN_PATTERN, Schema
 from opsloop.incidents.vocabulary import DetectionMethod
 
 Text = Annotated[str, StringConstraints(pattern=PLAIN_PATTERN, max_length=10_000)]
 Line = Annotated[str, StringConstraints(pattern=PLAIN_PATTERN, min_length=1, max_length=500)]
 
 
-class _Part(BaseModel):
+class _Part(Schema):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt
 
-from opsloop.core.schemas import PlainStr, Timestamp
+from opsloop.core.schemas import PlainStr, Schema, Timestamp
 from opsloop.incidents.lifecycle import TemplateView
 from opsloop.incidents.resolution import ResolutionRecord
 from opsloop.incidents.rules import Severity, Status
@@ -25,7 +25,7 @@ Count = Annotated[StrictInt, Field(ge=0, le=10_000_000_000)]
 Revenue = Annotated[PlainStr, Field(max_length=200, description="in words, e.g. ~3k EUR/h")]
 
 
-class IncidentCreate(BaseModel):
+class IncidentCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
@@ -44,7 +44,7 @@ class IncidentCreate(BaseModel):
     detected_at: Timestamp | None = Field(default=None, description="default: now")
 
 
-class IncidentPatch(BaseModel):
+class IncidentPatch(Schema):
     """Only the fields sent change. Status moves through /status, acknowledgement through
     /acknowledge; the times of those are editable here once they are set."""
 
@@ -77,14 +77,14 @@ class IncidentPatch(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class StatusIn(BaseModel):
+class StatusIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     status: Status
     note: LongText = ""
 
 
-class EventIn(BaseModel):
+class EventIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     kind: EventKind
@@ -92,7 +92,7 @@ class EventIn(BaseModel):
     at: Timestamp | None = Field(default=None, description="default: now")
 
 
-class UpdateIn(BaseModel):
+class UpdateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     audience: Audience = Audience.internal
@@ -105,7 +105,7 @@ class UpdateIn(BaseModel):
     )
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[PlainStr, Field(max_length=32)]
@@ -115,13 +115,13 @@ class TemplateIn(BaseModel):
     )
 
 
-class TemplatesIn(BaseModel):
+class TemplatesIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     templates: Annotated[list[TemplateIn], Field(min_length=1, max_length=16)]
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(Schema):
     name: str
     audience: Audience
     body: str
@@ -132,12 +132,12 @@ class TemplateOut(BaseModel):
         return cls(**found.__dict__)
 
 
-class TemplatesOut(BaseModel):
+class TemplatesOut(Schema):
     templates: list[TemplateOut]
     placeholders: dict[str, str]
 
 
-class ResponseOut(BaseModel):
+class ResponseOut(Schema):
     target_minutes: int
     due_at: datetime
     state: ResponseState = Field(
@@ -145,7 +145,7 @@ class ResponseOut(BaseModel):
     )
 
 
-class IncidentRow(BaseModel):
+class IncidentRow(Schema):
     key: str
     title: str
     severity: Severity
@@ -240,7 +240,7 @@ class IncidentOut(IncidentRow):
         )
 
 
-class EventOut(BaseModel):
+class EventOut(Schema):
     id: int
     at: datetime
     kind: EventKind

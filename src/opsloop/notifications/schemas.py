@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from opsloop.core.schemas import PlainStr
+from opsloop.core.schemas import PlainStr, Schema
 from opsloop.notifications.kinds import ChannelKind, OutboxState
 
 Name = Annotated[
@@ -17,7 +17,7 @@ RateLimit = Annotated[int, Field(ge=0, le=10_000)]
 Selector = Annotated[PlainStr, Field(min_length=1, max_length=63)]
 
 
-class ChannelIn(BaseModel):
+class ChannelIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
@@ -30,7 +30,7 @@ class ChannelIn(BaseModel):
     rate_limit_per_minute: RateLimit = Field(default=0, description="chat: 0 means no limit")
 
 
-class ChannelPatch(BaseModel):
+class ChannelPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
     target: Target | None = None
@@ -38,13 +38,13 @@ class ChannelPatch(BaseModel):
     rate_limit_per_minute: RateLimit | None = None
 
 
-class RotateIn(BaseModel):
+class RotateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     secret: Secret | None = None
 
 
-class ChannelOut(BaseModel):
+class ChannelOut(Schema):
     id: int
     name: str
     kind: ChannelKind
@@ -63,7 +63,7 @@ class ChannelOut(BaseModel):
     updated_at: datetime
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     channel: Name
@@ -75,7 +75,7 @@ class SubscriptionIn(BaseModel):
     tier: Annotated[int, Field(ge=1, le=4)] | None = None
 
 
-class SubscriptionOut(BaseModel):
+class SubscriptionOut(Schema):
     id: int
     channel: str
     events: list[str]
@@ -85,14 +85,14 @@ class SubscriptionOut(BaseModel):
     created_at: datetime
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(Schema):
     at: datetime
     status: int | None
     error: str
     latency_ms: int
 
 
-class OutboxOut(BaseModel):
+class OutboxOut(Schema):
     id: int
     channel: str
     webhook_id: str
@@ -109,5 +109,5 @@ class OutboxOut(BaseModel):
     attempt_log: list[AttemptOut] | None = None
 
 
-class QueuedOut(BaseModel):
+class QueuedOut(Schema):
     outbox_id: int

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -22,7 +21,7 @@ from pydantic import (
 )
 
 from opsloop.core.errors import ValidationFailed
-from opsloop.core.schemas import PLAIN_PATTERN
+from opsloop.core.schemas import PLAIN_PATTERN, Schema
 from opsloop.pirs.rules import MAX_WHYS, check_whys
 
 
@@ -61,7 +60,7 @@ SECTIONS = (
 HEADINGS = tuple(heading for _, heading in SECTIONS)
 
 
-class _Part(BaseModel):
+class _Part(Schema):
     model_config = ConfigDict(extra="forbid")
 
 

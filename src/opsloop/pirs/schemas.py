@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from opsloop.core.schemas import PlainStr, Timestamp
+from opsloop.core.schemas import PlainStr, Schema, Timestamp
 from opsloop.pirs.compliance import ComplianceReport
 from opsloop.pirs.content import Line, PirContent, ReviewMeeting, Text, TimelineEntry, WhyStep
 from opsloop.pirs.views import IncidentFacts, PirView, RevisionView
 
 
-class ImpactPatch(BaseModel):
+class ImpactPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
     users_affected: Annotated[int, Field(ge=0, le=10_000_000_000, strict=True)] | None = None
@@ -21,7 +21,7 @@ class ImpactPatch(BaseModel):
     description: Text | None = None
 
 
-class PirPatch(BaseModel):
+class PirPatch(Schema):
     """Only the sections sent change; a list sent replaces the list."""
 
     model_config = ConfigDict(extra="forbid")
@@ -41,13 +41,13 @@ class PirPatch(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class StateIn(BaseModel):
+class StateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     state: Annotated[PlainStr, Field(max_length=16, description="in_review or published")]
 
 
-class TimelineIn(BaseModel):
+class TimelineIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[PlainStr, Field(min_length=1, max_length=2000)]
@@ -55,7 +55,7 @@ class TimelineIn(BaseModel):
     kind: Annotated[str, Field(pattern=r"^[a-z_]{1,16}$")] = "note"
 
 
-class IncidentOut(BaseModel):
+class IncidentOut(Schema):
     key: str
     title: str
     severity: str
@@ -79,7 +79,7 @@ class IncidentOut(BaseModel):
         )
 
 
-class PirOut(BaseModel):
+class PirOut(Schema):
     key: str
     incident: IncidentOut
     state: str
@@ -115,7 +115,7 @@ class PirOut(BaseModel):
         )
 
 
-class PirRow(BaseModel):
+class PirRow(Schema):
     key: str
     title: str
     severity: str
@@ -141,7 +141,7 @@ class PirRow(BaseModel):
         )
 
 
-class RevisionOut(BaseModel):
+class RevisionOut(Schema):
     key: str
     revision: int
     published_by: str
@@ -161,7 +161,7 @@ class RevisionOut(BaseModel):
         )
 
 
-class OverdueReviewOut(BaseModel):
+class OverdueReviewOut(Schema):
     key: str
     title: str
     severity: str
@@ -171,7 +171,7 @@ class OverdueReviewOut(BaseModel):
     hours_overdue: float
 
 
-class LateResponseOut(BaseModel):
+class LateResponseOut(Schema):
     key: str
     title: str
     severity: str
@@ -182,7 +182,7 @@ class LateResponseOut(BaseModel):
     minutes_late: float
 
 
-class ComplianceOut(BaseModel):
+class ComplianceOut(Schema):
     since: datetime
     now: datetime
     compliant: bool

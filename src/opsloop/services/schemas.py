@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt
 
-from opsloop.core.schemas import PlainStr
+from opsloop.core.schemas import PlainStr, Schema
 from opsloop.services.catalog_files import ApplySummary
 from opsloop.services.service import ServiceView
 from opsloop.services.teams import TeamView
@@ -39,7 +39,7 @@ Labels = Annotated[
 ]
 
 
-class LinkModel(BaseModel):
+class LinkModel(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[PlainStr, Field(min_length=1, max_length=MAX_LINK_NAME)]
@@ -49,7 +49,7 @@ class LinkModel(BaseModel):
 Links = Annotated[list[LinkModel], Field(max_length=MAX_LINKS)]
 
 
-class ServiceCreate(BaseModel):
+class ServiceCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: Label
@@ -62,7 +62,7 @@ class ServiceCreate(BaseModel):
     labels: Labels = Field(default_factory=dict)
 
 
-class ServicePatch(BaseModel):
+class ServicePatch(Schema):
     """Only the fields sent change; ``null`` clears the owner or the tier."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +85,7 @@ class ServicePatch(BaseModel):
         }
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(Schema):
     name: str
     display_name: str
     description: str
@@ -119,7 +119,7 @@ class ServiceOut(BaseModel):
         )
 
 
-class MemberIn(BaseModel):
+class MemberIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     username: Annotated[PlainStr, Field(min_length=1, max_length=64)]
@@ -129,7 +129,7 @@ class MemberIn(BaseModel):
 Members = Annotated[list[MemberIn], Field(max_length=500)]
 
 
-class TeamCreate(BaseModel):
+class TeamCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: Label
@@ -140,7 +140,7 @@ class TeamCreate(BaseModel):
     members: Members = Field(default_factory=list)
 
 
-class TeamPatch(BaseModel):
+class TeamPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
     display_name: DisplayName | None = None
@@ -157,12 +157,12 @@ class TeamPatch(BaseModel):
         return found
 
 
-class MemberOut(BaseModel):
+class MemberOut(Schema):
     username: str
     role: str
 
 
-class TeamOut(BaseModel):
+class TeamOut(Schema):
     name: str
     display_name: str
     description: str
@@ -190,14 +190,14 @@ class TeamOut(BaseModel):
         )
 
 
-class AppliedEntryOut(BaseModel):
+class AppliedEntryOut(Schema):
     kind: Literal["service", "team"]
     name: str
     outcome: Literal["created", "updated", "unchanged"]
     implicit: bool
 
 
-class ApplyOut(BaseModel):
+class ApplyOut(Schema):
     created: int
     updated: int
     unchanged: int
@@ -220,7 +220,7 @@ class ApplyOut(BaseModel):
         )
 
 
-class ServiceSLOState(BaseModel):
+class ServiceSLOState(Schema):
     id: int
     name: str
     objective: float
@@ -233,7 +233,7 @@ class ServiceSLOState(BaseModel):
     alert_severity: str | None
 
 
-class BudgetStateOut(BaseModel):
+class BudgetStateOut(Schema):
     """The service's SLOs and the policy state that change management checks."""
 
     service: str

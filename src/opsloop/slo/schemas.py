@@ -4,13 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
 from opsloop.core.schemas import (
     JsonNumber,
     Number,
     PlainStr,
+    Schema,
     Tidy,
     Timestamp,
     explain_pattern,
@@ -32,7 +33,7 @@ LABEL_NAME = explain_pattern(
 )
 
 
-class PushedEventIn(BaseModel):
+class PushedEventIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     timestamp: Timestamp
@@ -40,7 +41,7 @@ class PushedEventIn(BaseModel):
     total: StrictInt = Field(ge=0, le=MAX_COUNT)
 
 
-class EventBatch(BaseModel):
+class EventBatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
     events: list[PushedEventIn] = Field(min_length=1, max_length=10_000)
@@ -52,7 +53,7 @@ class BulkEventIn(PushedEventIn):
     )
 
 
-class BulkEventBatch(BaseModel):
+class BulkEventBatch(Schema):
     """Minute counts for several pushed SLOs; any bad item rejects the whole batch."""
 
     model_config = ConfigDict(
@@ -82,11 +83,11 @@ class BulkEventBatch(BaseModel):
     events: list[BulkEventIn] = Field(min_length=1, max_length=10_000)
 
 
-class PushResult(BaseModel):
+class PushResult(Schema):
     accepted: int
 
 
-class PushedSLOCreate(BaseModel):
+class PushedSLOCreate(Schema):
     """A pushed SLO in plain JSON, for teams without Prometheus."""
 
     model_config = ConfigDict(extra="forbid")
@@ -119,14 +120,14 @@ class PushedSLOCreate(BaseModel):
         return value
 
 
-class AppliedOut(BaseModel):
+class AppliedOut(Schema):
     id: int
     service: str
     name: str
     outcome: str
 
 
-class SLOOut(BaseModel):
+class SLOOut(Schema):
     id: int
     service: str
     name: str
@@ -147,20 +148,20 @@ class SLOOut(BaseModel):
     )
 
 
-class ResetIn(BaseModel):
+class ResetIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[PlainStr, Field(min_length=1, max_length=500)]
 
 
-class PeriodOut(BaseModel):
+class PeriodOut(Schema):
     started_at: datetime
     ended_at: datetime | None
     reason: str
     started_by: str
 
 
-class AlertEventOut(BaseModel):
+class AlertEventOut(Schema):
     alert: str
     severity: str
     firing: bool
@@ -170,7 +171,7 @@ class AlertEventOut(BaseModel):
     short_burn: Number | None
 
 
-class PolicyTierIn(BaseModel):
+class PolicyTierIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     threshold: JsonNumber = Field(gt=0, le=1, description="remaining budget, a fraction")
@@ -180,13 +181,13 @@ class PolicyTierIn(BaseModel):
     blocks_changes: StrictBool | None = None
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     tiers: list[PolicyTierIn] = Field(min_length=1, max_length=20)
 
 
-class ServiceBudgetState(BaseModel):
+class ServiceBudgetState(Schema):
     service: str
     state: str
     blocks_changes: bool

@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Json
+from pydantic import Json
+
+from opsloop.core.schemas import Schema
 
 
-class AuditRecordOut(BaseModel):
+class AuditRecordOut(Schema):
     """``chain.Link`` as the API shows it (a test keeps the two alike), with ``changes``
     parsed."""
 
@@ -23,7 +25,7 @@ class AuditRecordOut(BaseModel):
     hash: str
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(Schema):
     ok: bool
     checked: int
     head_hash: str

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from opsloop.core.auth.roles import Role
-from opsloop.core.schemas import PlainStr, explain_pattern
+from opsloop.core.schemas import PlainStr, Schema, explain_pattern
 
 #: The rules the service enforces, stated in the schema (users.username is VARCHAR(64)).
 USERNAME_PATTERN = explain_pattern(
@@ -17,7 +17,7 @@ Username = Annotated[str, Field(min_length=1, max_length=64, pattern=USERNAME_PA
 MIN_PASSWORD_LENGTH = 10
 
 
-class UserOut(BaseModel):
+class UserOut(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -29,7 +29,7 @@ class UserOut(BaseModel):
     updated_at: datetime
 
 
-class UserCreate(BaseModel):
+class UserCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     username: Username
@@ -40,7 +40,7 @@ class UserCreate(BaseModel):
     )
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
@@ -48,7 +48,7 @@ class UserUpdate(BaseModel):
     display_name: Annotated[PlainStr, Field(max_length=200)] | None = None
 
 
-class TokenOut(BaseModel):
+class TokenOut(Schema):
     id: int
     user: str
     name: str
@@ -59,7 +59,7 @@ class TokenOut(BaseModel):
     revoked_at: datetime | None
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
     user: Username | None = Field(default=None, description="defaults to the caller")
@@ -72,6 +72,6 @@ class TokenCreated(TokenOut):
     token: str = Field(description="the secret; shown only in this response")
 
 
-class Me(BaseModel):
+class Me(Schema):
     username: str
     role: Role
