@@ -17,16 +17,20 @@ from uvicorn import _subprocess
 from opsloop.supervisor import forking_workers
 
 
+def _printed_by(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
 def _loaded_after(statement: str, *prefixes: str) -> list[str]:
     code = (
         "import sys\n"
         f"{statement}\n"
         f"print(','.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    return [name for name in result.stdout.strip().split(",") if name]
+    return [name for name in _printed_by(code).strip().split(",") if name]
 
 
 def test_the_app_imports_no_http_client_and_no_migrations() -> None:
@@ -85,10 +89,7 @@ def test_the_error_shape_of_each_route_is_built_only_for_the_openapi_document() 
         "          for f in r.response_fields.values() if f.field_info.annotation is ErrorOut]\n"
         "print(len(fields), sum(f._type_adapter.pydantic_complete for f in fields))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    declared, built = map(int, result.stdout.split())
+    declared, built = map(int, _printed_by(code).split())
     assert declared > 10 and built == 0
 
 
@@ -112,9 +113,6 @@ def test_request_and_response_models_are_built_on_first_use_not_at_import() -> N
         "print(len(models), sum(m.__pydantic_complete__ for m in models),\n"
         "      len(adapters), sum(a.pydantic_complete for a in adapters))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    models, built_models, adapters, built_adapters = map(int, result.stdout.split())
+    models, built_models, adapters, built_adapters = map(int, _printed_by(code).split())
     assert models > 100 and built_models == 0
     assert adapters > 100 and built_adapters == 0

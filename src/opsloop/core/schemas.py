@@ -131,11 +131,10 @@ Tidy = Annotated[T, PlainSerializer(tidy)]
 class Schema(BaseModel):
     """Base of opsloop's request and response models.
 
-    Validators and serializers are built when a model is first used, not when it is declared.
-    Building them at declaration made up most of the cost of pydantic's model classes in
-    importing the app, and FastAPI's adapter for each route's body and response model defers
-    with its model, so ``opsloop serve`` gets ready sooner and a route no one calls never
-    pays for them.
+    Validators and serializers are built when a model is first used, not when it is declared;
+    FastAPI's adapter for each route's body and response model is deferred with its model.
+    Importing the app, which every ``opsloop serve`` waits for, costs that much less (see
+    benchmarks/startup/README.md), and a route no one calls never pays for them.
     """
 
     model_config = ConfigDict(defer_build=True)
