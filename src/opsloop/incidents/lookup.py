@@ -1,4 +1,5 @@
-"""Incidents by id, for domains that keep an incident's id (alerts linked to incidents)."""
+"""Incidents by id and by plain criteria, for other domains: alerts linked to incidents, and
+the reviews' deadline watch."""
 
 from __future__ import annotations
 
