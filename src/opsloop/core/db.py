@@ -128,7 +128,19 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE) -> Engine:
     # SQLAlchemy then discards every pooled connection opened before the failure, that request
     # answers 503 with Retry-After (opsloop.core.api_errors) and the next one reconnects.
     # pool_recycle retires connections before common idle timeouts would kill them.
-    return create_engine(url, pool_recycle=1800, **pool)
+    engine = create_engine(url, pool_recycle=1800, **pool)
+    event.listen(engine, "connect", _postgresql_on_connect)
+    return engine
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # PostgreSQL compiles a statement to machine code once its estimated cost passes
+    # jit_above_cost. opsloop's statements are short, and the compiling costs more than it
+    # saves: the window sums of 1,000 SLOs spent 130 ms of 450 ms on it
+    # (benchmarks/perf/README.md). A session setting rather than a startup option, which
+    # connection poolers such as PgBouncer refuse; committed, so that no rollback undoes it.
+    dbapi_connection.execute("SET jit = off")
+    dbapi_connection.commit()
 
 
 def _ensure_sqlite_dir(url: str) -> None:
