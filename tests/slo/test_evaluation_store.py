@@ -5,14 +5,18 @@ evaluation since it was read taken as it is now."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
-from opsloop.slo import budget_policies, evaluation, ingestion, previous
+from opsloop.slo import budget_policies, evaluation, event_sums, ingestion, previous
 from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, AlertEvent, Evaluation, EventBucket
 from opsloop.slo.policy import DEFAULT_POLICY
@@ -206,3 +210,24 @@ def test_a_late_minute_between_two_evaluations_counts_in_the_next(
     period = [(g, t) for m, g, t in minutes if status.period.start <= m < later]
     assert status.counts == (sum(g for g, _ in period), sum(t for _, t in period))
     assert status.counts == (60 * 990 - 990 + 100 + 500, 61 * 1000)
+
+
+def test_many_slos_are_summed_in_two_halves_at_once_to_the_same_statuses(
+    db: Database, frozen_clock: clock.FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen_clock.current = NOW
+    ids = [_slo(db, f"slo-{i}", 1000 - 100 * i) for i in range(5)]
+    whole = evaluation.evaluate(db, now=NOW, persist=False)
+    calls: list[tuple[list[int], str]] = []
+    real = event_sums.window_sums
+
+    def seen(session: Session, slo_ids: list[int], *args: Any) -> Any:
+        calls.append((sorted(slo_ids), threading.current_thread().name))
+        return real(session, slo_ids, *args)
+
+    monkeypatch.setattr(event_sums, "window_sums", seen)
+    monkeypatch.setattr(evaluation, "SPLIT_SUMS_FROM", 2)
+    halves = evaluation.evaluate(db, now=NOW, persist=False)
+    assert sorted(slo_ids for slo_ids, _ in calls) == [ids[:2], ids[2:]]
+    assert len({thread for _, thread in calls}) == 2
+    assert {i: s.to_json() for i, s in halves.items()} == {i: s.to_json() for i, s in whole.items()}

@@ -19,6 +19,8 @@ class SLO(Base):
     source: Mapped[Source] = mapped_column(StoredEnum(Source, 16))
     # The whole definition as canonical OpenSLO YAML; the columns beside it are for queries.
     spec: Mapped[str] = mapped_column(Text)
+    # The spec's documents as JSON, read instead of the YAML (opsloop.slo.spec.stored_documents).
+    spec_documents: Mapped[str | None] = mapped_column(Text, nullable=True)
     objective: Mapped[float] = mapped_column(Float)
     owner: Mapped[str] = mapped_column(String(200), default="")
     period_started_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -35,6 +35,7 @@ from opsloop.slo.spec import (
     SLODefinition,
     indicator_queries,
     parse_documents,
+    stored_documents,
     to_openslo,
     to_sloth,
 )
@@ -60,13 +61,16 @@ class Applied:
 
 
 @lru_cache(maxsize=4096)
-def parse_stored(spec: str) -> SLODefinition:
-    return parse_documents(spec, "stored SLO", own=True)[0]
+def parse_stored(spec: str, documents: str | None = None) -> SLODefinition:
+    """A stored spec's definition; ``documents``: its JSON copy (``SLO.spec_documents``), read
+    instead of the YAML when it is the copy of this very text."""
+    loaded = stored_documents.load(spec, documents)
+    return parse_documents(spec, "stored SLO", own=True, documents=loaded)[0]
 
 
 def definition(slo: SLO) -> SLODefinition:
     """The stored definition (parsed once per distinct spec text)."""
-    return parse_stored(slo.spec)
+    return parse_stored(slo.spec, slo.spec_documents)
 
 
 def summary(defn: SLODefinition) -> dict[str, Any]:
@@ -141,6 +145,7 @@ def apply_definition(session: Session, *, principal: Principal, defn: SLODefinit
             name=defn.name,
             source=source_of(defn),
             spec=spec,
+            spec_documents=stored_documents.documents_json(spec),
             objective=defn.objective,
             owner=defn.owner,
             period_started_at=NEVER_RESET,
@@ -170,6 +175,7 @@ def apply_definition(session: Session, *, principal: Principal, defn: SLODefinit
     before = summary(definition(slo))
     slo.source = source_of(defn)
     slo.spec, slo.objective, slo.owner, slo.updated_at = spec, defn.objective, defn.owner, now
+    slo.spec_documents = stored_documents.documents_json(spec)
     audit.record(
         session,
         principal=principal,

@@ -11,6 +11,7 @@ Query templates use one placeholder internally, ``$window`` (``rate(x_total[$win
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from opsloop.slo.spec import openslo, sloth
 from opsloop.slo.spec.checks import SpecError, SpecProblem
@@ -57,16 +58,18 @@ __all__ = [
 
 
 def parse_documents(
-    text: str, source: str = "<string>", *, own: bool = False
+    text: str, source: str = "<string>", *, own: bool = False, documents: list[Any] | None = None
 ) -> list[SLODefinition]:
     """Parse multi-document YAML holding OpenSLO v1 and/or Sloth prometheus/v1 specs.
 
     All-or-nothing: any problem raises :class:`SpecError` listing every ``path: reason``
     found; paths start with ``documents[i]`` when the text has several documents. ``own``:
     the text is one opsloop wrote itself (a stored spec), read without the checks that guard
-    against hostile YAML.
+    against hostile YAML. ``documents``: the text's documents already read (a stored spec's
+    JSON copy, :mod:`opsloop.slo.spec.stored_documents`).
     """
-    documents = load_own_documents(text, source) if own else load_documents(text, source)
+    if documents is None:
+        documents = load_own_documents(text, source) if own else load_documents(text, source)
     problems: list[SpecProblem] = []
     readers = [
         Reader(problems, f"documents[{index}]" if len(documents) > 1 else "")
