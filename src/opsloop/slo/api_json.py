@@ -33,8 +33,8 @@ _PERIOD_START = re.compile(r'"period":\s*\{"start":\s*"([^"]+)"')
 
 
 @lru_cache(maxsize=4096)
-def _spec_fields(spec: str, documents: str | None) -> str:
-    summary = slo_service.summary(slo_service.parse_stored(spec, documents))
+def _spec_fields(spec: str) -> str:
+    summary = slo_service.summary(slo_service.parse_stored(spec))
     fields = json.dumps(
         {k: summary[k] for k in _SPEC_FIELDS}, ensure_ascii=False, separators=(",", ":")
     )
@@ -69,7 +69,7 @@ def slo_json(row: Row[Any]) -> str:
     return (
         f'{{"id":{row.id},"service":{_text(row.service)},"name":{_text(row.name)},'
         f'"source":"{row.source.value}","objective":{json.dumps(tidy_number(row.objective))},'
-        f"{_spec_fields(row.spec, row.spec_documents)},"
+        f"{_spec_fields(row.spec)},"
         f'"policy_state":{_text(row.policy_state)},'
         f'"policy_state_since":"{utc_text(row.policy_state_since)}",'
         f'"period_started_at":"{period_started}","status":{status}}}'

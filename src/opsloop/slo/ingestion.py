@@ -232,7 +232,7 @@ class _Bounds:
         found = self._oldest.get(target.id)
         if found is None:
             # parse_stored is cached by spec text: a spec is parsed once per process.
-            spec = parse_stored(target.spec, target.spec_documents)
+            spec = parse_stored(target.spec)
             found = self._oldest[target.id] = events.floor_minute(oldest_counted(spec, self.now))
         return found
 

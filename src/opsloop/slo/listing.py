@@ -39,7 +39,6 @@ COLUMNS = (
     _S.name,
     _S.source,
     _S.spec,
-    _S.spec_documents,
     _S.objective,
     _S.policy_state,
     _S.policy_state_since,

@@ -34,7 +34,6 @@ class Target(NamedTuple):
     name: str
     source: str
     spec: str
-    spec_documents: str | None
 
 
 _SLOS = SLO.__table__
@@ -84,7 +83,7 @@ def _lookup_statement(ids: bool, pairs: bool, names: bool, arrays: bool) -> Any:
                 if arrays
                 else c.name.in_(bindparam("names", expanding=True))
             )
-        columns = (c.id, c.service, c.name, c.source, c.spec, c.spec_documents)
+        columns = (c.id, c.service, c.name, c.source, c.spec)
         # The rows are locked as they are read, as events.ingest would lock them (lock order of
         # opsloop.core.db: one statement, ascending id): one round trip fewer per group, and
         # what is validated cannot change before the group commits. SQLite has no row locks
