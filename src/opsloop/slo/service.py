@@ -124,7 +124,8 @@ def apply_specs(
 def apply_definition(session: Session, *, principal: Principal, defn: SLODefinition) -> Applied:
     spec = to_openslo([defn])
     try:
-        stored = parse_stored(spec)
+        copy = stored_documents.documents_json(spec)
+        stored = parse_stored(spec, copy)  # as the first evaluation after a start will read it
     except SpecError as exc:
         raise ValidationFailed(
             f"objective {defn.objective!r} cannot be stored exactly; use at most a few decimals",
@@ -145,7 +146,7 @@ def apply_definition(session: Session, *, principal: Principal, defn: SLODefinit
             name=defn.name,
             source=source_of(defn),
             spec=spec,
-            spec_documents=stored_documents.documents_json(spec),
+            spec_documents=copy,
             objective=defn.objective,
             owner=defn.owner,
             period_started_at=NEVER_RESET,
@@ -175,7 +176,7 @@ def apply_definition(session: Session, *, principal: Principal, defn: SLODefinit
     before = summary(definition(slo))
     slo.source = source_of(defn)
     slo.spec, slo.objective, slo.owner, slo.updated_at = spec, defn.objective, defn.owner, now
-    slo.spec_documents = stored_documents.documents_json(spec)
+    slo.spec_documents = copy
     audit.record(
         session,
         principal=principal,
