@@ -4,7 +4,6 @@ the copy of the spec beside it."""
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
 from opsloop.slo import evaluation
 from opsloop.slo import service as slo_service
+from opsloop.slo import spec as spec_package
 from opsloop.slo.models import SLO
 from opsloop.slo.spec import parse_documents, stored_documents, to_openslo, yaml_io
 from tests.slo.test_event_rollups_migration import migrate_to
@@ -94,8 +94,7 @@ def test_the_first_evaluation_after_a_start_reads_no_yaml(
         read_yaml.append(spec)
         return real(spec, source)
 
-    spec_module = importlib.import_module("opsloop.slo.spec")
-    monkeypatch.setattr(spec_module, "load_own_documents", counted)
+    monkeypatch.setattr(spec_package, "load_own_documents", counted)
     slo_service.parse_stored.cache_clear()  # as in a new process
     statuses = evaluation.evaluate(db, now=NOW, persist=False)
     assert sorted(statuses) == sorted(ids) and read_yaml == []
