@@ -47,6 +47,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from opsloop.core.id_lists import among
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -332,7 +334,7 @@ def lock_rows(session: Session, id_column: Any, ids: Iterable[int]) -> None:
     if wanted and session.get_bind().dialect.name == "postgresql":
         session.execute(
             select(id_column)
-            .where(id_column.in_(wanted))
+            .where(among(id_column, wanted))
             .order_by(id_column)
             .with_for_update(key_share=True)
         )

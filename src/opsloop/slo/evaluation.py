@@ -21,6 +21,7 @@ from opsloop.core.audit import service as audit
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.clock import MINUTE
 from opsloop.core.db import Database, lock_rows
+from opsloop.core.id_lists import among
 from opsloop.core.schemas import tidy
 from opsloop.slo import announcing, budget_policies, event_sums
 from opsloop.slo import previous as carried_forward
@@ -67,7 +68,7 @@ def evaluate(
             SLO.period_started_at,
         )
         if slo_ids is not None:
-            query = query.where(SLO.id.in_(list(slo_ids)))
+            query = query.where(among(SLO.id, slo_ids))
         targets = []
         for row in session.execute(query):
             defn = slo_service.parse_stored(row.spec, row.spec_documents)
@@ -111,7 +112,7 @@ def _stored_results(session: Session, slo_ids: list[int]) -> dict[int, str]:
     query = select(Evaluation.slo_id, Evaluation.result)
     return {
         slo_id: text
-        for slo_id, text in session.execute(query.where(Evaluation.slo_id.in_(slo_ids)))
+        for slo_id, text in session.execute(query.where(among(Evaluation.slo_id, slo_ids)))
     }
 
 
@@ -271,7 +272,7 @@ def _policy_changes(
     """Move SLOs whose policy state changed to the new state (one UPDATE per state) and
     return their audit entries, in ascending SLO id."""
     current = session.execute(
-        select(SLO.id, SLO.policy_state).where(SLO.id.in_(list(statuses))).order_by(SLO.id)
+        select(SLO.id, SLO.policy_state).where(among(SLO.id, statuses)).order_by(SLO.id)
     ).all()
     changed = {i: s for i, s in current if statuses[i].policy.state != s}
     if not changed:
@@ -283,7 +284,7 @@ def _policy_changes(
     for state, ids in by_state.items():
         session.execute(
             update(SLO)
-            .where(SLO.id.in_(ids))
+            .where(among(SLO.id, ids))
             .values(policy_state=state, policy_state_since=now)
             .execution_options(synchronize_session=False)
         )

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Table, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
+from opsloop.core.id_lists import among
 from opsloop.slo.math import EventCounts
 from opsloop.slo.models import SLO, EventBucket, EventDay, EventHour
 
@@ -105,7 +106,7 @@ def _statement(
 ) -> Any:
     """One row per SLO and segment read: the segment's number and sums, or with ``weights``
     (one map of segment to weight per output), the weighted sums as ``g_i`` and ``t_i``."""
-    wanted = select(SLO.id).where(SLO.id.in_(ids)).cte("wanted")
+    wanted = select(SLO.id).where(among(SLO.id, ids)).cte("wanted")
 
     def sums(number: int, good: Any, total: Any) -> list[Any]:
         if weights is None:

@@ -16,6 +16,7 @@ from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from opsloop.core.id_lists import among
 from opsloop.slo.models import SLO, Evaluation
 from opsloop.slo.sources import Source
 
@@ -132,7 +133,7 @@ def stored_result(session: Reader, *, slo_id: int) -> tuple[datetime, str] | Non
 def stored_results(session: Reader, slo_ids: Sequence[int]) -> dict[int, str]:
     """:func:`stored_result`'s JSON text for many SLOs in one query; SLOs without a current
     evaluation are left out."""
-    rows = session.execute(_CURRENT.where(_E.slo_id.in_(list(slo_ids))))
+    rows = session.execute(_CURRENT.where(among(_E.slo_id, slo_ids)))
     return {slo_id: result for slo_id, _, result in rows}
 
 

@@ -23,6 +23,7 @@ from opsloop.core.auth.roles import Principal, Role
 from opsloop.core.auth.service import require
 from opsloop.core.db import MAX_ID
 from opsloop.core.errors import Conflict, NotFound, ValidationFailed
+from opsloop.core.id_lists import among
 from opsloop.notifications.events import register_event_types
 from opsloop.services import service as catalog
 from opsloop.slo.announcements import EVENT_TYPES
@@ -213,7 +214,7 @@ def get_slo(session: Session, *, ref: str | int) -> SLO:
 
 def latest_results(session: Session, *, slo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The scheduler's last evaluation of each SLO (missing when it has not run yet)."""
-    query = select(Evaluation.slo_id, Evaluation.result).where(Evaluation.slo_id.in_(slo_ids))
+    query = select(Evaluation.slo_id, Evaluation.result).where(among(Evaluation.slo_id, slo_ids))
     return {slo_id: json.loads(raw) for slo_id, raw in session.execute(query)}
 
 
