@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -49,14 +49,23 @@ class _AmongIds(ColumnElement[bool]):
         ("ids", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, column: ColumnElement[Any], ids: list[int]) -> None:
+    def __init__(self, column: ColumnElement[Any], ids: BindParameter[Any]) -> None:
         self.column = column
-        self.ids = bindparam(None, ids, type_=_Ids())
+        self.ids = ids
 
 
-def among(column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
-    """``column IN (ids)`` for integer ids, with the ids as one parameter."""
-    return _AmongIds(column, [int(i) for i in ids])
+def ids_parameter(name: str) -> BindParameter[Any]:
+    """A parameter for :func:`among` whose ids are given when the statement is executed."""
+    return bindparam(name, type_=_Ids())
+
+
+def among(column: Any, ids: Iterable[int] | BindParameter[Any]) -> ColumnElement[bool]:
+    """``column IN (ids)`` for integer ids, with the ids as one parameter: the ids themselves,
+    or an :func:`ids_parameter` to execute the statement with."""
+    if isinstance(ids, BindParameter):
+        return _AmongIds(column, ids)
+    listed: Iterable[int] = ids
+    return _AmongIds(column, bindparam(None, [int(i) for i in listed], type_=_Ids()))
 
 
 @compiles(_AmongIds)
