@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from opsloop.core import clock
 from opsloop.core.auth.roles import SYSTEM
 from opsloop.core.db import Database
+from opsloop.core.schemas import tidy
 from opsloop.slo import budget_policies, evaluation, event_sums, ingestion, previous
 from opsloop.slo import service as slo_service
 from opsloop.slo.models import SLO, AlertEvent, Evaluation, EventBucket
@@ -231,3 +232,17 @@ def test_many_slos_are_summed_in_two_halves_at_once_to_the_same_statuses(
     assert sorted(slo_ids for slo_ids, _ in calls) == [ids[:2], ids[2:]]
     assert len({thread for _, thread in calls}) == 2
     assert {i: s.to_json() for i, s in halves.items()} == {i: s.to_json() for i, s in whole.items()}
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"evaluated_at": "2026-11-02T09:00:00+00:00", "sli": 0.1 + 0.2, "tiny": 1e-05, "n": None},
+        {"evaluated_at": "x", "name": "café \u2028 ✓", "burn": float("inf"), "list": [1.0, 2]},
+        {"evaluated_at": "x", "good": 2**70, "total": 2**70 + 1},  # beyond 64 bits
+    ],
+)
+def test_a_result_is_stored_as_compact_tidy_json(result: dict[str, Any]) -> None:
+    text = evaluation.result_text(result)
+    assert json.loads(text) == tidy(result)
+    assert ", " not in text and ": " not in text and evaluation.is_stored_tidy(text)
