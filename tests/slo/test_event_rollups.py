@@ -274,3 +274,20 @@ def test_evaluation_windows_are_exact(db: Database) -> None:
             sums = events.window_counts(session, ids, now, starts)
         for slo in ids:
             assert sums[slo] == [brute_force(minutes, slo, start, now) for start in starts]
+
+
+def test_segments_close_together_are_read_in_one_scan() -> None:
+    # The segments of an evaluation at 12:33: the minutes of the last half hour and the hour
+    # before are one scan; those 27 minutes after 10:33, more than 15 minutes off, another.
+    segments = [
+        ("minute", at(1, 10, 33), at(1, 11, 0)),
+        ("hour", at(1, 7, 0), at(1, 11, 0)),
+        ("minute", at(1, 12, 3), at(1, 12, 28)),
+        ("minute", at(1, 11, 33), at(1, 12, 0)),
+        ("day", at(1, 0, 0), at(2, 0, 0)),
+        ("minute", at(1, 12, 33), at(1, 13, 0)),
+        ("hour", at(1, 11, 0), at(1, 12, 0)),
+        ("minute", at(1, 12, 0), at(1, 12, 3)),
+        ("hour", at(2, 13, 0), at(3, 0, 0)),
+    ]
+    assert event_sums._clusters(segments) == ((4,), (1, 6), (8,), (0,), (3, 7, 2, 5))

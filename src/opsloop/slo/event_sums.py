@@ -21,9 +21,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, literal_column, select, union_all
+from sqlalchemy import Select, Table, and_, bindparam, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
 
 from opsloop.core.id_lists import among, ids_parameter
 from opsloop.slo.math import EventCounts
@@ -101,35 +100,20 @@ def plan(boundaries: Sequence[datetime]) -> Plan:
     return Plan(segments, steps, [point_at[minute] for minute in minutes])
 
 
-def _statement(
-    ids: list[int] | BindParameter[Any],
-    segments: Sequence[tuple[str, Any, Any]],
-    weights: list[dict[int, int]] | None = None,
-) -> Any:
-    """One row per SLO and segment read: the segment's number and sums, or with ``weights``
-    (one map of segment to weight per output), the weighted sums as ``g_i`` and ``t_i``."""
+def _statement(ids: list[int], segments: Sequence[tuple[str, datetime, datetime]]) -> Any:
+    """One row per SLO and segment read: the segment's number and sums."""
     wanted = select(SLO.id).where(among(SLO.id, ids)).cte("wanted")
-
-    def sums(number: int, good: Any, total: Any) -> list[Any]:
-        if weights is None:
-            return [literal_column(str(number)).label("segment"), good, total]
-        columns = []
-        for i, weight in enumerate(weights):
-            factor = weight.get(number, 0)
-            for kind, value in (("g", good), ("t", total)):
-                column = value if factor == 1 else -value if factor == -1 else literal_column("0")
-                columns.append(column.label(f"{kind}_{i}"))
-        return columns
-
     # Every SLO that exists gets a row, with or without counts.
     zero: Any = literal_column("0")
-    parts = [select(wanted.c.id.label("slo_id"), *sums(-1, zero, zero))]
+    parts = [select(wanted.c.id.label("slo_id"), literal_column("-1").label("segment"), zero, zero)]
     for number, (level, low, high) in enumerate(segments):
         table, key = _LEVELS[level]
         parts.append(
             select(
                 table.c.slo_id,
-                *sums(number, func.sum(table.c.good), func.sum(table.c.total)),
+                literal_column(str(number)).label("segment"),
+                func.sum(table.c.good),
+                func.sum(table.c.total),
             )
             .where(
                 table.c.slo_id.in_(select(wanted.c.id)),
@@ -204,27 +188,115 @@ def window_sums(
         to_start = _path(layout, point) if ceil_minute(start) < last else to_end
         weighted = {n: to_end.get(n, 0) - to_start.get(n, 0) for n in {*to_end, *to_start}}
         weights.append(tuple(sorted(weighted.items())))
-    statement = _sums_statement(tuple(level for level, _, _ in layout.segments), tuple(weights))
+    # SQLite, which compares the times as text, took two to three times as long to filter a
+    # shared scan as to scan each segment on its own.
+    if session.get_bind().dialect.name == "postgresql":
+        clusters = _clusters(layout.segments)
+    else:
+        clusters = tuple((number,) for number in range(len(layout.segments)))
+    levels = tuple(level for level, _, _ in layout.segments)
+    statement = _sums_statement(levels, clusters, tuple(weights))
     bounds: dict[str, Any] = {"slo_ids": ids}
     for number, (_, low, high) in enumerate(layout.segments):
         bounds[f"low_{number}"], bounds[f"high_{number}"] = low, high
+    for k, numbers in enumerate(clusters):
+        bounds[f"scan_low_{k}"] = min(layout.segments[n][1] for n in numbers)
+        bounds[f"scan_high_{k}"] = max(layout.segments[n][2] for n in numbers)
     out: dict[int, list[tuple[int, int]]] = {}
     for slo_id, *values in session.execute(statement, bounds):
         out[slo_id] = [(int(values[2 * i]), int(values[2 * i + 1])) for i in range(len(starts))]
     return out
 
 
+#: Segments of one level this close together are read in one scan of the rows from the first
+#: to the last, each summed by a filter: scanning a segment on its own cost about as much as
+#: reading 18 more rows (EXPLAIN ANALYZE of 500 SLOs on PostgreSQL: 3.5 ms a segment and
+#: 0.4 us a row).
+_CLOSE = {"minute": 15 * MINUTE, "hour": 15 * HOUR, "day": 15 * DAY}
+
+
+def _clusters(segments: Sequence[tuple[str, datetime, datetime]]) -> tuple[tuple[int, ...], ...]:
+    """The segments' numbers in groups read by one scan each: a level's segments in time
+    order, a new group where the next begins more than ``_CLOSE`` after the group's end."""
+    out: list[list[int]] = []
+    for level in ("day", "hour", "minute"):
+        reach: datetime | None = None
+        ordered = [n for n, segment in enumerate(segments) if segment[0] == level]
+        for number in sorted(ordered, key=lambda n: segments[n][1]):
+            _, low, high = segments[number]
+            if reach is not None and low - reach <= _CLOSE[level]:
+                out[-1].append(number)
+                reach = max(reach, high)
+            else:
+                out.append([number])
+                reach = high
+    return tuple(tuple(group) for group in out)
+
+
 # Building the statement took 10 ms for the ranges of an evaluation, for each part of its SLOs.
-# Its shape (the levels read and how each window adds them up) recurs every hour, and all
-# else is a parameter: it is built once per shape and executed with the ids and bounds.
+# Its shape (the levels read, how they are grouped into scans and how each window adds them
+# up) recurs every hour, and all else is a parameter: it is built once per shape and executed
+# with the ids and bounds.
 @lru_cache(maxsize=64)
 def _sums_statement(
-    levels: tuple[str, ...], weights: tuple[tuple[tuple[int, int], ...], ...]
+    levels: tuple[str, ...],
+    clusters: tuple[tuple[int, ...], ...],
+    weights: tuple[tuple[tuple[int, int], ...], ...],
 ) -> Select[Any]:
-    segments: list[tuple[str, Any, Any]] = [
-        (level, bindparam(f"low_{n}"), bindparam(f"high_{n}")) for n, level in enumerate(levels)
-    ]
-    parts = _statement(ids_parameter("slo_ids"), segments, [dict(w) for w in weights])
-    summed = parts.subquery("parts")
-    columns = [func.sum(summed.c[f"{kind}_{i}"]) for i in range(len(weights)) for kind in "gt"]
-    return select(summed.c.slo_id, *columns).group_by(summed.c.slo_id)
+    """One row per SLO: the weighted sums of its segments for each window, as ``g_i`` and
+    ``t_i``; each group of segments is one scan, and each segment one filtered sum of it."""
+    wanted = select(SLO.id).where(among(SLO.id, ids_parameter("slo_ids"))).cte("wanted")
+    maps = [dict(w) for w in weights]
+    zero: Any = literal_column("0")
+    names = [f"{kind}_{i}" for i in range(len(maps)) for kind in "gt"]
+    parts = [select(wanted.c.id.label("slo_id"), *(zero.label(name) for name in names))]
+    for k, numbers in enumerate(clusters):
+        table, key = _LEVELS[levels[numbers[0]]]
+        sums: dict[int, tuple[Any, Any]]
+        low: Any
+        high: Any
+        if len(numbers) == 1:
+            sums = {numbers[0]: (func.sum(table.c.good), func.sum(table.c.total))}
+            low, high = bindparam(f"low_{numbers[0]}"), bindparam(f"high_{numbers[0]}")
+        else:
+            sums = {}
+            for n in numbers:
+                inside = and_(
+                    table.c[key] >= bindparam(f"low_{n}"), table.c[key] < bindparam(f"high_{n}")
+                )
+                sums[n] = (
+                    func.coalesce(func.sum(table.c.good).filter(inside), 0),
+                    func.coalesce(func.sum(table.c.total).filter(inside), 0),
+                )
+            low, high = bindparam(f"scan_low_{k}"), bindparam(f"scan_high_{k}")
+        columns = []
+        for weight in maps:
+            for j in (0, 1):
+                terms = [(sums[n][j], weight[n]) for n in numbers if weight.get(n, 0)]
+                columns.append(_signed_sum(terms))
+        parts.append(
+            select(table.c.slo_id, *(c.label(name) for c, name in zip(columns, names, strict=True)))
+            .where(
+                table.c.slo_id.in_(select(wanted.c.id)),
+                table.c[key] >= low,
+                table.c[key] < high,
+            )
+            .group_by(table.c.slo_id)
+        )
+    summed = union_all(*parts).subquery("parts")
+    return select(summed.c.slo_id, *(func.sum(summed.c[name]) for name in names)).group_by(
+        summed.c.slo_id
+    )
+
+
+def _signed_sum(terms: list[tuple[Any, int]]) -> Any:
+    """``w1 * a + w2 * b + ...`` for weights of 1 or -1; 0 without terms."""
+    if not terms:
+        return literal_column("0")
+    total: Any = None
+    for value, weight in terms:
+        if total is None:
+            total = value if weight == 1 else -value
+        else:
+            total = total + value if weight == 1 else total - value
+    return total
