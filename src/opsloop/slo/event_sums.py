@@ -10,7 +10,8 @@ added or taken away depending on which side of ``b`` the rounding fell. Rounding
 boundary. The days between boundaries are read once and shared: the ten ranges of an
 evaluation, which all end at ``now``, read each day of the budget period once.
 
-Everything is one statement for any number of SLOs and boundaries.
+Everything is one statement for any number of SLOs and boundaries. On PostgreSQL, segments of
+a level that lie close together are read by one scan of the rows between them (``_clusters``).
 """
 
 from __future__ import annotations
